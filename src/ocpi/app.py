@@ -1,0 +1,131 @@
+"""``get_application``: the seed library's entry point, on our transport.
+
+Routes are generated from each module's single declaration for every version
+and role asked for. With no ``crud``/``authenticator`` the built-in SQL store
+and partner registry are used.
+"""
+
+import logging
+import os
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .core.envelope import envelope
+from .core.enums import ModuleID, RoleEnum
+from .core.interface import ModuleDefinition
+from .core.status import Status
+from .core.transport import RequestIdMiddleware, make_endpoint
+from .modules.locations import module as locations
+from .modules.sessions import module as sessions
+from .modules.versions.enums import SUPPORTED_VERSIONS, VersionNumber
+from .modules.versions.module import make_versions_endpoint
+from .node import Node
+from .peers.registry import BuiltinAuthenticator, Registry
+from .store.database import Database
+from .store.sql_store import SqlStore
+
+log = logging.getLogger("ocpi")
+
+MODULES: dict[ModuleID, ModuleDefinition] = {
+    ModuleID.locations: locations.definition(),
+    ModuleID.sessions: sessions.definition(),
+}
+
+
+def _routes_for(node: Node, definition: ModuleDefinition) -> list[Route]:
+    routes = []
+    for version in node.versions:
+        if version not in definition.versions:
+            continue
+        for role in node.roles:
+            if role not in definition.interfaces:
+                continue
+            _, endpoints = definition.interfaces[role]
+            prefix = f"/ocpi/{role.value.lower()}/{version}/{definition.id.value}"
+            for ep in endpoints:
+                if ep.versions is not None and version not in ep.versions:
+                    continue
+                endpoint = make_endpoint(node, ep.handler, version=version, role=role,
+                                         module=definition.id, operator_only=ep.operator_only)
+                path = prefix + ep.path
+                # with and without trailing slash, never a redirect
+                routes.append(Route(path, endpoint, methods=[ep.method]))
+                routes.append(Route(path + "/", endpoint, methods=[ep.method]))
+    return routes
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 500)
+    message = {404: "no such endpoint", 405: "method not allowed"}.get(status, "error")
+    return envelope(status_code=Status.CLIENT_ERROR if status < 500 else Status.SERVER_ERROR,
+                    status_message=message, http_status=status)
+
+
+def get_application(
+    version_numbers: list[VersionNumber] | None = None,
+    roles: list[RoleEnum] | None = None,
+    crud: Any = None,
+    modules: list[ModuleID] | None = None,
+    authenticator: Any = None,
+    adapter: Any = None,
+    http_push: bool = False,
+    websocket_push: bool = False,
+    *,
+    database_url: str | None = None,
+    public_url: str | None = None,
+    operator_token: str | None = None,
+    country_code: str | None = None,
+    party_id: str | None = None,
+    max_page_size: int = 100,
+) -> FastAPI:
+    """Build the OCPI application.
+
+    The first arguments are the seed library's. ``crud``/``authenticator``
+    default to the built-in store and registry on ``database_url`` (else
+    ``OCPI_DATABASE_URL``, else ``./ocpi.db``). ``adapter`` and the push flags
+    are accepted for compatibility and ignored.
+    """
+    versions = [VersionNumber(v).value for v in (version_numbers or SUPPORTED_VERSIONS)]
+    for v in versions:
+        if v not in SUPPORTED_VERSIONS:
+            raise ValueError(f"OCPI version {v} is not supported (use 2.1.1, 2.2.1 or 2.3.0)")
+    roles = [RoleEnum(r) for r in (roles or [RoleEnum.cpo, RoleEnum.emsp])]
+    modules = [ModuleID(m) for m in (modules or list(MODULES))]
+    for m in modules:
+        if m not in MODULES and m != ModuleID.credentials_and_registration:
+            log.warning("module %s is not available yet; it is left out", m.value)
+
+    db = registry = None
+    if crud is None or authenticator is None:
+        db = Database(database_url)
+        registry = Registry(db)
+    if crud is None:
+        crud = SqlStore(db)  # type: ignore[arg-type]
+    if authenticator is None:
+        token = operator_token or os.environ.get("OCPI_OPERATOR_TOKEN")
+        authenticator = BuiltinAuthenticator(registry, token)  # type: ignore[arg-type]
+
+    node = Node(crud=crud, authenticator=authenticator, versions=versions, roles=roles,
+                modules=modules, public_url=public_url or os.environ.get("OCPI_PUBLIC_URL"),
+                max_page_size=max_page_size, db=db, registry=registry,
+                country_code=country_code, party_id=party_id)
+    definitions = [MODULES[m] for m in modules if m in MODULES]
+
+    app = FastAPI(title="OCPI node", docs_url=None, redoc_url=None, openapi_url=None)
+    app.router.redirect_slashes = False
+    versions_ep, details_ep = make_versions_endpoint(node, definitions)
+    for path, ep in (("/ocpi/versions", versions_ep), ("/ocpi/{version}/details", details_ep)):
+        app.router.routes.append(Route(path, ep, methods=["GET"]))
+        app.router.routes.append(Route(path + "/", ep, methods=["GET"]))
+    for definition in definitions:
+        app.router.routes.extend(_routes_for(node, definition))
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _http_error)
+    app.add_middleware(RequestIdMiddleware)
+    app.state.node = node
+    return app

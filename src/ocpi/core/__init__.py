@@ -1,0 +1,1 @@
+"""Transport and format: the parts every OCPI module shares."""

@@ -1,0 +1,1 @@
+"""Authentication: the seed ``Authenticator`` and token header parsing."""

@@ -1,0 +1,56 @@
+"""Errors that become OCPI envelopes.
+
+Handlers raise these; the transport layer turns each into the HTTP status and
+OCPI ``status_code`` a partner expects, never a bare FastAPI body.
+"""
+
+from .status import Status
+
+
+class OcpiError(Exception):
+    """An error answered with an OCPI envelope."""
+
+    http_status: int = 400
+    status_code: int = Status.CLIENT_ERROR
+
+    def __init__(self, message: str, *, status_code: int | None = None,
+                 http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+        if http_status is not None:
+            self.http_status = http_status
+
+
+class InvalidParameters(OcpiError):
+    """Body or parameters that do not fit the specification (2001)."""
+
+    http_status = 400
+    status_code = Status.INVALID_PARAMETERS
+
+
+class Unauthorized(OcpiError):
+    """No token, or a token we do not know (HTTP 401)."""
+
+    http_status = 401
+    status_code = Status.CLIENT_ERROR
+
+
+class Forbidden(OcpiError):
+    """A known caller asking for something its role or namespace does not allow."""
+
+    http_status = 403
+    status_code = Status.CLIENT_ERROR
+
+
+class NotFound(OcpiError):
+    """Unknown object (HTTP 404, 2003 on 2.2+)."""
+
+    http_status = 404
+    status_code = Status.UNKNOWN_LOCATION
+
+
+class MethodNotAllowed(OcpiError):
+    http_status = 405
+    status_code = Status.CLIENT_ERROR

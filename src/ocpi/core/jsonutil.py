@@ -1,0 +1,37 @@
+"""JSON that keeps money and energy exact.
+
+Numbers with a fraction are parsed as ``Decimal`` and written back with their
+exact digits (an orjson ``Fragment``), so no amount ever passes through a
+binary float on its way through the node.
+"""
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+_decoder = json.JSONDecoder(parse_float=Decimal)
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON; fractional numbers become ``Decimal``."""
+    if isinstance(data, bytes | bytearray):
+        data = data.decode("utf-8")
+    return _decoder.decode(data)
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, Decimal):
+        if not obj.is_finite():
+            raise TypeError("non-finite number")
+        text = format(obj, "f") if obj == obj.to_integral_value() and "E" in str(obj) else str(obj)
+        return orjson.Fragment(text.encode())
+    if isinstance(obj, set | frozenset | tuple):
+        return list(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def dumps(obj: Any) -> bytes:
+    """Serialise to JSON bytes; ``Decimal`` keeps its exact digits."""
+    return orjson.dumps(obj, default=_default)

@@ -1,0 +1,147 @@
+"""Rules every client-owned object follows, whatever the module.
+
+Validation (hard errors -> 2001, soft problems -> warnings), PATCH merging,
+the never-go-backwards ``last_updated`` rule and namespace checks.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from .datetime import now_text, parse_datetime
+from .envelope import envelope
+from .errors import Forbidden, InvalidParameters
+from .transport import OcpiRequest, validation_message
+from .types import OcpiModel
+
+
+def require_object(body: Any, what: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise InvalidParameters(f"body: expected a JSON object ({what})")
+    return body
+
+
+def validate(ctx: OcpiRequest, model: type[OcpiModel], data: dict[str, Any],
+             prefix: str = "") -> None:
+    """Validate a full object; hard errors raise 2001 naming the field."""
+    context: dict[str, Any] = {"warnings": ctx.warnings}
+    try:
+        model.model_validate(data, context=context)
+    except ValidationError as exc:
+        raise InvalidParameters(validation_message(exc, prefix)) from None
+
+
+def validate_patch(ctx: OcpiRequest, model: type[OcpiModel], merged: dict[str, Any],
+                   patched: Iterable[str], prefix: str = "") -> None:
+    """Validate a merged object, blaming only the fields the PATCH touched.
+
+    A stored object may lack a field this version requires (it came in another
+    version); that is no reason to refuse a PATCH of its status.
+    """
+    touched = set(patched)
+    context: dict[str, Any] = {"warnings": ctx.warnings}
+    try:
+        model.model_validate(merged, context=context)
+    except ValidationError as exc:
+        errors = [e for e in exc.errors() if e["loc"] and e["loc"][0] in touched
+                  or not e["loc"]]
+        if errors:
+            fake = ValidationError.from_exception_data(exc.title, errors)  # type: ignore[arg-type]
+            raise InvalidParameters(validation_message(fake, prefix)) from None
+
+
+def check_same(field: str, url_value: str, body: dict[str, Any], *, required: bool = False
+               ) -> None:
+    """An id (or owner) in the body must equal the one in the URL (2001 otherwise)."""
+    value = body.get(field)
+    if value is None:
+        if required:
+            raise InvalidParameters(f"{field}: missing (URL says {url_value!r})")
+        return
+    if not isinstance(value, str) or value.casefold() != url_value.casefold():
+        raise InvalidParameters(f"{field}: {value!r} does not match the URL ({url_value!r})")
+
+
+def check_namespace(ctx: OcpiRequest, country_code: str, party_id: str) -> None:
+    if not ctx.caller.owns(country_code, party_id):
+        raise Forbidden(f"objects of {country_code}/{party_id} belong to another party")
+
+
+def ensure_last_updated(ctx: OcpiRequest, patch: dict[str, Any]) -> None:
+    """2.2+ partners must send ``last_updated`` in a PATCH; others get it stamped."""
+    if patch.get("last_updated") is None:
+        if ctx.version.startswith("2.1") or ctx.caller.is_operator:
+            patch["last_updated"] = now_text()
+        else:
+            raise InvalidParameters("last_updated: required in a PATCH")
+
+
+def timestamp(value: Any) -> datetime | None:
+    try:
+        return parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def is_stale(incoming: dict[str, Any], stored: dict[str, Any] | None) -> bool:
+    """True when the stored object is newer: then nothing is overwritten."""
+    if not stored:
+        return False
+    new, old = timestamp(incoming.get("last_updated")), timestamp(stored.get("last_updated"))
+    return new is not None and old is not None and new < old
+
+
+def later(a: Any, b: Any) -> Any:
+    ta, tb = timestamp(a), timestamp(b)
+    if ta is None:
+        return b
+    if tb is None:
+        return a
+    return a if ta >= tb else b
+
+
+def merge(base: dict[str, Any], patch: dict[str, Any],
+          keyed_lists: dict[str, str] | None = None,
+          appended: Iterable[str] = ()) -> dict[str, Any]:
+    """Apply a PATCH: top-level fields replace, keyed lists merge item by item."""
+    keyed_lists = keyed_lists or {}
+    out = dict(base)
+    for key, value in patch.items():
+        current = out.get(key)
+        if key in appended and isinstance(value, list):
+            out[key] = [*(current or []), *value] if value else current
+        elif key in keyed_lists and isinstance(value, list) and isinstance(current, list):
+            id_field = keyed_lists[key]
+            items = list(current)
+            for item in value:
+                if not isinstance(item, dict):
+                    items.append(item)
+                    continue
+                wanted = str(item.get(id_field, "")).casefold()
+                for i, old in enumerate(items):
+                    if isinstance(old, dict) and str(old.get(id_field, "")).casefold() == wanted:
+                        items[i] = merge(old, item, keyed_lists)
+                        break
+                else:
+                    items.append(item)
+            out[key] = items
+        else:
+            out[key] = value
+    return out
+
+
+def stored_response(ctx: OcpiRequest, created: bool, applied: bool = True) -> Any:
+    messages = list(dict.fromkeys(ctx.warnings))
+    if not applied:
+        messages.insert(0, "not applied: the stored object is newer (last_updated)")
+    text = "Success" if not messages else "Success; " + "; ".join(messages)
+    return envelope(status_message=text, http_status=201 if created and applied else 200)
+
+
+def find(items: list[dict[str, Any]] | None, field: str, value: str) -> int | None:
+    for i, item in enumerate(items or ()):
+        if str(item.get(field, "")).casefold() == value.casefold():
+            return i
+    return None

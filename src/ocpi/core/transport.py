@@ -1,0 +1,162 @@
+"""The one transport layer: token, caller, envelope, errors, request ids.
+
+Every module endpoint is a plain async function of an ``OcpiRequest``; this
+module wraps it into a Starlette endpoint. No FastAPI dependency injection
+and no ``BaseHTTPMiddleware`` on the hot path.
+"""
+
+import base64
+import binascii
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import jsonutil
+from .authentication.authenticator import Caller
+from .envelope import envelope
+from .errors import Forbidden, InvalidParameters, OcpiError, Unauthorized
+from .status import Status
+
+if TYPE_CHECKING:
+    from ..node import Node
+
+log = logging.getLogger("ocpi")
+
+
+@dataclass(slots=True)
+class OcpiRequest:
+    """What a module handler gets: the call, already authenticated."""
+
+    request: Request
+    node: "Node"
+    version: str
+    role: Any  # RoleEnum of the interface that was called
+    module: Any  # ModuleID
+    caller: Caller
+    token: str
+    params: dict[str, str]
+    warnings: list[str] = field(default_factory=list)
+
+    async def json(self) -> Any:
+        body = await self.request.body()
+        if not body:
+            raise InvalidParameters("request body is empty")
+        try:
+            return jsonutil.loads(body)
+        except ValueError as exc:
+            raise InvalidParameters(f"request body is not valid JSON: {exc}") from None
+
+
+def token_candidates(header: str | None, version: str) -> list[str]:
+    """The token as sent and, when it decodes, its base64 decoding.
+
+    2.2+ says base64, 2.1.1 says plain, and partners send either on either;
+    the version only decides which reading is tried first.
+    """
+    if not header:
+        return []
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "token" or not value.strip():
+        return []
+    value = value.strip()
+    decoded: str | None = None
+    try:
+        raw = base64.b64decode(value, validate=True)
+        text = raw.decode("utf-8")
+        if text and text.isprintable() and text == text.strip():
+            decoded = text
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        decoded = None
+    if decoded is None or decoded == value:
+        return [value]
+    return [value, decoded] if version.startswith(("2.0", "2.1")) else [decoded, value]
+
+
+async def authenticate(node: "Node", request: Request, version: str,
+                       allow_token_a: bool = False) -> tuple[Caller, str]:
+    for token in token_candidates(request.headers.get("authorization"), version):
+        caller = await node.identify(token)
+        if caller is not None:
+            if caller.token_kind == "A" and not allow_token_a:
+                raise Unauthorized("this token may only be used for registration")
+            return caller, token
+    raise Unauthorized("missing or unknown Authorization token")
+
+
+def error_response(exc: OcpiError) -> Response:
+    return envelope(status_code=exc.status_code, status_message=exc.message,
+                    http_status=exc.http_status)
+
+
+def validation_message(err: ValidationError, prefix: str = "") -> str:
+    """Name the bad field(s) the way a partner's engineer would look for them."""
+    parts = []
+    for e in err.errors()[:5]:
+        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-"))
+        where = f"{prefix}{loc}" if loc else (prefix.rstrip(".") or "body")
+        msg = e["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}")
+    return "; ".join(parts)
+
+
+Handler = Callable[[OcpiRequest], Awaitable[Response]]
+
+
+def make_endpoint(node: "Node", handler: Handler, *, version: str, role: Any, module: Any,
+                  operator_only: bool = False, allow_token_a: bool = False
+                  ) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        try:
+            caller, token = await authenticate(node, request, version, allow_token_a)
+            if operator_only and not caller.is_operator:
+                raise Forbidden("only the node operator may do this")
+            ctx = OcpiRequest(request, node, version, role, module, caller, token,
+                              request.path_params)
+            return await handler(ctx)
+        except OcpiError as exc:
+            return error_response(exc)
+        except ValidationError as exc:
+            return error_response(InvalidParameters(validation_message(exc)))
+        except Exception:
+            log.exception("unhandled error in %s %s", request.method, request.url.path)
+            return envelope(status_code=Status.SERVER_ERROR, status_message="internal error",
+                            http_status=500)
+
+    return endpoint
+
+
+class RequestIdMiddleware:
+    """Echo ``X-Request-ID``/``X-Correlation-ID`` (made up when absent) on every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = correlation_id = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                request_id = value
+            elif name == b"x-correlation-id":
+                correlation_id = value
+        request_id = request_id or uuid.uuid4().hex.encode()
+        correlation_id = correlation_id or request_id
+
+        async def send_with_ids(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                headers.append((b"x-request-id", request_id))
+                headers.append((b"x-correlation-id", correlation_id))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_ids)

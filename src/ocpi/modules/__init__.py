@@ -1,0 +1,1 @@
+"""OCPI modules: one definition each, serving every version."""

@@ -1,0 +1,162 @@
+"""Location wire <-> canonical (2.3.0 shape) for every version.
+
+Mappers rename what differs and keep everything else, so extensions survive
+and a mapping in and out again is lossless. ``strict`` output leaves out the
+fields that belong to other versions.
+"""
+
+from typing import Any
+
+from ...core.mapping import drop, version_filter
+from .schemas import SCHEMAS
+
+_OTHER_VERSION_FIELDS = {
+    kind: version_filter({v: s[kind].model_fields.keys() for v, s in SCHEMAS.items()})
+    for kind in ("location", "evse", "connector")
+}
+# 2.2+ keys that the canonical model always carries but 2.1.1 never shows
+_TYPE_TO_PARKING = {"ON_STREET": "ON_STREET", "PARKING_GARAGE": "PARKING_GARAGE",
+                    "UNDERGROUND_GARAGE": "UNDERGROUND_GARAGE", "PARKING_LOT": "PARKING_LOT"}
+
+
+def _is_211(version: str) -> bool:
+    return version.startswith("2.1") or version == "2.0"
+
+
+# --- 2.1.1 -> canonical ------------------------------------------------------
+
+def _connector_in_211(c: dict[str, Any]) -> dict[str, Any]:
+    out = dict(c)
+    if "voltage" in out:
+        out["max_voltage"] = out.pop("voltage")
+    if "amperage" in out:
+        out["max_amperage"] = out.pop("amperage")
+    if "tariff_id" in out:
+        tid = out.pop("tariff_id")
+        if tid is not None:
+            out["tariff_ids"] = [tid]
+    return out
+
+
+def _evse_in_211(e: dict[str, Any]) -> dict[str, Any]:
+    out = dict(e)
+    if isinstance(out.get("connectors"), list):
+        out["connectors"] = [_connector_in_211(c) for c in out["connectors"]]
+    return out
+
+
+def _energy_mix_in_211(m: dict[str, Any]) -> dict[str, Any]:
+    out = dict(m)
+    if isinstance(out.get("environ_impact"), list):
+        out["environ_impact"] = [
+            {("category" if k == "source" else k): v for k, v in i.items()}
+            for i in out["environ_impact"]
+        ]
+    return out
+
+
+def _hours_in_211(h: dict[str, Any]) -> dict[str, Any]:
+    out = dict(h)
+    out.setdefault("twentyfourseven", False)
+    return out
+
+
+def _location_in_211(loc: dict[str, Any]) -> dict[str, Any]:
+    out = dict(loc)
+    if isinstance(out.get("evses"), list):
+        out["evses"] = [_evse_in_211(e) for e in out["evses"]]
+    if isinstance(out.get("energy_mix"), dict):
+        out["energy_mix"] = _energy_mix_in_211(out["energy_mix"])
+    if isinstance(out.get("opening_times"), dict):
+        out["opening_times"] = _hours_in_211(out["opening_times"])
+    if "parking_type" not in out and out.get("type") in _TYPE_TO_PARKING:
+        out["parking_type"] = _TYPE_TO_PARKING[out["type"]]
+    out.setdefault("publish", True)
+    return out
+
+
+# --- canonical -> 2.1.1 ------------------------------------------------------
+
+def _connector_out_211(c: dict[str, Any]) -> dict[str, Any]:
+    out = dict(c)
+    if "max_voltage" in out:
+        out["voltage"] = out.pop("max_voltage")
+    if "max_amperage" in out:
+        out["amperage"] = out.pop("max_amperage")
+    if "tariff_ids" in out:
+        ids = out.pop("tariff_ids") or []
+        if ids:
+            out["tariff_id"] = ids[0]
+    return out
+
+
+def _evse_out_211(e: dict[str, Any], strict: bool) -> dict[str, Any]:
+    out = dict(e)
+    if isinstance(out.get("connectors"), list):
+        out["connectors"] = [to_wire(c, "2.1.1", "connector", strict) for c in out["connectors"]]
+    return out
+
+
+def _location_out_211(loc: dict[str, Any], strict: bool) -> dict[str, Any]:
+    out = dict(loc)
+    if isinstance(out.get("evses"), list):
+        out["evses"] = [to_wire(e, "2.1.1", "evse", strict) for e in out["evses"]]
+    mix = out.get("energy_mix")
+    if isinstance(mix, dict) and isinstance(mix.get("environ_impact"), list):
+        out["energy_mix"] = {**mix, "environ_impact": [
+            {("source" if k == "category" else k): v for k, v in i.items()}
+            for i in mix["environ_impact"]
+        ]}
+    hours = out.get("opening_times")
+    if isinstance(hours, dict) and not hours.get("twentyfourseven"):
+        out["opening_times"] = {k: v for k, v in hours.items() if k != "twentyfourseven"}
+    derived = _TYPE_TO_PARKING.get(out.get("parking_type") or "")
+    if derived and out.get("type") not in (derived,):
+        out["type"] = derived
+    out.setdefault("type", "UNKNOWN")
+    return out
+
+
+# --- public --------------------------------------------------------------------
+
+def to_canonical(obj: dict[str, Any], version: str, kind: str,
+                 country_code: str | None = None, party_id: str | None = None) -> dict[str, Any]:
+    """Wire object of ``version`` -> canonical; ``kind`` is location, evse or connector."""
+    if _is_211(version):
+        if kind == "connector":
+            return _connector_in_211(obj)
+        if kind == "evse":
+            return _evse_in_211(obj)
+        out = _location_in_211(obj)
+        if country_code is not None:
+            out.setdefault("country_code", country_code)
+            out.setdefault("party_id", party_id)
+        return out
+    return dict(obj)
+
+
+def to_wire(obj: dict[str, Any], version: str, kind: str, strict: bool = True) -> dict[str, Any]:
+    """Canonical -> wire object of ``version``.
+
+    ``strict`` (what partners see) leaves out other versions' fields;
+    non-strict keeps them so a PATCH merge in an old version loses nothing.
+    """
+    if _is_211(version):
+        if kind == "connector":
+            out = _connector_out_211(obj)
+        elif kind == "evse":
+            out = _evse_out_211(obj, strict)
+        else:
+            out = _location_out_211(obj, strict)
+        key = "2.1.1"
+    else:
+        out = obj
+        if kind == "location" and isinstance(obj.get("evses"), list):
+            out = {**obj, "evses": [to_wire(e, version, "evse", strict) for e in obj["evses"]]}
+        elif kind == "evse" and isinstance(obj.get("connectors"), list):
+            out = {**obj, "connectors": [to_wire(c, version, "connector", strict)
+                                         for c in obj["connectors"]]}
+        key = version if version in SCHEMAS else "2.3.0"
+    if strict:
+        return drop(out, _OTHER_VERSION_FIELDS[kind][key])
+    return dict(out)

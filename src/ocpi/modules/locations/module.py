@@ -1,0 +1,237 @@
+"""Locations: CPO sender (list, Location/EVSE/Connector by id), eMSP receiver
+(GET/PUT/PATCH of Location, EVSE, Connector), and the operator's management
+writes on the CPO paths. One definition for 2.1.1, 2.2.1 and 2.3.0."""
+
+from typing import Any
+
+from starlette.responses import Response
+
+from ...core import objects as obj
+from ...core.enums import InterfaceRole, ModuleID, RoleEnum
+from ...core.envelope import envelope
+from ...core.errors import NotFound
+from ...core.interface import Endpoint, ModuleDefinition
+from ...core.status import Status
+from ...core.transport import OcpiRequest
+from . import mapper
+from .schemas import SCHEMAS
+
+MODULE = ModuleID.locations
+_KEYED = {"evses": "uid", "connectors": "id"}
+
+
+def _schema(ctx: OcpiRequest, kind: str) -> Any:
+    return SCHEMAS.get(ctx.version, SCHEMAS["2.3.0"])[kind]
+
+
+def _not_found(ctx: OcpiRequest, what: str) -> NotFound:
+    return NotFound(f"unknown {what}", status_code=Status.UNKNOWN_LOCATION)
+
+
+async def _load(ctx: OcpiRequest, cc: str | None, pid: str | None, location_id: str
+                ) -> dict[str, Any] | None:
+    return await ctx.node.crud.get(MODULE, ctx.role, location_id,
+                                   **ctx.node.crud_kwargs(ctx, cc, pid))
+
+
+async def _save(ctx: OcpiRequest, cc: str, pid: str, location: dict[str, Any],
+                existed: bool) -> bool:
+    """Store a whole canonical Location; False when a newer one won meanwhile."""
+    kwargs = ctx.node.crud_kwargs(ctx, cc, pid)
+    if existed:
+        result = await ctx.node.crud.update(MODULE, ctx.role, location, location["id"], **kwargs)
+        return result is not None or not ctx.node.builtin_store
+    await ctx.node.crud.create(MODULE, ctx.role, location, **kwargs)
+    return True
+
+
+def _sub(location: dict[str, Any], evse_uid: str | None, connector_id: str | None
+         ) -> tuple[str, dict[str, Any] | None]:
+    if evse_uid is None:
+        return "location", location
+    i = obj.find(location.get("evses"), "uid", evse_uid)
+    if i is None:
+        return "evse", None
+    evse = location["evses"][i]
+    if connector_id is None:
+        return "evse", evse
+    j = obj.find(evse.get("connectors"), "id", connector_id)
+    return "connector", None if j is None else evse["connectors"][j]
+
+
+def _wire(ctx: OcpiRequest, kind: str, item: dict[str, Any]) -> dict[str, Any]:
+    return mapper.to_wire(item, ctx.version, kind)
+
+
+# --- reading ---------------------------------------------------------------------
+
+async def list_locations(ctx: OcpiRequest) -> Response:
+    return await ctx.node.list_page(ctx, MODULE, lambda o: _wire(ctx, "location", o))
+
+
+async def _get(ctx: OcpiRequest, cc: str | None, pid: str | None, location_id: str,
+               evse_uid: str | None = None, connector_id: str | None = None) -> Response:
+    location = await _load(ctx, cc, pid, location_id)
+    if location is None:
+        raise _not_found(ctx, f"location {location_id!r}")
+    kind, item = _sub(location, evse_uid, connector_id)
+    if item is None:
+        raise _not_found(ctx, kind)
+    return envelope(_wire(ctx, kind, item))
+
+
+async def sender_get(ctx: OcpiRequest) -> Response:
+    p = ctx.params
+    return await _get(ctx, None, None, p["location_id"], p.get("evse_uid"),
+                      p.get("connector_id"))
+
+
+async def sender_get_three(ctx: OcpiRequest) -> Response:
+    """``/{a}/{b}/{c}``: a Connector for partners; for the operator first the
+    management reading ``/{country_code}/{party_id}/{location_id}``."""
+    a, b, c = ctx.params["a"], ctx.params["b"], ctx.params["c"]
+    if ctx.caller.is_operator and len(a) == 2 and len(b) == 3:
+        location = await _load(ctx, a, b, c)
+        if location is not None:
+            return envelope(_wire(ctx, "location", location))
+    return await _get(ctx, None, None, a, b, c)
+
+
+async def receiver_get(ctx: OcpiRequest) -> Response:
+    p = ctx.params
+    if not ctx.caller.is_operator:
+        obj.check_namespace(ctx, p["country_code"], p["party_id"])
+    return await _get(ctx, p["country_code"], p["party_id"], p["location_id"],
+                      p.get("evse_uid"), p.get("connector_id"))
+
+
+# --- writing ---------------------------------------------------------------------
+
+async def put(ctx: OcpiRequest) -> Response:
+    p = ctx.params
+    cc, pid, location_id = p["country_code"], p["party_id"], p["location_id"]
+    evse_uid, connector_id = p.get("evse_uid"), p.get("connector_id")
+    obj.check_namespace(ctx, cc, pid)
+    body = obj.require_object(await ctx.json(), "Location, EVSE or Connector")
+    if evse_uid is None:
+        obj.validate(ctx, _schema(ctx, "location"), body)
+        obj.check_same("id", location_id, body)
+        if not ctx.version.startswith("2.1"):
+            obj.check_same("country_code", cc, body)
+            obj.check_same("party_id", pid, body)
+        new = mapper.to_canonical(body, ctx.version, "location", cc.upper(), pid.upper())
+        stored = await _load(ctx, cc, pid, location_id)
+        if obj.is_stale(new, stored):
+            return obj.stored_response(ctx, False, applied=False)
+        applied = await _save(ctx, cc, pid, new, stored is not None)
+        return obj.stored_response(ctx, stored is None, applied)
+
+    kind = "evse" if connector_id is None else "connector"
+    obj.validate(ctx, _schema(ctx, kind), body)
+    obj.check_same("uid" if kind == "evse" else "id", evse_uid if kind == "evse"
+                   else connector_id, body)
+    location = await _load(ctx, cc, pid, location_id)
+    if location is None:
+        raise _not_found(ctx, f"location {location_id!r}")
+    item = mapper.to_canonical(body, ctx.version, kind)
+    location = dict(location)
+    evses = list(location.get("evses") or [])
+    i = obj.find(evses, "uid", evse_uid)
+    if kind == "evse":
+        if i is not None and obj.is_stale(item, evses[i]):
+            return obj.stored_response(ctx, False, applied=False)
+        created = i is None
+        evses.append(item) if i is None else evses.__setitem__(i, item)
+    else:
+        if i is None:
+            raise _not_found(ctx, f"EVSE {evse_uid!r}")
+        evse = dict(evses[i])
+        conns = list(evse.get("connectors") or [])
+        j = obj.find(conns, "id", connector_id)
+        if j is not None and obj.is_stale(item, conns[j]):
+            return obj.stored_response(ctx, False, applied=False)
+        created = j is None
+        conns.append(item) if j is None else conns.__setitem__(j, item)
+        evse["connectors"] = conns
+        evse["last_updated"] = obj.later(item["last_updated"], evse.get("last_updated"))
+        evses[i] = evse
+    location["evses"] = evses
+    location["last_updated"] = obj.later(item["last_updated"], location.get("last_updated"))
+    applied = await _save(ctx, cc, pid, location, True)
+    return obj.stored_response(ctx, created, applied)
+
+
+async def patch(ctx: OcpiRequest) -> Response:
+    p = ctx.params
+    cc, pid, location_id = p["country_code"], p["party_id"], p["location_id"]
+    evse_uid, connector_id = p.get("evse_uid"), p.get("connector_id")
+    obj.check_namespace(ctx, cc, pid)
+    body = obj.require_object(await ctx.json(), "PATCH fragment")
+    obj.ensure_last_updated(ctx, body)
+    location = await _load(ctx, cc, pid, location_id)
+    if location is None:
+        raise _not_found(ctx, f"location {location_id!r}")
+    kind, current = _sub(location, evse_uid, connector_id)
+    if current is None:
+        raise _not_found(ctx, kind)
+    id_field = {"location": "id", "evse": "uid", "connector": "id"}[kind]
+    obj.check_same(id_field, {"location": location_id, "evse": evse_uid,
+                              "connector": connector_id}[kind] or "", body)
+    if obj.is_stale(body, current):
+        return obj.stored_response(ctx, False, applied=False)
+    wire = mapper.to_wire(current, ctx.version, kind, strict=False)
+    merged = obj.merge(wire, body, _KEYED)
+    obj.validate_patch(ctx, _schema(ctx, kind), merged, body.keys())
+    if kind == "location":
+        new = mapper.to_canonical(merged, ctx.version, "location", cc.upper(), pid.upper())
+    else:
+        item = mapper.to_canonical(merged, ctx.version, kind)
+        new = dict(location)
+        evses = list(new["evses"])
+        i = obj.find(evses, "uid", evse_uid or "")
+        assert i is not None
+        if kind == "evse":
+            evses[i] = item
+        else:
+            evse = dict(evses[i])
+            conns = list(evse["connectors"])
+            j = obj.find(conns, "id", connector_id or "")
+            assert j is not None
+            conns[j] = item
+            evse["connectors"] = conns
+            evse["last_updated"] = obj.later(item["last_updated"], evse.get("last_updated"))
+            evses[i] = evse
+        new["evses"] = evses
+        new["last_updated"] = obj.later(item["last_updated"], new.get("last_updated"))
+    applied = await _save(ctx, cc, pid, new, True)
+    return obj.stored_response(ctx, False, applied)
+
+
+_OWNED = "/{country_code}/{party_id}/{location_id}"
+_EVSE = _OWNED + "/{evse_uid}"
+_CONNECTOR = _EVSE + "/{connector_id}"
+
+
+def definition() -> ModuleDefinition:
+    return ModuleDefinition(
+        id=MODULE,
+        interfaces={
+            RoleEnum.cpo: (InterfaceRole.SENDER, (
+                Endpoint("GET", "", list_locations),
+                Endpoint("GET", "/{location_id}", sender_get),
+                Endpoint("GET", "/{location_id}/{evse_uid}", sender_get),
+                Endpoint("GET", "/{a}/{b}/{c}", sender_get_three),
+                # management writes: the operator's own objects
+                *(Endpoint(m, path, h, operator_only=True)
+                  for path in (_OWNED, _EVSE, _CONNECTOR)
+                  for m, h in (("PUT", put), ("PATCH", patch))),
+                Endpoint("GET", _EVSE, receiver_get, operator_only=True),
+                Endpoint("GET", _CONNECTOR, receiver_get, operator_only=True),
+            )),
+            RoleEnum.emsp: (InterfaceRole.RECEIVER, tuple(
+                Endpoint(m, path, h)
+                for path in (_OWNED, _EVSE, _CONNECTOR)
+                for m, h in (("GET", receiver_get), ("PUT", put), ("PATCH", patch))
+            )),
+        },
+    )

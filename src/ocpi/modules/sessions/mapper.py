@@ -1,0 +1,118 @@
+"""Session wire <-> canonical (2.3.0 shape).
+
+2.1.1's embedded ``location`` gives ``location_id``/``evse_uid``/``connector_id``;
+``auth_id`` becomes a ``cdr_token``; Gireve's ``authorization_id`` becomes
+``authorization_reference``; a plain-number ``total_cost`` becomes a Price.
+2.2.1's ``excl_vat``/``incl_vat`` map exactly to ``before_taxes`` + one VAT line.
+"""
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from ...core.mapping import drop, version_filter
+from .schemas import EXTENSION_FIELDS_211, SCHEMAS
+
+_OTHER = version_filter({
+    v: (set(m.model_fields) | (set(EXTENSION_FIELDS_211) if v == "2.1.1" else set()))
+    for v, m in SCHEMAS.items()
+})
+_EMAID = re.compile(r"^([A-Za-z]{2})[-*]?([A-Za-z0-9]{3})")
+
+
+def _is_211(version: str) -> bool:
+    return version.startswith("2.1") or version == "2.0"
+
+
+def _token_from_auth_id(auth_id: str, fallback: tuple[str, str]) -> dict[str, Any]:
+    m = _EMAID.match(auth_id)
+    cc, pid = (m.group(1).upper(), m.group(2).upper()) if m else fallback
+    return {"country_code": cc, "party_id": pid, "uid": auth_id, "type": "OTHER",
+            "contract_id": auth_id}
+
+
+def _price_from_221(price: Any) -> Any:
+    if not isinstance(price, dict) or "excl_vat" not in price:
+        return price
+    out = {k: v for k, v in price.items() if k not in ("excl_vat", "incl_vat")}
+    out["before_taxes"] = price["excl_vat"]
+    incl = price.get("incl_vat")
+    if incl is not None:
+        out["taxes"] = [{"name": "VAT", "amount": Decimal(str(incl)) -
+                         Decimal(str(price["excl_vat"]))}]
+    return out
+
+
+def _price_to_221(price: Any) -> Any:
+    if not isinstance(price, dict) or "before_taxes" not in price:
+        return price
+    out = {k: v for k, v in price.items() if k not in ("before_taxes", "taxes")}
+    out["excl_vat"] = price["before_taxes"]
+    taxes = price.get("taxes")
+    if taxes:
+        out["incl_vat"] = Decimal(str(price["before_taxes"])) + sum(
+            (Decimal(str(t.get("amount", 0))) for t in taxes), Decimal(0))
+    return out
+
+
+def to_canonical(obj: dict[str, Any], version: str, country_code: str | None = None,
+                 party_id: str | None = None) -> dict[str, Any]:
+    out = dict(obj)
+    if country_code is not None:
+        out.setdefault("country_code", country_code)
+        out.setdefault("party_id", party_id)
+    if _is_211(version):
+        for old, new in (("start_datetime", "start_date_time"), ("end_datetime", "end_date_time")):
+            if old in out:
+                out[new] = out.pop(old)
+        loc = out.get("location")
+        if isinstance(loc, dict):
+            out["location_id"] = loc.get("id")
+            evses = loc.get("evses") or []
+            if evses and isinstance(evses[0], dict):
+                out["evse_uid"] = evses[0].get("uid")
+                conns = evses[0].get("connectors") or []
+                if conns and isinstance(conns[0], dict):
+                    out["connector_id"] = conns[0].get("id")
+        auth_id = out.get("auth_id")
+        token = out.get("cdr_token")
+        if isinstance(auth_id, str) and (not isinstance(token, dict)
+                                         or token.get("contract_id") != auth_id):
+            out["cdr_token"] = _token_from_auth_id(
+                auth_id, (out.get("country_code") or "", out.get("party_id") or ""))
+        if "authorization_id" in out:
+            out["authorization_reference"] = out.pop("authorization_id")
+        cost = out.get("total_cost")
+        if cost is not None and not isinstance(cost, dict):
+            out["total_cost"] = {"before_taxes": cost}
+    elif version == "2.2.1":
+        if "total_cost" in out:
+            out["total_cost"] = _price_from_221(out["total_cost"])
+    return out
+
+
+def to_wire(obj: dict[str, Any], version: str, strict: bool = True,
+            location: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Canonical -> wire. For 2.1.1, ``location`` is the 2.1.1 Location to embed
+    when the session does not carry one already."""
+    out = {k: v for k, v in obj.items() if not k.startswith("_")} if strict else dict(obj)
+    if _is_211(version):
+        for new, old in (("start_date_time", "start_datetime"), ("end_date_time", "end_datetime")):
+            if new in out:
+                out[old] = out.pop(new) if strict else out[new]
+        token = out.get("cdr_token")
+        if "auth_id" not in out and isinstance(token, dict):
+            out["auth_id"] = token.get("contract_id") or token.get("uid")
+        if "location" not in out and location is not None:
+            out["location"] = location
+        if out.get("authorization_reference") is not None:
+            out["authorization_id"] = out["authorization_reference"]
+        cost = out.get("total_cost")
+        if isinstance(cost, dict):
+            out["total_cost"] = cost.get("before_taxes")
+        key = "2.1.1"
+    else:
+        if version == "2.2.1" and "total_cost" in out:
+            out["total_cost"] = _price_to_221(out["total_cost"])
+        key = version if version in SCHEMAS else "2.3.0"
+    return drop(out, _OTHER[key]) if strict else out

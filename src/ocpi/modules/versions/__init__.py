@@ -1,0 +1,1 @@
+"""The versions module (version list and version details)."""

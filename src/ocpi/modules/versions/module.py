@@ -1,0 +1,64 @@
+"""Version information and version details, built from the modules served."""
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ...core.enums import InterfaceRole, RoleEnum
+from ...core.envelope import envelope
+from ...core.errors import NotFound, OcpiError
+from ...core.transport import authenticate, error_response
+from ...node import Node
+
+
+def base_url(node: Node, request: Request) -> str:
+    if node.public_url:
+        return node.public_url.rstrip("/")
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def module_url(base: str, role: RoleEnum, version: str, module: str) -> str:
+    return f"{base}/ocpi/{role.value.lower()}/{version}/{module}"
+
+
+def make_versions_endpoint(node: Node, definitions: list):  # type: ignore[no-untyped-def]
+    async def versions(request: Request) -> Response:
+        try:
+            await authenticate(node, request, "2.2.1", allow_token_a=True)
+        except OcpiError as exc:
+            return error_response(exc)
+        base = base_url(node, request)
+        return envelope([{"version": v, "url": f"{base}/ocpi/{v}/details"}
+                         for v in node.versions])
+
+    async def details(request: Request) -> Response:
+        version = request.path_params["version"]
+        try:
+            if version not in node.versions:
+                raise NotFound(f"version {version} is not served here", status_code=3002)
+            caller, _ = await authenticate(node, request, version, allow_token_a=True)
+        except OcpiError as exc:
+            return error_response(exc)
+        base = base_url(node, request)
+        endpoints = []
+        roles = list(node.roles)
+        if version.startswith("2.1") and len(roles) > 1:
+            # 2.1.1 endpoints carry no role: show the side the caller talks to
+            if caller.role == RoleEnum.cpo:
+                roles = [RoleEnum.emsp]
+            else:
+                roles = [RoleEnum.cpo]
+        for definition in definitions:
+            if version not in definition.versions:
+                continue
+            for role in roles:
+                if role not in definition.interfaces:
+                    continue
+                interface_role, _ = definition.interfaces[role]
+                entry = {"identifier": definition.id.value,
+                         "url": module_url(base, role, version, definition.id.value)}
+                if not version.startswith("2.1"):
+                    entry["role"] = InterfaceRole(interface_role).value
+                endpoints.append(entry)
+        return envelope({"version": version, "endpoints": endpoints})
+
+    return versions, details

@@ -1,0 +1,76 @@
+"""The running node's shared context: storage, authentication, settings."""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.responses import Response
+
+from .core.authentication.authenticator import Caller
+from .core.enums import ModuleID, RoleEnum
+from .core.envelope import envelope
+from .core.pagination import filters_from, page_headers
+from .modules.versions.enums import VersionNumber
+from .peers.registry import Registry
+from .store.database import Database
+from .store.sql_store import SqlStore
+
+
+@dataclass
+class Node:
+    crud: Any
+    authenticator: Any
+    versions: list[str]
+    roles: list[RoleEnum]
+    modules: list[ModuleID]
+    public_url: str | None = None
+    max_page_size: int = 100
+    db: Database | None = None
+    registry: Registry | None = None
+    country_code: str | None = None
+    party_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def builtin_store(self) -> bool:
+        return isinstance(self.crud, SqlStore)
+
+    async def identify(self, token: str) -> Caller | None:
+        identify = getattr(self.authenticator, "identify", None)
+        if identify is not None:
+            return await identify(token)
+        if token in await self.authenticator.get_valid_token_c():
+            return Caller("C")
+        if token in await self.authenticator.get_valid_token_a():
+            return Caller("A")
+        return None
+
+    def crud_kwargs(self, ctx: Any, country_code: str | None, party_id: str | None
+                    ) -> dict[str, Any]:
+        """The keyword extras the seed library passes to every ``Crud`` call."""
+        return {"version": VersionNumber(ctx.version), "auth_token": ctx.token,
+                "country_code": country_code, "party_id": party_id}
+
+    async def list_page(
+        self, ctx: Any, module: ModuleID,
+        render: Callable[[dict[str, Any]], dict[str, Any]] | None,
+        *, async_render: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]] | None = None,
+        visible_to_caller: bool = False,
+    ) -> Response:
+        """A paginated list GET; sessions are limited to the caller's own tokens."""
+        filters = filters_from(ctx.request, self.max_page_size)
+        visible_to = None
+        caller = ctx.caller
+        if visible_to_caller and not caller.is_operator and caller.country_code:
+            visible_to = (caller.country_code, caller.party_id)
+        items, total, is_last = await self.crud.list(
+            module, ctx.role, filters, **self.crud_kwargs(ctx, None, None),
+            visible_to=visible_to)
+        if async_render is not None:
+            data = [await async_render(i) for i in items]
+        else:
+            assert render is not None
+            data = [render(i) for i in items]
+        headers = page_headers(ctx.request, self.public_url, filters, total, len(items),
+                               is_last)
+        return envelope(data, headers=headers)

@@ -1,0 +1,1 @@
+"""Partners: the registry of who may call the node, and with which token."""

@@ -1,0 +1,134 @@
+"""The built-in ``Crud``: every module's objects in SQL, addressed the seed's way.
+
+``role`` says whose data it is: ``CPO`` rows are the node's own objects (it is
+their sender), ``EMSP`` rows are objects partners pushed to it (receiver).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, select, update
+
+from ..core import jsonutil
+from ..core.enums import ModuleID, RoleEnum
+from .database import Database
+from .keys import id_key, party_key, ts_key
+from .schema import OBJECT_TABLES
+
+
+def _columns(module: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Module-specific key columns pulled out of an object."""
+    if module != "sessions":
+        return {}
+    token = data.get("cdr_token") or {}
+    start = data.get("start_date_time")
+    return {
+        "location_id": data.get("location_id"),
+        "start_date_time": ts_key(start) if start else None,
+        "status": data.get("status"),
+        "token_country_code": party_key(token["country_code"]) if token.get("country_code")
+        else None,
+        "token_party_id": party_key(token["party_id"]) if token.get("party_id") else None,
+    }
+
+
+class SqlStore:
+    """Implements the ``Crud`` interface on a ``Database``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _where(self, table: Any, role: RoleEnum, id: str, country_code: str | None,
+               party_id: str | None) -> Any:
+        cond = [table.c.role == str(role), table.c.id == id_key(id)]
+        if country_code:
+            cond.append(table.c.country_code == party_key(country_code))
+        if party_id:
+            cond.append(table.c.party_id == party_key(party_id))
+        return and_(*cond)
+
+    async def get(self, module: ModuleID, role: RoleEnum, id: str, *args: Any,
+                  country_code: str | None = None, party_id: str | None = None,
+                  **kwargs: Any) -> dict[str, Any] | None:
+        table = OBJECT_TABLES[str(module)]
+        stmt = (select(table.c.data)
+                .where(self._where(table, role, id, country_code, party_id))
+                .order_by(table.c.seq).limit(1))
+        async with self.db.begin() as tx:
+            row = (await tx.execute(stmt)).first()
+        return jsonutil.loads(row[0]) if row else None
+
+    async def list(self, module: ModuleID, role: RoleEnum, filters: dict[str, Any],
+                   *args: Any, visible_to: tuple[str, str] | None = None,
+                   **kwargs: Any) -> tuple[list[dict[str, Any]], int, bool]:
+        raw, total, is_last = await self.list_raw(module, role, filters, visible_to=visible_to)
+        return [jsonutil.loads(r) for r in raw], total, is_last
+
+    async def list_raw(self, module: ModuleID, role: RoleEnum, filters: dict[str, Any],
+                       *, visible_to: tuple[str, str] | None = None
+                       ) -> tuple[list[str], int, bool]:
+        """Like ``list`` but returns the stored JSON text, for zero-copy pages."""
+        table = OBJECT_TABLES[str(module)]
+        cond = [table.c.role == str(role)]
+        if filters.get("date_from") is not None:
+            cond.append(table.c.last_updated >= ts_key(filters["date_from"]))
+        if filters.get("date_to") is not None:
+            cond.append(table.c.last_updated < ts_key(filters["date_to"]))
+        if visible_to is not None and module == ModuleID.sessions:
+            cond.append(table.c.token_country_code == party_key(visible_to[0]))
+            cond.append(table.c.token_party_id == party_key(visible_to[1]))
+        where = and_(*cond)
+        offset = int(filters.get("offset") or 0)
+        limit = int(filters.get("limit") or 50)
+        async with self.db.begin() as tx:
+            total = (await tx.execute(select(func.count()).select_from(table).where(where))
+                     ).scalar_one()
+            rows = (await tx.execute(select(table.c.data).where(where).order_by(table.c.seq)
+                                     .offset(offset).limit(limit))).all()
+        return [r[0] for r in rows], total, offset + len(rows) >= total
+
+    async def create(self, module: ModuleID, role: RoleEnum, data: dict[str, Any], *args: Any,
+                     country_code: str | None = None, party_id: str | None = None,
+                     **kwargs: Any) -> dict[str, Any]:
+        table = OBJECT_TABLES[str(module)]
+        values = {
+            "role": str(role),
+            "country_code": party_key(country_code or data["country_code"]),
+            "party_id": party_key(party_id or data["party_id"]),
+            "id": id_key(data["id"]),
+            "last_updated": ts_key(data["last_updated"]),
+            "data": jsonutil.dumps(data).decode(),
+            **_columns(str(module), data),
+        }
+        async with self.db.begin() as tx:
+            await tx.execute(insert(table).values(**values))
+        return data
+
+    async def update(self, module: ModuleID, role: RoleEnum, data: dict[str, Any], id: str,
+                     *args: Any, country_code: str | None = None, party_id: str | None = None,
+                     **kwargs: Any) -> dict[str, Any] | None:
+        """Replace the stored object, unless the stored one is newer (then ``None``)."""
+        table = OBJECT_TABLES[str(module)]
+        updated = ts_key(data["last_updated"])
+        stmt = (update(table)
+                .where(self._where(table, role, id, country_code or data.get("country_code"),
+                                   party_id or data.get("party_id")))
+                .where(table.c.last_updated <= updated)
+                .values(last_updated=updated, data=jsonutil.dumps(data).decode(),
+                        **_columns(str(module), data)))
+        async with self.db.begin() as tx:
+            result = await tx.execute(stmt)
+        return data if result.rowcount else None
+
+    async def delete(self, module: ModuleID, role: RoleEnum, id: str, *args: Any,
+                     country_code: str | None = None, party_id: str | None = None,
+                     **kwargs: Any) -> None:
+        table = OBJECT_TABLES[str(module)]
+        async with self.db.begin() as tx:
+            await tx.execute(delete(table).where(
+                self._where(table, role, id, country_code, party_id)))
+
+    async def do(self, module: ModuleID, role: RoleEnum | None, action: Any, *args: Any,
+                 data: dict | None = None, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"the built-in store has no action {action}")
