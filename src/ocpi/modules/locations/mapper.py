@@ -55,9 +55,22 @@ def _energy_mix_in_211(m: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_IMPLIED = "_twentyfourseven_implied"
+
+
 def _hours_in_211(h: dict[str, Any]) -> dict[str, Any]:
     out = dict(h)
-    out.setdefault("twentyfourseven", False)
+    if "twentyfourseven" not in out:  # 2.2+ requires it; remember 2.1.1 left it out
+        out["twentyfourseven"] = False
+        out[_IMPLIED] = True
+    return out
+
+
+def _hours_out(h: dict[str, Any], v211: bool) -> dict[str, Any]:
+    implied = h.get(_IMPLIED)
+    out = {k: v for k, v in h.items() if k != _IMPLIED}
+    if v211 and implied and not out.get("twentyfourseven"):
+        out.pop("twentyfourseven", None)
     return out
 
 
@@ -107,9 +120,8 @@ def _location_out_211(loc: dict[str, Any], strict: bool) -> dict[str, Any]:
             {("source" if k == "category" else k): v for k, v in i.items()}
             for i in mix["environ_impact"]
         ]}
-    hours = out.get("opening_times")
-    if isinstance(hours, dict) and not hours.get("twentyfourseven"):
-        out["opening_times"] = {k: v for k, v in hours.items() if k != "twentyfourseven"}
+    if isinstance(out.get("opening_times"), dict):
+        out["opening_times"] = _hours_out(out["opening_times"], True)
     derived = _TYPE_TO_PARKING.get(out.get("parking_type") or "")
     if derived and out.get("type") not in (derived,):
         out["type"] = derived
@@ -153,6 +165,8 @@ def to_wire(obj: dict[str, Any], version: str, kind: str, strict: bool = True) -
         out = obj
         if kind == "location" and isinstance(obj.get("evses"), list):
             out = {**obj, "evses": [to_wire(e, version, "evse", strict) for e in obj["evses"]]}
+        if kind == "location" and isinstance(obj.get("opening_times"), dict) and strict:
+            out = {**out, "opening_times": _hours_out(obj["opening_times"], False)}
         elif kind == "evse" and isinstance(obj.get("connectors"), list):
             out = {**obj, "connectors": [to_wire(c, version, "connector", strict)
                                          for c in obj["connectors"]]}
