@@ -1,0 +1,121 @@
+"""Transport rules: tokens, envelopes, request ids, slashes, invalid input."""
+
+import base64
+
+import pytest
+
+from .conftest import OPERATOR, auth, body, example, op
+
+LOC_URL = "/ocpi/emsp/2.2.1/locations/BE/BEC/LOC1"
+
+
+def _is_envelope(data: dict) -> bool:
+    return isinstance(data.get("status_code"), int) and "timestamp" in data \
+        and "status_message" in data
+
+
+async def test_no_token_is_401_with_envelope(node):
+    r = await node.client.get("/ocpi/cpo/2.2.1/locations")
+    assert r.status_code == 401
+    assert _is_envelope(body(r))
+    assert "detail" not in body(r)
+
+
+async def test_unknown_token_is_401(node):
+    r = await node.client.get("/ocpi/versions", headers=auth("nope"))
+    assert r.status_code == 401 and _is_envelope(body(r))
+
+
+@pytest.mark.parametrize("version", ["2.1.1", "2.2.1", "2.3.0"])
+@pytest.mark.parametrize("encoding", ["plain", "base64"])
+async def test_plain_and_base64_tokens_accepted_on_every_version(node, version, encoding):
+    token = await node.partner("NL", "TNM", "EMSP")
+    value = token if encoding == "plain" else base64.b64encode(token.encode()).decode()
+    r = await node.client.get(f"/ocpi/cpo/{version}/locations",
+                              headers={"authorization": f"Token {value}"})
+    assert r.status_code == 200, r.text
+    assert body(r)["status_code"] == 1000
+
+
+async def test_unknown_route_and_method_answer_with_envelope(node):
+    r = await node.client.get("/ocpi/cpo/2.2.1/nothing", headers=op())
+    assert r.status_code == 404 and _is_envelope(body(r))
+    r = await node.client.delete(LOC_URL, headers=op())
+    assert r.status_code in (404, 405) and _is_envelope(body(r))
+
+
+async def test_request_and_correlation_ids_are_echoed_or_made(node):
+    r = await node.client.get("/ocpi/versions", headers={
+        **op(), "X-Request-ID": "req-1", "X-Correlation-ID": "corr-1"})
+    assert r.headers["x-request-id"] == "req-1"
+    assert r.headers["x-correlation-id"] == "corr-1"
+    r = await node.client.get("/ocpi/cpo/2.2.1/locations")  # even on a 401
+    assert r.headers["x-request-id"] and r.headers["x-correlation-id"]
+
+
+async def test_trailing_slash_answers_without_redirect(node):
+    for url in ("/ocpi/versions/", "/ocpi/cpo/2.2.1/locations/", "/ocpi/2.2.1/details/"):
+        r = await node.client.get(url, headers=op())
+        assert r.status_code == 200, url
+
+
+async def test_invalid_json_is_400_2001_and_stores_nothing(node):
+    token = await node.partner("BE", "BEC")
+    r = await node.client.put(LOC_URL, content=b"{", headers=auth(token))
+    assert r.status_code == 400
+    assert body(r)["status_code"] == 2001
+    r = await node.client.get(LOC_URL, headers=auth(token))
+    assert r.status_code == 404
+
+
+async def test_missing_field_is_named(node):
+    token = await node.partner("BE", "BEC")
+    loc = example("2.2.1", "location_example.json")
+    del loc["time_zone"]
+    del loc["evses"][0]["connectors"][0]["max_voltage"]
+    r = await node.client.put(LOC_URL, json=_j(loc), headers=auth(token))
+    assert r.status_code == 400
+    data = body(r)
+    assert data["status_code"] == 2001
+    assert "time_zone" in data["status_message"]
+    assert "evses.0.connectors.0.max_voltage" in data["status_message"]
+    assert (await node.client.get(LOC_URL, headers=auth(token))).status_code == 404
+
+
+async def test_versions_and_details(node):
+    r = await node.client.get("/ocpi/versions", headers=op())
+    versions = {v["version"]: v["url"] for v in body(r)["data"]}
+    assert set(versions) == {"2.1.1", "2.2.1", "2.3.0"}
+    for version, url in versions.items():
+        d = body(await node.client.get(url.replace("http://testserver", ""), headers=op()))
+        assert d["data"]["version"] == version
+        eps = d["data"]["endpoints"]
+        ids = {e["identifier"] for e in eps}
+        assert {"locations", "sessions"} <= ids
+        if version == "2.1.1":
+            assert all("role" not in e for e in eps)
+        else:
+            roles = {(e["identifier"], e["role"]) for e in eps}
+            assert ("locations", "SENDER") in roles and ("locations", "RECEIVER") in roles
+
+
+async def test_public_url_is_advertised(database_url):
+    import httpx
+
+    from ocpi import get_application
+
+    app = get_application(database_url=database_url, operator_token=OPERATOR,
+                          public_url="https://ocpi.example.com/node")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://internal") as c:
+        r = await c.get("/ocpi/versions", headers=op())
+        assert body(r)["data"][0]["url"].startswith("https://ocpi.example.com/node/ocpi/")
+    await app.state.node.db.dispose()
+
+
+def _j(obj):
+    """JSON-ready copy (Decimals as floats are fine for request bodies in tests)."""
+    import json
+
+    from ocpi.core import jsonutil
+    return json.loads(jsonutil.dumps(obj))
