@@ -48,9 +48,10 @@ LOCATION_PATCHES = {
 LOCATION_PATCHES["2.3.0"] = LOCATION_PATCHES["2.2.1"]
 SESSION_PATCHES = {
     "2.1.1": ["mod_sessions_L191_example_update_the_total_cost.json"],
-    "2.2.1": ["session_patch_example_charging_period.json", "session_patch_example_total_cost.json"],
-    "2.3.0": ["session_patch_example_charging_period.json", "session_patch_example_total_cost.json"],
+    "2.2.1": ["session_patch_example_charging_period.json",
+              "session_patch_example_total_cost.json"],
 }
+SESSION_PATCHES["2.3.0"] = SESSION_PATCHES["2.2.1"]
 
 
 def _owner(version: str, obj: dict) -> tuple[str, str]:

@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .core.envelope import envelope
 from .core.enums import ModuleID, RoleEnum
+from .core.envelope import envelope
 from .core.interface import ModuleDefinition
 from .core.status import Status
 from .core.transport import RequestIdMiddleware, make_endpoint

@@ -45,7 +45,7 @@ def validate_patch(ctx: OcpiRequest, model: type[OcpiModel], merged: dict[str, A
     try:
         model.model_validate(merged, context=context)
     except ValidationError as exc:
-        errors = [e for e in exc.errors() if e["loc"] and e["loc"][0] in touched
+        errors = [e for e in exc.errors() if (e["loc"] and e["loc"][0] in touched)
                   or not e["loc"]]
         if errors:
             fake = ValidationError.from_exception_data(exc.title, errors)  # type: ignore[arg-type]

@@ -35,7 +35,7 @@ def _check_datetime(value: str) -> str:
 DateTime = Annotated[str, AfterValidator(_check_datetime)]
 
 
-def CiString(max_length: int) -> Any:  # noqa: N802 - reads like the spec's type name
+def CiString(max_length: int) -> Any:
     """Identifier-like string: the length limit is a hard rule."""
     return Annotated[str, Field(max_length=max_length)]
 
@@ -43,7 +43,7 @@ def CiString(max_length: int) -> Any:  # noqa: N802 - reads like the spec's type
 _CTRL = re.compile(r"[\r\n\t]")
 
 
-def Text(max_length: int) -> Any:  # noqa: N802
+def Text(max_length: int) -> Any:
     """Free text: overlong or control characters are reported, not refused."""
 
     def check(value: str, info: ValidationInfo) -> str:
@@ -56,7 +56,7 @@ def Text(max_length: int) -> Any:  # noqa: N802
     return Annotated[str, AfterValidator(check)]
 
 
-def OpenEnum(values: Iterable[str]) -> Any:  # noqa: N802
+def OpenEnum(values: Iterable[str]) -> Any:
     """Enum that tolerates values a hub or a newer version adds (kept, reported)."""
     known = frozenset(values)
 
@@ -68,7 +68,7 @@ def OpenEnum(values: Iterable[str]) -> Any:  # noqa: N802
     return Annotated[str, AfterValidator(check)]
 
 
-def ClosedEnum(values: Iterable[str]) -> Any:  # noqa: N802
+def ClosedEnum(values: Iterable[str]) -> Any:
     """Enum whose values drive behaviour (statuses): anything else is refused."""
     known = tuple(values)
 
@@ -83,7 +83,7 @@ def ClosedEnum(values: Iterable[str]) -> Any:  # noqa: N802
 _COORD = re.compile(r"^-?[0-9]{1,3}\.[0-9]+$|^-?[0-9]{1,3}$")
 
 
-def Coordinate(decimals: str) -> Any:  # noqa: N802
+def Coordinate(decimals: str) -> Any:
     """Latitude/longitude text: must be a number; precision outside the spec is reported."""
     exact = re.compile(rf"^-?[0-9]{{1,3}}\.[0-9]{{{decimals}}}$")
 

@@ -6,7 +6,6 @@ those lists; the built-in registry overrides it with one indexed lookup that
 also says which party the token belongs to.
 """
 
-from abc import ABC
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +43,7 @@ class Caller:
         return self.country_code.upper() == cc and (self.party_id or "").upper() == pid
 
 
-class Authenticator(ABC):
+class Authenticator:
     """Subclass and return the tokens you accept (seed library API)."""
 
     @classmethod

@@ -85,9 +85,8 @@ def to_canonical(obj: dict[str, Any], version: str, country_code: str | None = N
         cost = out.get("total_cost")
         if cost is not None and not isinstance(cost, dict):
             out["total_cost"] = {"before_taxes": cost}
-    elif version == "2.2.1":
-        if "total_cost" in out:
-            out["total_cost"] = _price_from_221(out["total_cost"])
+    elif version == "2.2.1" and "total_cost" in out:
+        out["total_cost"] = _price_from_221(out["total_cost"])
     return out
 
 

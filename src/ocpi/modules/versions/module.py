@@ -43,10 +43,7 @@ def make_versions_endpoint(node: Node, definitions: list):  # type: ignore[no-un
         roles = list(node.roles)
         if version.startswith("2.1") and len(roles) > 1:
             # 2.1.1 endpoints carry no role: show the side the caller talks to
-            if caller.role == RoleEnum.cpo:
-                roles = [RoleEnum.emsp]
-            else:
-                roles = [RoleEnum.cpo]
+            roles = [RoleEnum.emsp] if caller.role == RoleEnum.cpo else [RoleEnum.cpo]
         for definition in definitions:
             if version not in definition.versions:
                 continue

@@ -1,0 +1,185 @@
+"""Sessions: receiver writes, cross-version reads, Gireve's 2.1.1 session,
+sender visibility per eMSP, charging preferences."""
+
+import copy
+import re
+from decimal import Decimal
+from pathlib import Path
+
+from ocpi.core import jsonutil
+
+from .conftest import auth, body, example, op
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+
+
+def dumps(obj) -> bytes:
+    return jsonutil.dumps(obj)
+
+
+def gireve_session() -> dict:
+    text = (SEEDS / "gireve-iop-cpo-sessions.txt").read_text()
+    block = re.search(r"\*\*BODY\*\* :\n```json\n(\{.*?\n\})\n", text, re.S)
+    assert block, "Gireve PUT example not found in the seed"
+    return jsonutil.loads(block.group(1))
+
+
+async def test_gireve_2_1_1_session_with_authorization_id(node):
+    ses = gireve_session()
+    token = await node.partner("FR", "CPO")
+    url = "/ocpi/emsp/2.1.1/sessions/FR/CPO/AAAAAAA"
+    h = {"Authorization": f"Token {token}", "Connection": "close"}
+    r = await node.client.put(url, content=dumps(ses), headers=h)
+    assert r.status_code == 201, r.text
+    got = body(await node.client.get(url, headers=h))["data"]
+    assert got["authorization_id"] == "mmm-ppp"
+    assert got == {k: v for k, v in ses.items()}
+    # the same session read by a 2.2.1 client
+    new = body(await node.client.get(url.replace("2.1.1", "2.2.1"), headers=auth(token)))["data"]
+    assert new["authorization_reference"] == "mmm-ppp"
+    assert new["start_date_time"] == ses["start_datetime"]
+    assert (new["location_id"], new["evse_uid"], new["connector_id"]) == ("aaaa", "aaaaa", "1")
+    assert new["cdr_token"]["contract_id"] == "FR*EMP*11111"
+    assert new["cdr_token"]["country_code"] == "FR" and new["cdr_token"]["party_id"] == "EMP"
+    assert "location" not in new and "auth_id" not in new and "authorization_id" not in new
+    # Gireve's PATCH (sent as in their guide, without last_updated on 2.1.1)
+    r = await node.client.patch(url, json={"kwh": 2, "id": "AAAAAAA"}, headers=h)
+    assert body(r)["status_code"] == 1000
+    assert body(await node.client.get(url, headers=h))["data"]["kwh"] == 2
+
+
+async def test_2_2_1_session_read_in_2_1_1_embeds_the_location(node):
+    token = await node.partner("BE", "BEC")
+    loc = example("2.2.1", "location_example.json")
+    await node.client.put("/ocpi/emsp/2.2.1/locations/BE/BEC/LOC1", content=dumps(loc),
+                          headers=auth(token))
+    ses = example("2.2.1", "session_example_2_short_finished.json")
+    url = "/ocpi/emsp/2.2.1/sessions/BE/BEC/101"
+    assert (await node.client.put(url, content=dumps(ses), headers=auth(token))).status_code == 201
+    old = body(await node.client.get(url.replace("2.2.1", "2.1.1"),
+                                     headers=auth(token, "2.1.1")))["data"]
+    assert old["auth_id"] == ses["cdr_token"]["contract_id"]
+    assert old["location"]["id"] == "LOC1"
+    assert [e["uid"] for e in old["location"]["evses"]] == ["3256"]
+    assert old["location"]["evses"][0]["connectors"][0]["voltage"] == 220
+    assert old["total_cost"] == ses["total_cost"]["excl_vat"]
+    assert "cdr_token" not in old and "start_date_time" not in old
+
+
+async def test_price_crosses_versions_exactly(node):
+    token = await node.partner("BE", "BEC")
+    ses = example("2.2.1", "session_example_2_short_finished.json")
+    url = "/ocpi/emsp/2.2.1/sessions/BE/BEC/101"
+    await node.client.put(url, content=dumps(ses), headers=auth(token))
+    new = body(await node.client.get(url.replace("2.2.1", "2.3.0"), headers=auth(token)))["data"]
+    excl, incl = Decimal(str(ses["total_cost"]["excl_vat"])), Decimal(
+        str(ses["total_cost"]["incl_vat"]))
+    assert new["total_cost"]["before_taxes"] == excl
+    assert new["total_cost"]["taxes"][0]["amount"] == incl - excl
+
+
+async def test_put_replaces_and_patch_appends_charging_periods(node):
+    token = await node.partner("BE", "BEC")
+    ses = example("2.2.1", "session_example_2_short_finished.json")
+    url = "/ocpi/emsp/2.2.1/sessions/BE/BEC/101"
+    await node.client.put(url, content=dumps(ses), headers=auth(token))
+    without = {k: v for k, v in ses.items() if k != "charging_periods"}
+    without["last_updated"] = "2030-01-01T00:00:00Z"
+    await node.client.put(url, content=dumps(without), headers=auth(token))
+    got = body(await node.client.get(url, headers=auth(token)))["data"]
+    assert "charging_periods" not in got
+    period = ses["charging_periods"][0]
+    for n in (1, 2):
+        r = await node.client.patch(url, content=dumps({
+            "charging_periods": [period], "last_updated": f"2030-01-0{n + 1}T00:00:00Z"}),
+            headers=auth(token))
+        assert body(r)["status_code"] == 1000
+    got = body(await node.client.get(url, headers=auth(token)))["data"]
+    assert got["charging_periods"] == [period, period]
+
+
+async def test_session_patch_rules(node):
+    ses = example("2.2.1", "session_example_1_simple_start.json")
+    token = await node.partner(ses["country_code"], ses["party_id"])
+    url = f"/ocpi/emsp/2.2.1/sessions/{ses['country_code']}/{ses['party_id']}/{ses['id']}"
+    assert (await node.client.put(url, content=dumps(ses), headers=auth(token))).status_code == 201
+    r = await node.client.patch(url, json={"kwh": 5}, headers=auth(token))
+    assert r.status_code == 400 and "last_updated" in body(r)["status_message"]
+    r = await node.client.patch(url, json={"status": "BOGUS", "last_updated":
+                                           "2030-01-01T00:00:00Z"}, headers=auth(token))
+    assert r.status_code == 400 and "status" in body(r)["status_message"]
+    r = await node.client.patch(url + "/charging_periods", json={}, headers=auth(token))
+    assert r.status_code == 404
+    got = body(await node.client.get(url, headers=auth(token)))["data"]
+    assert got["status"] == ses["status"]
+
+
+async def test_reservation_status_only_on_2_2(node):
+    token = await node.partner("NL", "TNM")
+    ses = example("2.1.1", "mod_sessions_L245_simple_session_example_of_a_just_starting_session"
+                  ".json")
+    ses["status"] = "RESERVATION"
+    r = await node.client.put(f"/ocpi/emsp/2.1.1/sessions/NL/TNM/{ses['id']}",
+                              content=dumps(ses), headers=auth(token, "2.1.1"))
+    assert r.status_code == 400 and body(r)["status_code"] == 2001
+    ses22 = example("2.2.1", "session_example_1_simple_start.json")
+    ses22.update(status="RESERVATION", evse_uid="#NA", connector_id="#NA", country_code="NL",
+                 party_id="TNM")
+    url = f"/ocpi/emsp/2.2.1/sessions/NL/TNM/{ses22['id']}"
+    r = await node.client.put(url, content=dumps(ses22), headers=auth(token))
+    assert r.status_code == 201
+
+
+async def _own_session(node, sid: str, token_cc: str, token_pid: str) -> None:
+    ses = example("2.2.1", "session_example_1_simple_start.json")
+    ses.update(country_code="NL", party_id="OCP", id=sid)
+    ses["cdr_token"] = {**ses["cdr_token"], "country_code": token_cc, "party_id": token_pid}
+    r = await node.client.put(f"/ocpi/cpo/2.2.1/sessions/NL/OCP/{sid}", content=dumps(ses),
+                              headers=op())
+    assert r.status_code == 201, r.text
+
+
+async def test_sender_list_shows_each_emsp_only_its_sessions(node):
+    await _own_session(node, "S1", "DE", "AAA")
+    await _own_session(node, "S2", "DE", "BBB")
+    await _own_session(node, "S3", "DE", "AAA")
+    first = await node.partner("DE", "AAA", "EMSP")
+    second = await node.partner("DE", "BBB", "EMSP")
+    url = "/ocpi/cpo/2.2.1/sessions?date_from=2020-01-01T00:00:00Z"
+    r = await node.client.get(url, headers=auth(first))
+    assert [s["id"] for s in body(r)["data"]] == ["S1", "S3"]
+    assert r.headers["x-total-count"] == "2"
+    r = await node.client.get(url, headers=auth(second))
+    assert [s["id"] for s in body(r)["data"]] == ["S2"]
+    r = await node.client.get(url, headers=op())
+    assert len(body(r)["data"]) == 3
+    # a partner cannot read a single session through the management path
+    r = await node.client.get("/ocpi/cpo/2.2.1/sessions/NL/OCP/S1", headers=auth(first))
+    assert r.status_code == 403
+
+
+async def test_charging_preferences(node):
+    loc = example("2.2.1", "location_example.json")
+    loc.update(country_code="NL", party_id="OCP")
+    await node.client.put("/ocpi/cpo/2.2.1/locations/NL/OCP/LOC1", content=dumps(loc),
+                          headers=op())
+    await _own_session(node, "S1", "DE", "AAA")
+    emsp = await node.partner("DE", "AAA", "EMSP")
+    url = "/ocpi/cpo/2.2.1/sessions/S1/charging_preferences"
+    r = await node.client.put(url, json={"profile_type": "FAST"}, headers=auth(emsp))
+    assert r.status_code == 404 and body(r)["status_code"] == 2001  # EVSE not capable
+    capable = copy.deepcopy(loc)
+    capable["evses"][0]["capabilities"] = ["CHARGING_PREFERENCES_CAPABLE"]
+    capable["last_updated"] = "2030-01-01T00:00:00Z"
+    await node.client.put("/ocpi/cpo/2.2.1/locations/NL/OCP/LOC1", content=dumps(capable),
+                          headers=op())
+    r = await node.client.put(url, json={"profile_type": "FAST"}, headers=auth(emsp))
+    assert r.status_code == 200 and body(r)["data"] == "ACCEPTED"
+    r = await node.client.put(url, json={"profile_type": "NOPE"}, headers=auth(emsp))
+    assert r.status_code == 400
+    other = await node.partner("DE", "BBB", "EMSP")
+    r = await node.client.put(url, json={"profile_type": "FAST"}, headers=auth(other))
+    assert r.status_code == 404
+    r = await node.client.put("/ocpi/cpo/2.1.1/sessions/S1/charging_preferences",
+                              json={"profile_type": "FAST"}, headers=auth(emsp, "2.1.1"))
+    assert r.status_code in (404, 405)
