@@ -1,0 +1,43 @@
+"""The built-in store directly, on SQLite and PostgreSQL."""
+
+from ocpi.core.enums import ModuleID, RoleEnum
+from ocpi.demo import sample_locations
+from ocpi.peers.registry import Registry, hash_token
+from ocpi.store.database import Database
+from ocpi.store.schema import tokens
+from ocpi.store.sql_store import SqlStore
+
+LOC = ModuleID.locations
+
+
+async def test_crud_round_trip_and_roles_are_separate(database_url):
+    db = Database(database_url)
+    store = SqlStore(db)
+    loc = sample_locations("NL", "OCP")[0]
+    await store.create(LOC, RoleEnum.cpo, loc)
+    assert await store.get(LOC, RoleEnum.cpo, "demo-1", country_code="nl",
+                           party_id="ocp") == loc
+    assert await store.get(LOC, RoleEnum.emsp, "DEMO-1") is None
+    newer = {**loc, "name": "New", "last_updated": "2027-01-01T00:00:00Z"}
+    assert await store.update(LOC, RoleEnum.cpo, newer, "DEMO-1") == newer
+    older = {**loc, "name": "Old", "last_updated": "2020-01-01T00:00:00Z"}
+    assert await store.update(LOC, RoleEnum.cpo, older, "DEMO-1") is None
+    assert (await store.get(LOC, RoleEnum.cpo, "DEMO-1"))["name"] == "New"
+    items, total, last = await store.list(LOC, RoleEnum.cpo, {"offset": 0, "limit": 10})
+    assert total == 1 and last and items[0]["name"] == "New"
+    await store.delete(LOC, RoleEnum.cpo, "DEMO-1")
+    assert await store.get(LOC, RoleEnum.cpo, "DEMO-1") is None
+    await db.dispose()
+
+
+async def test_tokens_are_stored_hashed(database_url):
+    db = Database(database_url)
+    registry = Registry(db)
+    _, token = await registry.add_peer("DE", "ABC", "EMSP")
+    async with db.begin() as tx:
+        stored = [r[0] for r in (await tx.execute(tokens.select())).all()]
+    assert token not in stored and hash_token(token) in stored
+    caller = await registry.identify(token)
+    assert caller is not None and caller.owns("de", "abc") and not caller.owns("DE", "XYZ")
+    assert await registry.identify("guess") is None
+    await db.dispose()
