@@ -17,6 +17,7 @@ import pytest
 
 from ocpi import get_application
 from ocpi.core import jsonutil
+from ocpi.core.mapping import without_nulls
 from ocpi.store.database import Database
 from ocpi.store.schema import metadata
 
@@ -102,9 +103,4 @@ def example(version: str, name: str) -> Any:
         return jsonutil.loads("{" + text + "}")  # 2.1.1 fragments like `"energy_mix": {...}`
 
 
-def drop_nulls(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: drop_nulls(v) for k, v in obj.items() if v is not None}
-    if isinstance(obj, list):
-        return [drop_nulls(v) for v in obj]
-    return obj
+drop_nulls = without_nulls

@@ -256,3 +256,14 @@ async def test_limit_is_capped_and_date_filters(node):
     assert body(r)["data"] == [] and r.headers["x-total-count"] == "0"
     r = await node.client.get("/ocpi/cpo/2.2.1/locations?offset=abc", headers=op())
     assert r.status_code == 400 and "offset" in body(r)["status_message"]
+
+
+async def test_nulls_are_not_stored_and_a_null_patch_erases_nothing(node):
+    token, loc, url = await _put_example(node)
+    r = await node.client.patch(url, json={"name": None, "operator": {"name": "X", "website": None},
+                                           "last_updated": "2030-01-01T00:00:00Z"},
+                                headers=auth(token))
+    assert body(r)["status_code"] == 1000
+    got = body(await node.client.get(url, headers=auth(token)))["data"]
+    assert got["name"] == loc["name"]
+    assert got["operator"] == {"name": "X"}

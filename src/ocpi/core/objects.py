@@ -13,14 +13,17 @@ from pydantic import ValidationError
 from .datetime import now_text, parse_datetime
 from .envelope import envelope
 from .errors import Forbidden, InvalidParameters
+from .mapping import without_nulls
 from .transport import OcpiRequest, validation_message
 from .types import OcpiModel
 
 
 def require_object(body: Any, what: str) -> dict[str, Any]:
+    """The body as an object without nulls: in OCPI a null means "not set",
+    and a PATCH cannot remove data, so a null never reaches the store."""
     if not isinstance(body, dict):
         raise InvalidParameters(f"body: expected a JSON object ({what})")
-    return body
+    return without_nulls(body)
 
 
 def validate(ctx: OcpiRequest, model: type[OcpiModel], data: dict[str, Any],
