@@ -4,13 +4,9 @@ import copy
 
 from ocpi.core import jsonutil
 
-from .conftest import auth, body, example, op
+from .conftest import auth, body, dumps, example, op
 
 BASE = "/ocpi/emsp/2.2.1/locations/BE/BEC/LOC1"
-
-
-def dumps(obj) -> bytes:
-    return jsonutil.dumps(obj)
 
 
 async def _put_example(node, version="2.2.1"):

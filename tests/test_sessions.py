@@ -4,17 +4,12 @@ sender visibility per eMSP, charging preferences."""
 import copy
 import re
 from decimal import Decimal
-from pathlib import Path
 
 from ocpi.core import jsonutil
 
-from .conftest import auth, body, example, op
+from .conftest import SHARED, auth, body, dumps, example, op
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
-
-
-def dumps(obj) -> bytes:
-    return jsonutil.dumps(obj)
+SEEDS = SHARED / "seeds"
 
 
 def gireve_session() -> dict:

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from .conftest import OPERATOR, auth, body, example, op
+from .conftest import OPERATOR, auth, body, dumps, example, op
 
 LOC_URL = "/ocpi/emsp/2.2.1/locations/BE/BEC/LOC1"
 
@@ -73,7 +73,7 @@ async def test_missing_field_is_named(node):
     loc = example("2.2.1", "location_example.json")
     del loc["time_zone"]
     del loc["evses"][0]["connectors"][0]["max_voltage"]
-    r = await node.client.put(LOC_URL, json=_j(loc), headers=auth(token))
+    r = await node.client.put(LOC_URL, content=dumps(loc), headers=auth(token))
     assert r.status_code == 400
     data = body(r)
     assert data["status_code"] == 2001
@@ -113,9 +113,12 @@ async def test_public_url_is_advertised(database_url):
     await app.state.node.db.dispose()
 
 
-def _j(obj):
-    """JSON-ready copy (Decimals as floats are fine for request bodies in tests)."""
-    import json
 
-    from ocpi.core import jsonutil
-    return json.loads(jsonutil.dumps(obj))
+async def test_2_1_1_details_show_the_side_the_caller_talks_to(node):
+    """2.1.1 endpoints carry no role: a CPO partner sees our eMSP side, an eMSP our CPO side."""
+    cpo = await node.partner("NL", "TNM", "CPO")
+    emsp = await node.partner("DE", "ABC", "EMSP")
+    for token, side in ((cpo, "/ocpi/emsp/"), (emsp, "/ocpi/cpo/")):
+        r = await node.client.get("/ocpi/2.1.1/details", headers=auth(token, "2.1.1"))
+        urls = [e["url"] for e in body(r)["data"]["endpoints"]]
+        assert urls and all(side in u for u in urls), urls

@@ -1,7 +1,7 @@
 """The running node's shared context: storage, authentication, settings."""
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import Response
@@ -29,7 +29,6 @@ class Node:
     registry: Registry | None = None
     country_code: str | None = None
     party_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def builtin_store(self) -> bool:
@@ -53,9 +52,8 @@ class Node:
 
     async def list_page(
         self, ctx: Any, module: ModuleID,
-        render: Callable[[dict[str, Any]], dict[str, Any]] | None,
-        *, async_render: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]] | None = None,
-        visible_to_caller: bool = False,
+        render: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
+        *, visible_to_caller: bool = False,
     ) -> Response:
         """A paginated list GET; sessions are limited to the caller's own tokens."""
         filters = filters_from(ctx.request, self.max_page_size)
@@ -66,11 +64,7 @@ class Node:
         items, total, is_last = await self.crud.list(
             module, ctx.role, filters, **self.crud_kwargs(ctx, None, None),
             visible_to=visible_to)
-        if async_render is not None:
-            data = [await async_render(i) for i in items]
-        else:
-            assert render is not None
-            data = [render(i) for i in items]
+        data = [await render(i) for i in items]
         headers = page_headers(ctx.request, self.public_url, filters, total, len(items),
                                is_last)
         return envelope(data, headers=headers)

@@ -1,6 +1,6 @@
 """The OCPI response envelope, serialised once with orjson."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.responses import Response
@@ -33,14 +33,3 @@ def envelope(
     body["timestamp"] = now_text()
     return OcpiResponse(jsonutil.dumps(body), status_code=http_status, headers=headers)
 
-
-def envelope_raw_list(
-    items: Iterable[bytes], *, headers: Mapping[str, str] | None = None,
-    status_message: str = "Success",
-) -> OcpiResponse:
-    """A success envelope around already-serialised list items (no re-encoding)."""
-    body = b"".join((
-        b'{"data":[', b",".join(items), b'],"status_code":1000,"status_message":',
-        jsonutil.dumps(status_message), b',"timestamp":"', now_text().encode(), b'"}',
-    ))
-    return OcpiResponse(body, status_code=200, headers=headers)

@@ -50,7 +50,3 @@ class NotFound(OcpiError):
     http_status = 404
     status_code = Status.UNKNOWN_LOCATION
 
-
-class MethodNotAllowed(OcpiError):
-    http_status = 405
-    status_code = Status.CLIENT_ERROR

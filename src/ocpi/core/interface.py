@@ -4,7 +4,6 @@ The router generator turns each ``Endpoint`` into routes under
 ``/ocpi/{cpo|emsp}/{version}/{module}`` for every version it applies to.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .enums import InterfaceRole, ModuleID, RoleEnum
@@ -27,5 +26,3 @@ class ModuleDefinition:
     interfaces: dict[RoleEnum, tuple[InterfaceRole, tuple[Endpoint, ...]]]
     versions: frozenset[str] = field(default=frozenset({"2.1.1", "2.2.1", "2.3.0"}))
 
-
-ModuleFactory = Callable[[], ModuleDefinition]

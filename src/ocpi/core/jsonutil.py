@@ -25,8 +25,7 @@ def _default(obj: Any) -> Any:
     if isinstance(obj, Decimal):
         if not obj.is_finite():
             raise TypeError("non-finite number")
-        text = format(obj, "f") if obj == obj.to_integral_value() and "E" in str(obj) else str(obj)
-        return orjson.Fragment(text.encode())
+        return orjson.Fragment(str(obj).encode())
     if isinstance(obj, set | frozenset | tuple):
         return list(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

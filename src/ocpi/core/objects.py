@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..modules.versions.enums import is_v2_1
 from .datetime import now_text, parse_datetime
 from .envelope import envelope
 from .errors import Forbidden, InvalidParameters
@@ -75,7 +76,7 @@ def check_namespace(ctx: OcpiRequest, country_code: str, party_id: str) -> None:
 def ensure_last_updated(ctx: OcpiRequest, patch: dict[str, Any]) -> None:
     """2.2+ partners must send ``last_updated`` in a PATCH; others get it stamped."""
     if patch.get("last_updated") is None:
-        if ctx.version.startswith("2.1") or ctx.caller.is_operator:
+        if is_v2_1(ctx.version) or ctx.caller.is_operator:
             patch["last_updated"] = now_text()
         else:
             raise InvalidParameters("last_updated: required in a PATCH")

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..modules.versions.enums import is_v2_1
 from . import jsonutil
 from .authentication.authenticator import Caller
 from .envelope import envelope
@@ -76,7 +77,7 @@ def token_candidates(header: str | None, version: str) -> list[str]:
         decoded = None
     if decoded is None or decoded == value:
         return [value]
-    return [value, decoded] if version.startswith(("2.0", "2.1")) else [decoded, value]
+    return [value, decoded] if is_v2_1(version) else [decoded, value]
 
 
 async def authenticate(node: "Node", request: Request, version: str,

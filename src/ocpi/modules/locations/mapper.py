@@ -8,6 +8,7 @@ fields that belong to other versions.
 from typing import Any
 
 from ...core.mapping import drop, version_filter
+from ..versions.enums import is_v2_1
 from .schemas import SCHEMAS
 
 _OTHER_VERSION_FIELDS = {
@@ -17,10 +18,6 @@ _OTHER_VERSION_FIELDS = {
 # 2.2+ keys that the canonical model always carries but 2.1.1 never shows
 _TYPE_TO_PARKING = {"ON_STREET": "ON_STREET", "PARKING_GARAGE": "PARKING_GARAGE",
                     "UNDERGROUND_GARAGE": "UNDERGROUND_GARAGE", "PARKING_LOT": "PARKING_LOT"}
-
-
-def _is_211(version: str) -> bool:
-    return version.startswith("2.1") or version == "2.0"
 
 
 # --- 2.1.1 -> canonical ------------------------------------------------------
@@ -134,7 +131,7 @@ def _location_out_211(loc: dict[str, Any], strict: bool) -> dict[str, Any]:
 def to_canonical(obj: dict[str, Any], version: str, kind: str,
                  country_code: str | None = None, party_id: str | None = None) -> dict[str, Any]:
     """Wire object of ``version`` -> canonical; ``kind`` is location, evse or connector."""
-    if _is_211(version):
+    if is_v2_1(version):
         if kind == "connector":
             return _connector_in_211(obj)
         if kind == "evse":
@@ -153,7 +150,7 @@ def to_wire(obj: dict[str, Any], version: str, kind: str, strict: bool = True) -
     ``strict`` (what partners see) leaves out other versions' fields;
     non-strict keeps them so a PATCH merge in an old version loses nothing.
     """
-    if _is_211(version):
+    if is_v2_1(version):
         if kind == "connector":
             out = _connector_out_211(obj)
         elif kind == "evse":

@@ -13,6 +13,7 @@ from ...core.errors import NotFound
 from ...core.interface import Endpoint, ModuleDefinition
 from ...core.status import Status
 from ...core.transport import OcpiRequest
+from ..versions.enums import is_v2_1
 from . import mapper
 from .schemas import SCHEMAS
 
@@ -24,7 +25,7 @@ def _schema(ctx: OcpiRequest, kind: str) -> Any:
     return SCHEMAS.get(ctx.version, SCHEMAS["2.3.0"])[kind]
 
 
-def _not_found(ctx: OcpiRequest, what: str) -> NotFound:
+def _not_found(what: str) -> NotFound:
     return NotFound(f"unknown {what}", status_code=Status.UNKNOWN_LOCATION)
 
 
@@ -59,6 +60,15 @@ def _sub(location: dict[str, Any], evse_uid: str | None, connector_id: str | Non
     return "connector", None if j is None else evse["connectors"][j]
 
 
+def _put_item(items: list[dict[str, Any]], index: int | None, item: dict[str, Any]) -> bool:
+    """Replace ``items[index]`` or append; True when the item is new."""
+    if index is None:
+        items.append(item)
+        return True
+    items[index] = item
+    return False
+
+
 def _wire(ctx: OcpiRequest, kind: str, item: dict[str, Any]) -> dict[str, Any]:
     return mapper.to_wire(item, ctx.version, kind)
 
@@ -66,17 +76,20 @@ def _wire(ctx: OcpiRequest, kind: str, item: dict[str, Any]) -> dict[str, Any]:
 # --- reading ---------------------------------------------------------------------
 
 async def list_locations(ctx: OcpiRequest) -> Response:
-    return await ctx.node.list_page(ctx, MODULE, lambda o: _wire(ctx, "location", o))
+    async def render(location: dict[str, Any]) -> dict[str, Any]:
+        return _wire(ctx, "location", location)
+
+    return await ctx.node.list_page(ctx, MODULE, render)
 
 
 async def _get(ctx: OcpiRequest, cc: str | None, pid: str | None, location_id: str,
                evse_uid: str | None = None, connector_id: str | None = None) -> Response:
     location = await _load(ctx, cc, pid, location_id)
     if location is None:
-        raise _not_found(ctx, f"location {location_id!r}")
+        raise _not_found(f"location {location_id!r}")
     kind, item = _sub(location, evse_uid, connector_id)
     if item is None:
-        raise _not_found(ctx, kind)
+        raise _not_found(kind)
     return envelope(_wire(ctx, kind, item))
 
 
@@ -116,7 +129,7 @@ async def put(ctx: OcpiRequest) -> Response:
     if evse_uid is None:
         obj.validate(ctx, _schema(ctx, "location"), body)
         obj.check_same("id", location_id, body)
-        if not ctx.version.startswith("2.1"):
+        if not is_v2_1(ctx.version):
             obj.check_same("country_code", cc, body)
             obj.check_same("party_id", pid, body)
         new = mapper.to_canonical(body, ctx.version, "location", cc.upper(), pid.upper())
@@ -132,7 +145,7 @@ async def put(ctx: OcpiRequest) -> Response:
                    else connector_id, body)
     location = await _load(ctx, cc, pid, location_id)
     if location is None:
-        raise _not_found(ctx, f"location {location_id!r}")
+        raise _not_found(f"location {location_id!r}")
     item = mapper.to_canonical(body, ctx.version, kind)
     location = dict(location)
     evses = list(location.get("evses") or [])
@@ -140,18 +153,16 @@ async def put(ctx: OcpiRequest) -> Response:
     if kind == "evse":
         if i is not None and obj.is_stale(item, evses[i]):
             return obj.stored_response(ctx, False, applied=False)
-        created = i is None
-        evses.append(item) if i is None else evses.__setitem__(i, item)
+        created = _put_item(evses, i, item)
     else:
         if i is None:
-            raise _not_found(ctx, f"EVSE {evse_uid!r}")
+            raise _not_found(f"EVSE {evse_uid!r}")
         evse = dict(evses[i])
         conns = list(evse.get("connectors") or [])
         j = obj.find(conns, "id", connector_id)
         if j is not None and obj.is_stale(item, conns[j]):
             return obj.stored_response(ctx, False, applied=False)
-        created = j is None
-        conns.append(item) if j is None else conns.__setitem__(j, item)
+        created = _put_item(conns, j, item)
         evse["connectors"] = conns
         evse["last_updated"] = obj.later(item["last_updated"], evse.get("last_updated"))
         evses[i] = evse
@@ -170,10 +181,10 @@ async def patch(ctx: OcpiRequest) -> Response:
     obj.ensure_last_updated(ctx, body)
     location = await _load(ctx, cc, pid, location_id)
     if location is None:
-        raise _not_found(ctx, f"location {location_id!r}")
+        raise _not_found(f"location {location_id!r}")
     kind, current = _sub(location, evse_uid, connector_id)
     if current is None:
-        raise _not_found(ctx, kind)
+        raise _not_found(kind)
     id_field = {"location": "id", "evse": "uid", "connector": "id"}[kind]
     obj.check_same(id_field, {"location": location_id, "evse": evse_uid,
                               "connector": connector_id}[kind] or "", body)

@@ -338,15 +338,3 @@ SCHEMAS: dict[str, dict[str, type[OcpiModel]]] = {
     "2.3.0": {"location": Location230, "evse": EVSE230, "connector": Connector230},
 }
 
-# Fields a version's output may carry; any other field known to *some* version is
-# dropped on output, while fields no version defines (extensions) are kept.
-def field_names(model: type[OcpiModel]) -> frozenset[str]:
-    return frozenset(model.model_fields)
-
-
-def known_everywhere(kind: str) -> frozenset[str]:
-    names: set[str] = set()
-    for per_version in SCHEMAS.values():
-        names |= per_version[kind].model_fields.keys()
-    return frozenset(names)
-

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from ...core.mapping import drop, version_filter
+from ..versions.enums import is_v2_1
 from .schemas import EXTENSION_FIELDS_211, SCHEMAS
 
 _OTHER = version_filter({
@@ -18,10 +19,6 @@ _OTHER = version_filter({
     for v, m in SCHEMAS.items()
 })
 _EMAID = re.compile(r"^([A-Za-z]{2})[-*]?([A-Za-z0-9]{3})")
-
-
-def _is_211(version: str) -> bool:
-    return version.startswith("2.1") or version == "2.0"
 
 
 def _token_from_auth_id(auth_id: str, fallback: tuple[str, str]) -> dict[str, Any]:
@@ -61,7 +58,7 @@ def to_canonical(obj: dict[str, Any], version: str, country_code: str | None = N
     if country_code is not None:
         out.setdefault("country_code", country_code)
         out.setdefault("party_id", party_id)
-    if _is_211(version):
+    if is_v2_1(version):
         for old, new in (("start_datetime", "start_date_time"), ("end_datetime", "end_date_time")):
             if old in out:
                 out[new] = out.pop(old)
@@ -95,7 +92,7 @@ def to_wire(obj: dict[str, Any], version: str, strict: bool = True,
     """Canonical -> wire. For 2.1.1, ``location`` is the 2.1.1 Location to embed
     when the session does not carry one already."""
     out = {k: v for k, v in obj.items() if not k.startswith("_")} if strict else dict(obj)
-    if _is_211(version):
+    if is_v2_1(version):
         for new, old in (("start_date_time", "start_datetime"), ("end_date_time", "end_datetime")):
             if new in out:
                 out[old] = out.pop(new) if strict else out[new]

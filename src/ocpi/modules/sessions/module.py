@@ -13,6 +13,7 @@ from ...core.interface import Endpoint, ModuleDefinition
 from ...core.status import Status
 from ...core.transport import OcpiRequest
 from ..locations import mapper as location_mapper
+from ..versions.enums import is_v2_1
 from . import mapper
 from .schemas import SCHEMAS, ChargingPreferences
 
@@ -21,7 +22,7 @@ _V22 = frozenset({"2.2.1", "2.3.0"})
 
 
 def _unknown(ctx: OcpiRequest, session_id: str) -> NotFound:
-    code = Status.CLIENT_ERROR if ctx.version.startswith("2.1") else Status.UNKNOWN_LOCATION
+    code = Status.CLIENT_ERROR if is_v2_1(ctx.version) else Status.UNKNOWN_LOCATION
     return NotFound(f"unknown session {session_id!r}", status_code=code)
 
 
@@ -44,7 +45,7 @@ async def _location_211(ctx: OcpiRequest, session: dict[str, Any]) -> dict[str, 
 
 
 async def _wire(ctx: OcpiRequest, session: dict[str, Any]) -> dict[str, Any]:
-    location = await _location_211(ctx, session) if ctx.version.startswith("2.1") else None
+    location = await _location_211(ctx, session) if is_v2_1(ctx.version) else None
     return mapper.to_wire(session, ctx.version, location=location)
 
 
@@ -55,13 +56,10 @@ async def _load(ctx: OcpiRequest, cc: str | None, pid: str | None, session_id: s
 
 
 async def list_sessions(ctx: OcpiRequest) -> Response:
-    if ctx.version.startswith("2.1"):
-        async def render(o: dict[str, Any]) -> dict[str, Any]:
-            return await _wire(ctx, o)
-        return await ctx.node.list_page(ctx, MODULE, None, async_render=render,
-                                        visible_to_caller=True)
-    return await ctx.node.list_page(ctx, MODULE, lambda o: mapper.to_wire(o, ctx.version),
-                                    visible_to_caller=True)
+    async def render(session: dict[str, Any]) -> dict[str, Any]:
+        return await _wire(ctx, session)
+
+    return await ctx.node.list_page(ctx, MODULE, render, visible_to_caller=True)
 
 
 async def get(ctx: OcpiRequest) -> Response:
@@ -81,7 +79,7 @@ async def put(ctx: OcpiRequest) -> Response:
     body = obj.require_object(await ctx.json(), "Session")
     obj.validate(ctx, SCHEMAS.get(ctx.version, SCHEMAS["2.3.0"]), body)
     obj.check_same("id", session_id, body)
-    if not ctx.version.startswith("2.1"):
+    if not is_v2_1(ctx.version):
         obj.check_same("country_code", cc, body)
         obj.check_same("party_id", pid, body)
     new = mapper.to_canonical(body, ctx.version, cc.upper(), pid.upper())
@@ -115,7 +113,7 @@ async def patch(ctx: OcpiRequest) -> Response:
     if obj.is_stale(body, stored):
         return obj.stored_response(ctx, False, applied=False)
     wire = mapper.to_wire(stored, ctx.version, strict=False)
-    appended = () if ctx.version.startswith("2.1") else ("charging_periods",)
+    appended = () if is_v2_1(ctx.version) else ("charging_periods",)
     merged = obj.merge(wire, body, appended=appended)
     obj.validate_patch(ctx, SCHEMAS.get(ctx.version, SCHEMAS["2.3.0"]), merged, body.keys())
     new = mapper.to_canonical(merged, ctx.version, cc.upper(), pid.upper())

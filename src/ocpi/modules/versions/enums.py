@@ -22,6 +22,6 @@ SUPPORTED_VERSIONS: tuple[VersionNumber, ...] = (
 )
 
 
-def is_v2_1(version: VersionNumber) -> bool:
+def is_v2_1(version: str) -> bool:
     """2.0/2.1/2.1.1 share the old wire format (plain tokens, no roles, embedded location)."""
-    return version in (VersionNumber.v_2_0, VersionNumber.v_2_1, VersionNumber.v_2_1_1)
+    return version in ("2.0", "2.1", "2.1.1")

@@ -1,13 +1,17 @@
 """Version information and version details, built from the modules served."""
 
+from collections.abc import Awaitable, Callable
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ...core.enums import InterfaceRole, RoleEnum
 from ...core.envelope import envelope
 from ...core.errors import NotFound, OcpiError
+from ...core.interface import ModuleDefinition
 from ...core.transport import authenticate, error_response
 from ...node import Node
+from .enums import is_v2_1
 
 
 def base_url(node: Node, request: Request) -> str:
@@ -20,7 +24,11 @@ def module_url(base: str, role: RoleEnum, version: str, module: str) -> str:
     return f"{base}/ocpi/{role.value.lower()}/{version}/{module}"
 
 
-def make_versions_endpoint(node: Node, definitions: list):  # type: ignore[no-untyped-def]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def make_versions_endpoint(node: Node, definitions: list[ModuleDefinition]
+                           ) -> tuple[Endpoint, Endpoint]:
     async def versions(request: Request) -> Response:
         try:
             await authenticate(node, request, "2.2.1", allow_token_a=True)
@@ -41,7 +49,7 @@ def make_versions_endpoint(node: Node, definitions: list):  # type: ignore[no-un
         base = base_url(node, request)
         endpoints = []
         roles = list(node.roles)
-        if version.startswith("2.1") and len(roles) > 1:
+        if is_v2_1(version) and len(roles) > 1:
             # 2.1.1 endpoints carry no role: show the side the caller talks to
             roles = [RoleEnum.emsp] if caller.role == RoleEnum.cpo else [RoleEnum.cpo]
         for definition in definitions:
@@ -53,7 +61,7 @@ def make_versions_endpoint(node: Node, definitions: list):  # type: ignore[no-un
                 interface_role, _ = definition.interfaces[role]
                 entry = {"identifier": definition.id.value,
                          "url": module_url(base, role, version, definition.id.value)}
-                if not version.startswith("2.1"):
+                if not is_v2_1(version):
                     entry["role"] = InterfaceRole(interface_role).value
                 endpoints.append(entry)
         return envelope({"version": version, "endpoints": endpoints})
