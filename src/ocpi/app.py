@@ -20,6 +20,7 @@ from .core.envelope import envelope
 from .core.interface import ModuleDefinition
 from .core.status import Status
 from .core.transport import RequestIdMiddleware, make_endpoint
+from .modules.credentials import module as credentials
 from .modules.locations import module as locations
 from .modules.sessions import module as sessions
 from .modules.versions.enums import SUPPORTED_VERSIONS, VersionNumber
@@ -32,6 +33,7 @@ from .store.sql_store import SqlStore
 log = logging.getLogger("ocpi")
 
 MODULES: dict[ModuleID, ModuleDefinition] = {
+    ModuleID.credentials_and_registration: credentials.definition(),
     ModuleID.locations: locations.definition(),
     ModuleID.sessions: sessions.definition(),
 }
@@ -42,16 +44,20 @@ def _routes_for(node: Node, definition: ModuleDefinition) -> list[Route]:
     for version in node.versions:
         if version not in definition.versions:
             continue
-        for role in node.roles:
-            if role not in definition.interfaces:
-                continue
-            _, endpoints = definition.interfaces[role]
-            prefix = f"/ocpi/{role.value.lower()}/{version}/{definition.id.value}"
+        if definition.shared:
+            _, endpoints = next(iter(definition.interfaces.values()))
+            mounts = [(None, f"/ocpi/{version}/{definition.id.value}", endpoints)]
+        else:
+            mounts = [(role, f"/ocpi/{role.value.lower()}/{version}/{definition.id.value}",
+                       definition.interfaces[role][1])
+                      for role in node.roles if role in definition.interfaces]
+        for role, prefix, endpoints in mounts:
             for ep in endpoints:
                 if ep.versions is not None and version not in ep.versions:
                     continue
                 endpoint = make_endpoint(node, ep.handler, version=version, role=role,
-                                         module=definition.id, operator_only=ep.operator_only)
+                                         module=definition.id, operator_only=ep.operator_only,
+                                         allow_token_a=ep.allow_token_a)
                 path = prefix + ep.path
                 # with and without trailing slash, never a redirect
                 routes.append(Route(path, endpoint, methods=[ep.method]))
@@ -82,13 +88,17 @@ def get_application(
     country_code: str | None = None,
     party_id: str | None = None,
     max_page_size: int = 100,
+    business_name: str | None = None,
+    token_grace_seconds: float | None = None,
 ) -> FastAPI:
     """Build the OCPI application.
 
     The first arguments are the seed library's. ``crud``/``authenticator``
     default to the built-in store and registry on ``database_url`` (else
     ``OCPI_DATABASE_URL``, else ``./ocpi.db``). ``adapter`` and the push flags
-    are accepted for compatibility and ignored.
+    are accepted for compatibility and ignored. The credentials module (the
+    handshake) is served when the built-in authenticator is used: the tokens
+    it issues live in the registry that authenticator reads.
     """
     versions = [VersionNumber(v).value for v in (version_numbers or SUPPORTED_VERSIONS)]
     for v in versions:
@@ -97,23 +107,28 @@ def get_application(
     roles = [RoleEnum(r) for r in (roles or [RoleEnum.cpo, RoleEnum.emsp])]
     modules = [ModuleID(m) for m in (modules or list(MODULES))]
     for m in modules:
-        if m not in MODULES and m != ModuleID.credentials_and_registration:
+        if m not in MODULES:
             log.warning("module %s is not available yet; it is left out", m.value)
 
     db = registry = None
     if crud is None or authenticator is None:
         db = Database(database_url)
-        registry = Registry(db)
+        registry = Registry(db, token_grace_seconds)
     if crud is None:
         crud = SqlStore(db)  # type: ignore[arg-type]
     if authenticator is None:
         token = operator_token or os.environ.get("OCPI_OPERATOR_TOKEN")
         authenticator = BuiltinAuthenticator(registry, token)  # type: ignore[arg-type]
+    elif ModuleID.credentials_and_registration in modules:
+        log.warning("credentials module left out: it needs the built-in authenticator")
+        modules.remove(ModuleID.credentials_and_registration)
 
     node = Node(crud=crud, authenticator=authenticator, versions=versions, roles=roles,
                 modules=modules, public_url=public_url or os.environ.get("OCPI_PUBLIC_URL"),
                 max_page_size=max_page_size, db=db, registry=registry,
-                country_code=country_code, party_id=party_id)
+                country_code=country_code or os.environ.get("OCPI_COUNTRY_CODE"),
+                party_id=party_id or os.environ.get("OCPI_PARTY_ID"),
+                business_name=business_name or os.environ.get("OCPI_BUSINESS_NAME"))
     definitions = [MODULES[m] for m in modules if m in MODULES]
 
     app = FastAPI(title="OCPI node", docs_url=None, redoc_url=None, openapi_url=None)

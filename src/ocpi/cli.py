@@ -11,7 +11,9 @@ from typing import Any
 
 from .core import jsonutil
 from .core.enums import ModuleID, RoleEnum
+from .store import settings as settings_store
 from .store.database import Database, database_url_from_env
+from .store.settings import NodeSettings
 
 
 def _db(args: argparse.Namespace) -> Database:
@@ -41,6 +43,10 @@ async def _prepare_demo(db: Database, cc: str, pid: str) -> str:
     return token
 
 
+async def _save_settings(db: Database, identity: "NodeSettings") -> None:
+    await settings_store.save(db, identity)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -55,8 +61,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     base = (public or f"http://{args.host}:{args.port}").rstrip("/")
     app = get_application(roles=roles, database_url=url, public_url=public,
                           operator_token=operator, country_code=args.country_code,
-                          party_id=args.party_id)
+                          party_id=args.party_id, business_name=args.name)
     db: Database = app.state.node.db
+    identity = NodeSettings(base_url=base, country_code=args.country_code.upper(),
+                            party_id=args.party_id.upper(), roles=[r.value for r in roles],
+                            business_name=args.name)
+    asyncio.run(_save_settings(db, identity))
     demo_token = None
     if args.demo:
         demo_token = asyncio.run(_prepare_demo(db, args.country_code, args.party_id))
@@ -112,9 +122,208 @@ def cmd_peers_list(args: argparse.Namespace) -> int:
 
     found = asyncio.run(run())
     rows = [p.as_dict() for p in found]
-    text = "\n".join(f"{p.name:24} {p.country_code}/{p.party_id} {p.role:5} {p.state}"
-                     for p in found) or "no partners"
-    _print(args, rows, text)
+    lines = []
+    for p in found:
+        parties = ",".join(f"{q.country_code}/{q.party_id} {q.role}" for q in p.all_parties())
+        reached = p.last_reached_at.strftime("%Y-%m-%d %H:%M:%SZ") if p.last_reached_at \
+            else "never"
+        line = f"{p.name:24} {p.state:12} {p.version or '-':6} {parties}  reached: {reached}"
+        if p.last_error:
+            line += f"\n{'':24} last error: {p.last_error}"
+        lines.append(line)
+    _print(args, rows, "\n".join(lines) or "no partners")
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+async def _us(db: Database, args: argparse.Namespace) -> Any:
+    """Who we are towards partners: what `ocpi serve` recorded, flags first."""
+    from .peers.credentials import Party
+    from .peers.handshake import Us
+
+    node = await settings_store.load(db)
+    base = getattr(args, "public_url", None) or os.environ.get("OCPI_PUBLIC_URL") \
+        or node.base_url
+    if not base:
+        raise ValueError("our versions URL is not known: run `ocpi serve` once on this "
+                         "database, or pass --public-url")
+    cc = (node.country_code or os.environ.get("OCPI_COUNTRY_CODE") or "NL").upper()
+    pid = (node.party_id or os.environ.get("OCPI_PARTY_ID") or "OCP").upper()
+    details = {"name": node.business_name or f"OCPI node {cc}/{pid}"}
+    return Us(versions_url=f"{base.rstrip('/')}/ocpi/versions",
+              parties=[Party(r, cc, pid, details) for r in node.roles])
+
+
+def _run_registry(args: argparse.Namespace, work: Any) -> Any:
+    """Run ``work(db, registry)`` and dispose of the database afterwards."""
+    from .peers.registry import Registry
+
+    async def run() -> Any:
+        db = _db(args)
+        try:
+            return await work(db, Registry(db))
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def _known_errors() -> tuple[type[Exception], ...]:
+    from .peers.client import PartnerError
+    from .peers.handshake import HandshakeError
+
+    return (ValueError, PartnerError, HandshakeError)
+
+
+def cmd_peers_invite(args: argparse.Namespace) -> int:
+    async def work(db: Database, registry: Any) -> tuple[Any, str, str]:
+        us = await _us(db, args)
+        peer, token = await registry.invite(args.country_code, args.party_id, args.role,
+                                            name=args.name)
+        return peer, token, us.versions_url
+
+    try:
+        peer, token, versions_url = _run_registry(args, work)
+    except _known_errors() as exc:
+        return _fail(str(exc))
+    _print(args, {"token": token, "versions_url": versions_url, "name": peer.name},
+           f"invited {peer.name} ({peer.country_code}/{peer.party_id} {peer.role}).\n"
+           f"Give it, over a secure channel:\n  versions URL: {versions_url}\n"
+           f"  token A:      {token}")
+    return 0
+
+
+def _profile_from(args: argparse.Namespace) -> Any:
+    from .peers.profile import Profile
+
+    return Profile().updated(plain_token=getattr(args, "plain_token", None) or None)
+
+
+def cmd_peers_register(args: argparse.Namespace) -> int:
+    from .peers import handshake
+
+    async def work(db: Database, registry: Any) -> Any:
+        us = await _us(db, args)
+        return await handshake.register(registry, us, args.versions_url, args.token,
+                                        version=args.version, name=args.name, role=args.role,
+                                        profile=_profile_from(args))
+
+    try:
+        peer = _run_registry(args, work)
+    except _known_errors() as exc:
+        return _fail(f"registration failed, nothing was stored: {getattr(exc, 'message', exc)}")
+    _print(args, peer.as_dict(), f"registered with {peer.name} on OCPI {peer.version}: "
+           + ", ".join(f"{p.country_code}/{p.party_id} {p.role}" for p in peer.all_parties()))
+    return 0
+
+
+def _named(registry: Any, name: str) -> Any:
+    async def get() -> Any:
+        peer = await registry.get(name)
+        if peer is None:
+            raise ValueError(f"no partner called {name} (see `ocpi peers list`)")
+        return peer
+    return get()
+
+
+def cmd_peers_update(args: argparse.Namespace) -> int:
+    from .peers import handshake
+
+    async def work(db: Database, registry: Any) -> Any:
+        peer = await _named(registry, args.name)
+        return await handshake.update(registry, await _us(db, args), peer,
+                                      version=args.version)
+
+    try:
+        peer = _run_registry(args, work)
+    except _known_errors() as exc:
+        return _fail(f"update failed: {getattr(exc, 'message', exc)}")
+    _print(args, peer.as_dict(), f"updated {peer.name}: OCPI {peer.version}, new tokens "
+           "exchanged")
+    return 0
+
+
+def cmd_peers_unregister(args: argparse.Namespace) -> int:
+    from .peers import handshake
+
+    async def work(db: Database, registry: Any) -> None:
+        peer = await _named(registry, args.name)
+        await handshake.unregister(registry, await _us(db, args), peer, force=args.force)
+
+    try:
+        _run_registry(args, work)
+    except _known_errors() as exc:
+        return _fail(f"unregister failed (--force cuts the partner off here anyway): {exc}")
+    _print(args, {"name": args.name, "state": "unregistered"},
+           f"unregistered {args.name}: its tokens no longer work")
+    return 0
+
+
+def _yes_no(value: str | None) -> bool | None:
+    return None if value is None else value == "yes"
+
+
+def cmd_peers_set(args: argparse.Namespace) -> int:
+    async def work(db: Database, registry: Any) -> Any:
+        return await registry.set_profile(
+            args.name, plain_token=_yes_no(args.plain_token), page_limit=args.page_limit,
+            routing_headers=args.routing_headers,
+            connection_close=_yes_no(args.connection_close), timeout=args.timeout)
+
+    try:
+        peer = _run_registry(args, work)
+    except _known_errors() as exc:
+        return _fail(str(exc))
+    _print(args, peer.as_dict(), f"{peer.name}: {peer.profile.as_dict()}")
+    return 0
+
+
+def _progress(label: str) -> Any:
+    tty = sys.stderr.isatty()
+
+    def show(done: int, total: int | None) -> None:
+        if total:
+            filled = min(30, int(30 * done / max(total, 1)))
+            text = f"{label} [{'#' * filled:<30}] {done}/{total}"
+        else:
+            text = f"{label} {done} objects"
+        print(("\r" + text) if tty else text, end="" if tty else "\n", file=sys.stderr,
+              flush=True)
+
+    return show
+
+
+def cmd_peers_pull(args: argparse.Namespace) -> int:
+    from .core.datetime import parse_datetime
+    from .peers.pull import pull
+    from .store.sql_store import SqlStore
+
+    try:
+        since = parse_datetime(args.since) if args.since else None
+    except ValueError as exc:
+        return _fail(f"--since: {exc}")
+
+    async def work(db: Database, registry: Any) -> Any:
+        peer = await _named(registry, args.name)
+        return await pull(registry, SqlStore(db), await _us(db, args), peer, args.module,
+                          since=since, progress=_progress(f"{args.name} {args.module}"))
+
+    try:
+        result = _run_registry(args, work)
+    except _known_errors() as exc:
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+        return _fail(f"pull stopped (pages already stored are kept, whole): {exc}")
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    _print(args, result.as_dict(),
+           f"{result.received} received: {result.created} new, {result.updated} updated, "
+           f"{result.unchanged} unchanged, {len(result.rejected)} rejected"
+           + "".join(f"\n  rejected {r}" for r in result.rejected[:20]))
     return 0
 
 
@@ -168,11 +377,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--role", action="append", choices=["cpo", "emsp"],
                        help="repeat for both (default: cpo and emsp)")
     serve.add_argument("--public-url", help="base URL partners see (behind a proxy)")
+    serve.add_argument("--name", help="business name in our credentials")
     serve.add_argument("--demo", action="store_true",
                        help="add sample locations and a demo partner token")
     serve.set_defaults(func=cmd_serve)
 
-    peers = sub.add_parser("peers", help="partners allowed to call the node")
+    peers = sub.add_parser("peers", help="roaming partners: handshake, registry, pulls")
     psub = peers.add_subparsers(dest="peers_command", required=True)
     add = psub.add_parser("add", help="register a partner and print its token")
     common(add)
@@ -182,9 +392,66 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--token", help="the token it will use (generated when not given)")
     add.add_argument("--name", help="a name for the partner (default cc-pid-role)")
     add.set_defaults(func=cmd_peers_add)
-    lst = psub.add_parser("list", help="show registered partners")
+    lst = psub.add_parser("list", help="show partners: parties, version, state, last reached")
     common(lst)
     lst.set_defaults(func=cmd_peers_list)
+
+    inv = psub.add_parser("invite", help="create a registration token (token A) for a partner")
+    common(inv)
+    inv.add_argument("--country-code", required=True)
+    inv.add_argument("--party-id", required=True)
+    inv.add_argument("--role", required=True, type=str.upper, choices=["CPO", "EMSP", "HUB"])
+    inv.add_argument("--name", help="a name for the partner (default cc-pid-role)")
+    inv.add_argument("--public-url", help="our base URL partners see (default: as served)")
+    inv.set_defaults(func=cmd_peers_invite)
+
+    reg = psub.add_parser("register", help="register with a partner that gave us a token A")
+    common(reg)
+    reg.add_argument("--versions-url", required=True, help="the partner's versions URL")
+    reg.add_argument("--token", required=True, help="the token A it gave us")
+    reg.add_argument("--version", choices=["2.1.1", "2.2.1", "2.3.0"],
+                     help="default: the highest both sides support")
+    reg.add_argument("--name", help="a name for the partner (default cc-pid-role)")
+    reg.add_argument("--role", type=str.upper, choices=["CPO", "EMSP", "HUB"],
+                     help="the partner's role, for 2.1.1 when its URLs do not show it")
+    reg.add_argument("--plain-token", action="store_true",
+                     help="send the token without base64 even on 2.2+")
+    reg.add_argument("--public-url", help="our base URL partners see (default: as served)")
+    reg.set_defaults(func=cmd_peers_register)
+
+    upd = psub.add_parser("update", help="re-exchange credentials (PUT): new tokens, "
+                          "fresh endpoints")
+    common(upd)
+    upd.add_argument("name")
+    upd.add_argument("--version", choices=["2.1.1", "2.2.1", "2.3.0"])
+    upd.add_argument("--public-url")
+    upd.set_defaults(func=cmd_peers_update)
+
+    unr = psub.add_parser("unregister", help="end the registration (DELETE)")
+    common(unr)
+    unr.add_argument("name")
+    unr.add_argument("--force", action="store_true",
+                     help="cut the partner off here even if it cannot be reached")
+    unr.add_argument("--public-url")
+    unr.set_defaults(func=cmd_peers_unregister)
+
+    pset = psub.add_parser("set", help="a partner's quirks, used by every call to it")
+    common(pset)
+    pset.add_argument("name")
+    pset.add_argument("--plain-token", choices=["yes", "no"])
+    pset.add_argument("--page-limit", type=int, help="objects per page to ask for (0: none)")
+    pset.add_argument("--routing-headers", choices=["auto", "on", "off"])
+    pset.add_argument("--connection-close", choices=["yes", "no"])
+    pset.add_argument("--timeout", type=float, help="seconds per request")
+    pset.set_defaults(func=cmd_peers_set)
+
+    pul = psub.add_parser("pull", help="fetch a partner's locations or sessions into our store")
+    common(pul)
+    pul.add_argument("name")
+    pul.add_argument("module", choices=["locations", "sessions"])
+    pul.add_argument("--since", help="only objects changed since (ISO 8601, date_from)")
+    pul.add_argument("--public-url")
+    pul.set_defaults(func=cmd_peers_pull)
 
     imp = sub.add_parser("import", help="load the node's own objects from a file")
     isub = imp.add_subparsers(dest="import_command", required=True)

@@ -29,6 +29,7 @@ class Node:
     registry: Registry | None = None
     country_code: str | None = None
     party_id: str | None = None
+    business_name: str | None = None
 
     @property
     def builtin_store(self) -> bool:

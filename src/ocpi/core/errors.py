@@ -50,3 +50,10 @@ class NotFound(OcpiError):
     http_status = 404
     status_code = Status.UNKNOWN_LOCATION
 
+
+
+class MethodNotAllowed(OcpiError):
+    """A call that does not fit the state, e.g. a second credentials POST (HTTP 405)."""
+
+    http_status = 405
+    status_code = Status.CLIENT_ERROR

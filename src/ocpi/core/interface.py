@@ -17,6 +17,7 @@ class Endpoint:
     handler: Handler
     versions: frozenset[str] | None = None  # None: every version the module has
     operator_only: bool = False
+    allow_token_a: bool = False  # registration endpoints only
 
 
 @dataclass(frozen=True)
@@ -25,4 +26,6 @@ class ModuleDefinition:
     # role of *our* side -> (interface role in 2.2+ version details, endpoints)
     interfaces: dict[RoleEnum, tuple[InterfaceRole, tuple[Endpoint, ...]]]
     versions: frozenset[str] = field(default=frozenset({"2.1.1", "2.2.1", "2.3.0"}))
+    # served once per version at /ocpi/{version}/{module}, not per role (credentials)
+    shared: bool = False
 

@@ -1,22 +1,36 @@
-"""The partner registry and the built-in authenticator that reads it.
+"""The partner registry, and the built-in authenticator that reads it.
 
-Tokens are stored as SHA-256 hashes: a copy of the database does not hand
-out working tokens, and a lookup is one primary-key read.
+Every token a partner may call us with lives here, stored as a SHA-256 hash:
+a copy of the database does not hand out working tokens, and a lookup is one
+primary-key read. The token *we* call a partner with (``token_out``) has to
+be sent, so it is kept as given.
+
+Token kinds: ``A`` opens only versions and credentials (registration);
+``C`` is a registered partner's token; ``OLD`` is a token replaced by a
+rotation, still accepted until ``expires_at`` or until the partner first uses
+its new token, so a lost credentials answer never locks a partner out.
 """
 
 import hashlib
 import hmac
+import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 
+from ..core import jsonutil
 from ..core.authentication.authenticator import Caller
 from ..core.datetime import utcnow
 from ..core.enums import RoleEnum
 from ..store.database import Database
 from ..store.schema import peers, tokens
+from .credentials import Party
+from .profile import Profile
+
+DEFAULT_GRACE_SECONDS = 900
 
 
 def hash_token(token: str) -> str:
@@ -24,64 +38,305 @@ def hash_token(token: str) -> str:
 
 
 def new_token() -> str:
+    """43 URL-safe characters: within OCPI's 64 printable-ASCII limit."""
     return secrets.token_urlsafe(32)
 
 
-@dataclass(frozen=True)
+def _now() -> datetime:
+    return utcnow().replace(tzinfo=None)
+
+
+class RegistryError(ValueError):
+    """A registry change that does not fit the partner's state."""
+
+
+@dataclass
 class Peer:
     id: int
     name: str
     country_code: str
     party_id: str
     role: str
-    state: str
+    state: str  # invited, registering, registered, unregistered
+    version: str | None = None
+    versions_url: str | None = None
+    endpoints: list[dict[str, Any]] = field(default_factory=list)
+    parties: list[Party] = field(default_factory=list)
+    hub_party_id: str | None = None
+    token_out: str | None = None
+    profile: Profile = field(default_factory=Profile)
+    last_reached_at: datetime | None = None
+    last_error: str | None = None
+
+    @classmethod
+    def from_row(cls, r: Any) -> "Peer":
+        parties = [Party.from_dict(p) for p in jsonutil.loads(r.parties)] if r.parties else []
+        return cls(r.id, r.name, r.country_code, r.party_id, r.role, r.state, r.version,
+                   r.versions_url, jsonutil.loads(r.endpoints) if r.endpoints else [],
+                   parties, r.hub_party_id, r.token_out, Profile.from_json(r.profile),
+                   r.last_reached_at, r.last_error)
+
+    @property
+    def is_hub(self) -> bool:
+        return self.role == "HUB" or any(p.role == "HUB" for p in self.parties)
+
+    def all_parties(self) -> list[Party]:
+        return self.parties or [Party(self.role, self.country_code, self.party_id, {})]
+
+    def endpoint(self, module: str, interface: str | None = None) -> str | None:
+        """URL of the partner's ``module`` endpoint (2.2+: with that interface role)."""
+        for ep in self.endpoints:
+            if ep.get("identifier") != module:
+                continue
+            if interface is None or ep.get("role") in (None, interface):
+                return str(ep["url"])
+        return None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "country_code": self.country_code,
-                "party_id": self.party_id, "role": self.role, "state": self.state}
+        return {
+            "name": self.name, "state": self.state, "role": self.role,
+            "country_code": self.country_code, "party_id": self.party_id,
+            "parties": [{"role": p.role, "country_code": p.country_code,
+                         "party_id": p.party_id} for p in self.all_parties()],
+            "version": self.version, "versions_url": self.versions_url,
+            "modules": sorted({str(e.get("identifier")) for e in self.endpoints}),
+            "profile": self.profile.as_dict(),
+            "last_reached_at": self.last_reached_at.isoformat() + "Z"
+            if self.last_reached_at else None,
+            "last_error": self.last_error,
+        }
+
+
+def _peer_values(**values: Any) -> dict[str, Any]:
+    """Column values for ``peers`` from Python values (lists become JSON text)."""
+    out = dict(values)
+    if "parties" in out and out["parties"] is not None:
+        plist = out["parties"]
+        out["parties"] = jsonutil.dumps([p.as_dict() for p in plist]).decode()
+        if plist:
+            out.setdefault("country_code", plist[0].country_code)
+            out.setdefault("party_id", plist[0].party_id)
+            out.setdefault("role", plist[0].role)
+    if "endpoints" in out and out["endpoints"] is not None:
+        out["endpoints"] = jsonutil.dumps(out["endpoints"]).decode()
+    if isinstance(out.get("profile"), Profile):
+        out["profile"] = out["profile"].to_json()
+    return out
 
 
 class Registry:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, grace_seconds: float | None = None) -> None:
         self.db = db
+        if grace_seconds is None:
+            grace_seconds = float(os.environ.get("OCPI_TOKEN_GRACE_SECONDS",
+                                                 DEFAULT_GRACE_SECONDS))
+        self.grace = timedelta(seconds=grace_seconds)
 
-    async def add_peer(self, country_code: str, party_id: str, role: str,
-                       token: str | None = None, name: str | None = None) -> tuple[Peer, str]:
-        """Register a partner allowed to call us; returns it and its token (C)."""
-        token = token or new_token()
-        cc, pid, role = country_code.upper(), party_id.upper(), RoleEnum(role.upper()).value
-        name = name or f"{cc}-{pid}-{role}".lower()
-        now = utcnow().replace(tzinfo=None)
+    # --- reading -----------------------------------------------------------------
+
+    async def get(self, name: str) -> Peer | None:
         async with self.db.begin() as tx:
-            existing = (await tx.execute(select(peers.c.id).where(peers.c.name == name))).first()
-            if existing:
-                peer_id = existing[0]
-                await tx.execute(delete(tokens).where(tokens.c.peer_id == peer_id))
-            else:
-                peer_id = (await tx.execute(insert(peers).values(
-                    name=name, country_code=cc, party_id=pid, role=role, state="registered",
-                    created_at=now).returning(peers.c.id))).scalar_one()
-            await tx.execute(delete(tokens).where(tokens.c.token_hash == hash_token(token)))
-            await tx.execute(insert(tokens).values(token_hash=hash_token(token), peer_id=peer_id,
-                                                   kind="C", created_at=now))
-        return Peer(peer_id, name, cc, pid, role, "registered"), token
+            row = (await tx.execute(select(peers).where(peers.c.name == name))).first()
+        return Peer.from_row(row) if row else None
+
+    async def get_by_id(self, peer_id: int) -> Peer | None:
+        async with self.db.begin() as tx:
+            row = (await tx.execute(select(peers).where(peers.c.id == peer_id))).first()
+        return Peer.from_row(row) if row else None
 
     async def list_peers(self) -> list[Peer]:
         async with self.db.begin() as tx:
             rows = (await tx.execute(select(peers).order_by(peers.c.id))).all()
-        return [Peer(r.id, r.name, r.country_code, r.party_id, r.role, r.state) for r in rows]
+        return [Peer.from_row(r) for r in rows]
 
     async def identify(self, token: str) -> Caller | None:
-        stmt = (select(tokens.c.kind, peers.c.id, peers.c.country_code, peers.c.party_id,
-                       peers.c.role)
+        stmt = (select(tokens.c.kind, tokens.c.expires_at, peers.c.id, peers.c.country_code,
+                       peers.c.party_id, peers.c.role, peers.c.parties, peers.c.rotating)
                 .join(peers, peers.c.id == tokens.c.peer_id)
                 .where(tokens.c.token_hash == hash_token(token)))
         async with self.db.begin() as tx:
             row = (await tx.execute(stmt)).first()
-        if row is None:
-            return None
-        return Caller(row.kind, row.country_code, row.party_id, RoleEnum(row.role), row.id,
-                      ((row.country_code, row.party_id, row.role),))
+            if row is None:
+                return None
+            if row.kind == "OLD" and (row.expires_at is None or row.expires_at <= _now()):
+                await tx.execute(delete(tokens).where(tokens.c.token_hash == hash_token(token)))
+                return None
+            if row.kind == "C" and row.rotating:
+                # the partner uses its new token: the replaced ones have served their grace
+                await tx.execute(delete(tokens).where(tokens.c.peer_id == row.id,
+                                                      tokens.c.kind == "OLD"))
+                await tx.execute(update(peers).where(peers.c.id == row.id)
+                                 .values(rotating=False))
+        if row.kind == "A":
+            return Caller("A", row.country_code, row.party_id, RoleEnum(row.role), row.id)
+        if row.parties:
+            parties = tuple((p["country_code"], p["party_id"], p["role"])
+                            for p in jsonutil.loads(row.parties))
+        else:
+            parties = ((row.country_code, row.party_id, row.role),)
+        return Caller("C", row.country_code, row.party_id, RoleEnum(row.role), row.id, parties)
+
+    # --- partners we invite (they register with us) --------------------------------
+
+    async def add_peer(self, country_code: str, party_id: str, role: str,
+                       token: str | None = None, name: str | None = None) -> tuple[Peer, str]:
+        """A partner registered by hand (no handshake): returns it and its token."""
+        return await self._create(country_code, party_id, role, name, "registered", "C", token)
+
+    async def invite(self, country_code: str, party_id: str, role: str,
+                     name: str | None = None) -> tuple[Peer, str]:
+        """A partner that will register by the credentials handshake: returns token A."""
+        return await self._create(country_code, party_id, role, name, "invited", "A", None)
+
+    async def _create(self, country_code: str, party_id: str, role: str, name: str | None,
+                      state: str, kind: str, token: str | None) -> tuple[Peer, str]:
+        token = token or new_token()
+        cc, pid, role = country_code.upper(), party_id.upper(), RoleEnum(role.upper()).value
+        name = name or f"{cc}-{pid}-{role}".lower()
+        now = _now()
+        async with self.db.begin() as tx:
+            existing = (await tx.execute(select(peers.c.id, peers.c.state)
+                                         .where(peers.c.name == name))).first()
+            if existing and existing.state == "registered" and state == "invited":
+                raise RegistryError(f"partner {name} is registered; unregister it before "
+                                    "inviting it again")
+            if existing:
+                await tx.execute(delete(peers).where(peers.c.id == existing.id))
+                await tx.execute(delete(tokens).where(tokens.c.peer_id == existing.id))
+            peer_id = (await tx.execute(insert(peers).values(
+                name=name, country_code=cc, party_id=pid, role=role, state=state,
+                created_at=now, rotating=False,
+                parties=jsonutil.dumps([Party(role, cc, pid, {}).as_dict()]).decode(),
+            ).returning(peers.c.id))).scalar_one()
+            await tx.execute(delete(tokens).where(tokens.c.token_hash == hash_token(token)))
+            await tx.execute(insert(tokens).values(token_hash=hash_token(token), peer_id=peer_id,
+                                                   kind=kind, created_at=now))
+        peer = await self.get_by_id(peer_id)
+        assert peer is not None
+        return peer, token
+
+    async def complete_invited(self, peer_id: int, **details: Any) -> str | None:
+        """Server side of POST: token A is dropped, a fresh token C returned.
+
+        ``None`` when the partner is no longer invited (a concurrent POST won).
+        """
+        token = new_token()
+        now = _now()
+        async with self.db.begin() as tx:
+            done = await tx.execute(update(peers).where(peers.c.id == peer_id,
+                                                        peers.c.state == "invited").values(
+                state="registered", last_reached_at=now, last_error=None,
+                **_peer_values(**details)))
+            if not done.rowcount:
+                return None
+            await tx.execute(delete(tokens).where(tokens.c.peer_id == peer_id))
+            await tx.execute(insert(tokens).values(token_hash=hash_token(token), peer_id=peer_id,
+                                                   kind="C", created_at=now))
+        return token
+
+    async def rotate(self, peer_id: int, **details: Any) -> str:
+        """Server side of PUT: a new token C; the old ones keep a grace period."""
+        token = new_token()
+        now = _now()
+        async with self.db.begin() as tx:
+            await tx.execute(update(tokens).where(tokens.c.peer_id == peer_id,
+                                                  tokens.c.kind == "C")
+                             .values(kind="OLD", expires_at=now + self.grace))
+            await tx.execute(insert(tokens).values(token_hash=hash_token(token), peer_id=peer_id,
+                                                   kind="C", created_at=now))
+            await tx.execute(update(peers).where(peers.c.id == peer_id).values(
+                rotating=True, last_reached_at=now, last_error=None, **_peer_values(**details)))
+        return token
+
+    async def unregister(self, peer_id: int) -> None:
+        """Its tokens stop working at once; we stop calling it."""
+        async with self.db.begin() as tx:
+            await tx.execute(delete(tokens).where(tokens.c.peer_id == peer_id))
+            await tx.execute(update(peers).where(peers.c.id == peer_id).values(
+                state="unregistered", token_out=None, rotating=False))
+
+    # --- partners we register with (we start the handshake) --------------------------
+
+    async def start_registration(self, token_b: str, role: str) -> int:
+        """A placeholder peer holding token B, so the partner can call us back with it
+        while our POST is in flight. ``abort_registration`` removes it on failure."""
+        now = _now()
+        async with self.db.begin() as tx:
+            peer_id = (await tx.execute(insert(peers).values(
+                name=f"registering-{secrets.token_hex(4)}", country_code="", party_id="",
+                role=RoleEnum(role.upper()).value, state="registering", created_at=now,
+                rotating=False).returning(peers.c.id))).scalar_one()
+            await tx.execute(insert(tokens).values(token_hash=hash_token(token_b),
+                                                   peer_id=peer_id, kind="C", created_at=now))
+        return peer_id
+
+    async def finish_registration(self, peer_id: int, name: str | None, **details: Any
+                                  ) -> Peer:
+        values = _peer_values(**details)
+        name = name or f"{values['country_code']}-{values['party_id']}-{values['role']}".lower()
+        async with self.db.begin() as tx:
+            clash = (await tx.execute(select(peers.c.id, peers.c.state)
+                                      .where(peers.c.name == name, peers.c.id != peer_id))
+                     ).first()
+            if clash and clash.state == "registered":
+                raise RegistryError(f"a registered partner is already called {name}; "
+                                    "pass --name")
+            if clash:
+                await tx.execute(delete(tokens).where(tokens.c.peer_id == clash.id))
+                await tx.execute(delete(peers).where(peers.c.id == clash.id))
+            await tx.execute(update(peers).where(peers.c.id == peer_id).values(
+                name=name, state="registered", last_reached_at=_now(), last_error=None,
+                **values))
+        peer = await self.get_by_id(peer_id)
+        assert peer is not None
+        return peer
+
+    async def abort_registration(self, peer_id: int) -> None:
+        async with self.db.begin() as tx:
+            await tx.execute(delete(tokens).where(tokens.c.peer_id == peer_id))
+            await tx.execute(delete(peers).where(peers.c.id == peer_id))
+
+    async def add_token(self, peer_id: int, token: str) -> None:
+        """An extra current token (client-side rotation: valid before our PUT is sent)."""
+        async with self.db.begin() as tx:
+            await tx.execute(insert(tokens).values(token_hash=hash_token(token), peer_id=peer_id,
+                                                   kind="C", created_at=_now()))
+
+    async def drop_token(self, token: str) -> None:
+        async with self.db.begin() as tx:
+            await tx.execute(delete(tokens).where(tokens.c.token_hash == hash_token(token)))
+
+    async def retire_other_tokens(self, peer_id: int, keep: str) -> None:
+        """All tokens but ``keep`` go into their grace period."""
+        now = _now()
+        async with self.db.begin() as tx:
+            await tx.execute(update(tokens).where(tokens.c.peer_id == peer_id,
+                                                  tokens.c.kind == "C",
+                                                  tokens.c.token_hash != hash_token(keep))
+                             .values(kind="OLD", expires_at=now + self.grace))
+            await tx.execute(update(peers).where(peers.c.id == peer_id).values(rotating=True))
+
+    # --- bookkeeping --------------------------------------------------------------
+
+    async def update_peer(self, peer_id: int, **details: Any) -> None:
+        async with self.db.begin() as tx:
+            await tx.execute(update(peers).where(peers.c.id == peer_id)
+                             .values(**_peer_values(**details)))
+
+    async def mark_reached(self, peer_id: int, error: str | None = None) -> None:
+        values: dict[str, Any] = {"last_error": error}
+        if error is None:
+            values["last_reached_at"] = _now()
+        await self.update_peer(peer_id, **values)
+
+    async def set_profile(self, name: str, **changes: Any) -> Peer:
+        peer = await self.get(name)
+        if peer is None:
+            raise RegistryError(f"no partner called {name}")
+        profile = peer.profile.updated(**changes)
+        await self.update_peer(peer.id, profile=profile)
+        peer.profile = profile
+        return peer
 
 
 class BuiltinAuthenticator:

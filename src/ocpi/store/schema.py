@@ -7,6 +7,7 @@ Timestamps are naive UTC so SQLite and PostgreSQL compare them alike.
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -57,11 +58,23 @@ peers = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(64), nullable=False, unique=True),
+    # the party it was invited or registered as; ``parties`` holds all of them
     Column("country_code", String(2), nullable=False),
     Column("party_id", String(3), nullable=False),
     Column("role", String(8), nullable=False),
     Column("state", String(16), nullable=False, default="registered"),
     Column("created_at", DateTime(), nullable=False),
+    Column("version", String(8)),  # negotiated OCPI version
+    Column("versions_url", Text),  # the partner's versions endpoint
+    Column("endpoints", Text),  # JSON: [{identifier, role, url}] from its version details
+    Column("parties", Text),  # JSON: [{role, country_code, party_id, business_details}]
+    Column("hub_party_id", String(5)),
+    # the token *we* call the partner with: it must be sent, so it cannot be hashed
+    Column("token_out", Text),
+    Column("profile", Text),  # JSON: the partner's quirks (see peers.profile)
+    Column("rotating", Boolean, nullable=False, default=False),  # old tokens in grace
+    Column("last_reached_at", DateTime()),
+    Column("last_error", Text),
 )
 
 tokens = Table(
@@ -69,8 +82,18 @@ tokens = Table(
     metadata,
     Column("token_hash", String(64), primary_key=True),
     Column("peer_id", Integer, ForeignKey("peers.id", ondelete="CASCADE"), nullable=True),
-    Column("kind", String(8), nullable=False),  # "C" partner, "A" registration
+    # "A" registration only, "C" current, "OLD" replaced and valid until expires_at
+    Column("kind", String(8), nullable=False),
     Column("created_at", DateTime(), nullable=False),
+    Column("expires_at", DateTime()),
+    Index("ix_tokens_peer", "peer_id"),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),  # JSON
 )
 
 OBJECT_TABLES = {"locations": locations, "sessions": sessions}

@@ -121,6 +121,35 @@ class SqlStore:
             result = await tx.execute(stmt)
         return data if result.rowcount else None
 
+    async def upsert_many(self, module: ModuleID, role: RoleEnum,
+                          items: list[dict[str, Any]]) -> dict[str, int]:
+        """Store whole objects in one transaction; an older one never replaces a newer.
+
+        For pulls: either the whole batch is written or none of it.
+        """
+        table = OBJECT_TABLES[str(module)]
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        async with self.db.begin() as tx:
+            for data in items:
+                cc, pid = party_key(data["country_code"]), party_key(data["party_id"])
+                where = self._where(table, role, data["id"], cc, pid)
+                found = (await tx.execute(select(table.c.last_updated, table.c.data)
+                                          .where(where))).first()
+                text = jsonutil.dumps(data).decode()
+                updated = ts_key(data["last_updated"])
+                if found is None:
+                    await tx.execute(insert(table).values(
+                        role=str(role), country_code=cc, party_id=pid, id=id_key(data["id"]),
+                        last_updated=updated, data=text, **_columns(str(module), data)))
+                    counts["created"] += 1
+                elif found.last_updated > updated or found.data == text:
+                    counts["unchanged"] += 1
+                else:
+                    await tx.execute(update(table).where(where).values(
+                        last_updated=updated, data=text, **_columns(str(module), data)))
+                    counts["updated"] += 1
+        return counts
+
     async def delete(self, module: ModuleID, role: RoleEnum, id: str, *args: Any,
                      country_code: str | None = None, party_id: str | None = None,
                      **kwargs: Any) -> None:

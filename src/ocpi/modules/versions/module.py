@@ -55,6 +55,13 @@ def make_versions_endpoint(node: Node, definitions: list[ModuleDefinition]
         for definition in definitions:
             if version not in definition.versions:
                 continue
+            if definition.shared:
+                entry = {"identifier": definition.id.value,
+                         "url": f"{base}/ocpi/{version}/{definition.id.value}"}
+                if not is_v2_1(version):
+                    entry["role"] = InterfaceRole.SENDER.value
+                endpoints.append(entry)
+                continue
             for role in roles:
                 if role not in definition.interfaces:
                     continue

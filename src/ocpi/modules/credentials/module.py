@@ -1,0 +1,140 @@
+"""Credentials: the receiving side of the handshake (a partner registers with us).
+
+GET shows our credentials; POST (token A) registers: we fetch the partner's
+versions and details with the token it gives us, then answer with a fresh
+token C and token A stops working; PUT re-fetches and rotates; DELETE
+unregisters. State errors are HTTP 405, as the specification says.
+"""
+
+from typing import Any
+
+from starlette.responses import Response
+
+from ...core import objects as obj
+from ...core.enums import InterfaceRole, ModuleID, RoleEnum
+from ...core.envelope import envelope
+from ...core.errors import InvalidParameters, MethodNotAllowed, OcpiError
+from ...core.interface import Endpoint, ModuleDefinition
+from ...core.status import Status
+from ...core.transport import OcpiRequest
+from ...peers import credentials
+from ...peers.client import OcpiClient
+from ...peers.credentials import Party
+from ...peers.handshake import Discovery, HandshakeError, discover
+from ...peers.registry import Peer, Registry
+from ...peers.urls import UnsafeUrl, check_partner_url
+from ..versions.module import base_url
+
+MODULE = ModuleID.credentials_and_registration
+
+
+def own_parties(ctx: OcpiRequest) -> list[Party]:
+    node = ctx.node
+    if not node.country_code or not node.party_id:
+        raise OcpiError("this node has no country_code/party_id configured",
+                        status_code=Status.SERVER_ERROR, http_status=500)
+    details = {"name": node.business_name or f"OCPI node {node.country_code}/{node.party_id}"}
+    return [Party(r.value, node.country_code.upper(), node.party_id.upper(), details)
+            for r in node.roles]
+
+
+def _ours(ctx: OcpiRequest, token: str) -> dict[str, Any]:
+    return credentials.ours(ctx.version, token, f"{base_url(ctx.node, ctx.request)}/ocpi/versions",
+                            own_parties(ctx))
+
+
+def _registry(ctx: OcpiRequest) -> Registry:
+    assert ctx.node.registry is not None
+    return ctx.node.registry
+
+
+async def _peer(ctx: OcpiRequest) -> Peer:
+    peer = await _registry(ctx).get_by_id(ctx.caller.peer_id or -1)
+    if peer is None:
+        raise MethodNotAllowed("this token belongs to no partner registration")
+    return peer
+
+
+async def _their_credentials(ctx: OcpiRequest, peer: Peer
+                             ) -> tuple[dict[str, Any], list[Party]]:
+    body = obj.require_object(await ctx.json(), "Credentials")
+    obj.validate(ctx, credentials.SCHEMAS.get(ctx.version, credentials.Credentials230), body)
+    parties = credentials.parties(body, ctx.version, peer.role)
+    if not peer.is_hub:
+        # the party we invited (or registered) must be among those it speaks for
+        mine = [p for p in parties
+                if (p.country_code, p.party_id) == (peer.country_code, peer.party_id)]
+        if not mine:
+            where = "country_code/party_id" if ctx.version == "2.1.1" else "roles"
+            raise InvalidParameters(f"{where}: this token was issued to "
+                                    f"{peer.country_code}/{peer.party_id}, which the "
+                                    "credentials do not name")
+        parties = mine + [p for p in parties if p not in mine]
+    try:
+        await check_partner_url(body["url"])
+    except UnsafeUrl as exc:
+        raise InvalidParameters(f"url: {exc}") from None
+    return body, parties
+
+
+async def _discover(ctx: OcpiRequest, peer: Peer, creds: dict[str, Any]) -> Discovery:
+    """Fetch the partner's versions and details with the token it just gave us."""
+    node = ctx.node
+    own = (node.country_code or "", node.party_id or "")
+    async with OcpiClient(partner=peer.name, token=creds["token"], version=ctx.version,
+                          profile=peer.profile, from_party=own) as client:
+        try:
+            return await discover(client, creds["url"], [ctx.version],
+                                  [m.value for m in node.modules if m != MODULE],
+                                  version=ctx.version)
+        except HandshakeError as exc:
+            await _registry(ctx).mark_reached(peer.id, error=exc.message)
+            raise OcpiError(exc.message, status_code=exc.status_code, http_status=200) from None
+
+
+async def get(ctx: OcpiRequest) -> Response:
+    return envelope(_ours(ctx, ctx.token))
+
+
+async def post(ctx: OcpiRequest) -> Response:
+    if ctx.caller.token_kind != "A":
+        raise MethodNotAllowed("already registered: PUT updates, DELETE unregisters")
+    peer = await _peer(ctx)
+    creds, parties = await _their_credentials(ctx, peer)
+    found = await _discover(ctx, peer, creds)
+    token = await _registry(ctx).complete_invited(
+        peer.id, version=found.version, versions_url=creds["url"], endpoints=found.endpoints,
+        parties=parties, token_out=creds["token"], hub_party_id=creds.get("hub_party_id"))
+    if token is None:
+        raise MethodNotAllowed("this registration was completed meanwhile")
+    return envelope(_ours(ctx, token))
+
+
+async def put(ctx: OcpiRequest) -> Response:
+    if ctx.caller.token_kind != "C":
+        raise MethodNotAllowed("not registered yet: POST registers")
+    peer = await _peer(ctx)
+    creds, parties = await _their_credentials(ctx, peer)
+    found = await _discover(ctx, peer, creds)
+    token = await _registry(ctx).rotate(
+        peer.id, version=found.version, versions_url=creds["url"], endpoints=found.endpoints,
+        parties=parties, token_out=creds["token"], hub_party_id=creds.get("hub_party_id"))
+    return envelope(_ours(ctx, token))
+
+
+async def delete(ctx: OcpiRequest) -> Response:
+    if ctx.caller.token_kind != "C":
+        raise MethodNotAllowed("not registered")
+    peer = await _peer(ctx)
+    await _registry(ctx).unregister(peer.id)
+    return envelope()
+
+
+def definition() -> ModuleDefinition:
+    endpoints = tuple(Endpoint(method, "", handler, allow_token_a=True)
+                      for method, handler in (("GET", get), ("POST", post), ("PUT", put),
+                                              ("DELETE", delete)))
+    # the role has no meaning for credentials: 2.2+ lists our own as SENDER
+    return ModuleDefinition(MODULE, {RoleEnum.cpo: (InterfaceRole.SENDER, endpoints),
+                                     RoleEnum.emsp: (InterfaceRole.SENDER, endpoints)},
+                            shared=True)

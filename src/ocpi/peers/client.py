@@ -1,0 +1,218 @@
+"""The OCPI HTTP client: every call the node makes to a partner goes through it.
+
+One place decides the ``Authorization`` encoding for the negotiated version
+and the partner's quirks, adds ``X-Request-ID``/``X-Correlation-ID`` and hub
+routing headers, checks the URL, follows ``Link`` pagination and turns every
+failure into a ``PartnerError`` that names the partner and the endpoint (and
+never the token).
+"""
+
+import asyncio
+import base64
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ..core import jsonutil
+from ..modules.versions.enums import is_v2_1
+from .profile import Profile
+from .urls import UnsafeUrl, check_partner_url
+
+FUNCTIONAL_MODULES = frozenset({"locations", "sessions", "cdrs", "tariffs", "tokens",
+                                "commands", "chargingprofiles"})
+_NEXT_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?', re.IGNORECASE)
+
+
+class PartnerError(Exception):
+    """A call to a partner that did not give a usable OCPI answer."""
+
+    def __init__(self, partner: str, method: str, url: str, reason: str, *,
+                 http_status: int | None = None, status_code: int | None = None,
+                 retryable: bool = True) -> None:
+        super().__init__(f"{partner}: {method} {url}: {reason}")
+        self.partner = partner
+        self.reason = reason
+        self.http_status = http_status
+        self.status_code = status_code
+        self.retryable = retryable
+
+
+@dataclass
+class Answer:
+    """A partner's OCPI answer (envelope unpacked)."""
+
+    http_status: int
+    status_code: int
+    status_message: str | None
+    data: Any
+    headers: httpx.Headers
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.http_status < 300 and 1000 <= self.status_code < 2000
+
+
+def encode_token(token: str, version: str, profile: Profile) -> str:
+    """``Token <t>``: plain on 2.1.1 (and for partners that want it), base64 on 2.2+."""
+    if is_v2_1(version) or profile.plain_token:
+        return f"Token {token}"
+    return "Token " + base64.b64encode(token.encode()).decode()
+
+
+def next_link(headers: httpx.Headers) -> str | None:
+    for value in headers.get_list("link"):
+        match = _NEXT_LINK.search(value)
+        if match:
+            return match.group(1)
+    return None
+
+
+@dataclass
+class OcpiClient:
+    """Calls one partner with one token. Use as ``async with OcpiClient(...) as c``."""
+
+    partner: str
+    token: str
+    version: str
+    profile: Profile = field(default_factory=Profile)
+    from_party: tuple[str, str] | None = None  # ours, for routing headers
+    to_hub: bool = False  # the partner is a hub: routing headers by default
+    retries: int = 2  # extra attempts for one page of a list
+    retry_delay: float = 0.5
+    _http: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> "OcpiClient":
+        self._http = httpx.AsyncClient(timeout=self.profile.effective_timeout(),
+                                       follow_redirects=False)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    def _routing(self, module: str | None, to_party: tuple[str, str] | None) -> bool:
+        mode = self.profile.routing_headers
+        if module not in FUNCTIONAL_MODULES or mode == "off":
+            return False
+        return mode == "on" or self.to_hub or to_party is not None
+
+    def headers(self, *, module: str | None = None, to_party: tuple[str, str] | None = None,
+                correlation_id: str | None = None) -> dict[str, str]:
+        headers = {
+            "Authorization": encode_token(self.token, self.version, self.profile),
+            "X-Request-ID": uuid.uuid4().hex,
+            "X-Correlation-ID": correlation_id or uuid.uuid4().hex,
+            "Accept": "application/json",
+        }
+        if self.profile.connection_close:
+            headers["Connection"] = "close"
+        if self._routing(module, to_party) and self.from_party:
+            headers["OCPI-from-country-code"], headers["OCPI-from-party-id"] = self.from_party
+            if to_party:
+                headers["OCPI-to-country-code"], headers["OCPI-to-party-id"] = to_party
+        return headers
+
+    async def request(self, method: str, url: str, *, body: Any = None,
+                      params: dict[str, Any] | None = None, module: str | None = None,
+                      to_party: tuple[str, str] | None = None,
+                      correlation_id: str | None = None) -> Answer:
+        """One call; raises ``PartnerError`` unless the answer is an OCPI envelope."""
+        if self._http is None:
+            raise RuntimeError("use OcpiClient as an async context manager")
+        try:
+            await check_partner_url(url)
+        except UnsafeUrl as exc:
+            raise PartnerError(self.partner, method, url, str(exc), retryable=False) from None
+        headers = self.headers(module=module, to_party=to_party, correlation_id=correlation_id)
+        content = None
+        if body is not None:
+            content = jsonutil.dumps(body)
+            headers["Content-Type"] = "application/json"
+        try:
+            response = await self._http.request(method, url, content=content, params=params,
+                                                headers=headers)
+        except httpx.TimeoutException:
+            raise PartnerError(self.partner, method, url, "no answer within "
+                               f"{self.profile.effective_timeout():g}s (timeout)") from None
+        except httpx.HTTPError as exc:
+            reason = str(exc) or type(exc).__name__
+            raise PartnerError(self.partner, method, url, f"cannot connect: {reason}") from None
+        return self._answer(method, url, response)
+
+    def _answer(self, method: str, url: str, response: httpx.Response) -> Answer:
+        status = response.status_code
+        try:
+            payload = jsonutil.loads(response.content) if response.content else None
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict) or "status_code" not in payload:
+            snippet = response.text[:80].replace("\n", " ")
+            raise PartnerError(self.partner, method, url,
+                               f"HTTP {status} without an OCPI envelope"
+                               + (f" (body starts {snippet!r})" if snippet else ""),
+                               http_status=status, retryable=status >= 500 or status == 429)
+        try:
+            code = int(payload["status_code"])
+        except (TypeError, ValueError):
+            raise PartnerError(self.partner, method, url,
+                               f"status_code {payload['status_code']!r} is not a number",
+                               http_status=status) from None
+        return Answer(status, code, payload.get("status_message"), payload.get("data"),
+                      response.headers)
+
+    async def call(self, method: str, url: str, **kwargs: Any) -> Answer:
+        """Like ``request`` but a refusal (non-2xx or non-1xxx) is a ``PartnerError`` too."""
+        answer = await self.request(method, url, **kwargs)
+        if not answer.ok:
+            message = answer.status_message or "no message"
+            raise PartnerError(
+                self.partner, method, url,
+                f"refused: HTTP {answer.http_status}, status_code {answer.status_code} "
+                f"({message})", http_status=answer.http_status, status_code=answer.status_code,
+                retryable=answer.http_status >= 500 or 3000 <= answer.status_code < 4000)
+        return answer
+
+    async def get_pages(self, url: str, *, params: dict[str, Any] | None = None,
+                        module: str | None = None
+                        ) -> AsyncIterator[tuple[list[Any], int | None]]:
+        """Yield ``(objects, total)`` per page, following ``Link`` to the end.
+
+        A failing page is retried (``retries`` times, with backoff) before the
+        error is raised; pages already yielded stay yielded.
+        """
+        query = dict(params or {})
+        if self.profile.page_limit:
+            query["limit"] = self.profile.page_limit
+        next_url: str | None = url
+        next_params: dict[str, Any] | None = query
+        while next_url:
+            answer = await self._page(next_url, next_params, module)
+            data = answer.data if answer.data is not None else []
+            if not isinstance(data, list):
+                raise PartnerError(self.partner, "GET", next_url,
+                                   "list endpoint answered data that is not a list",
+                                   retryable=False)
+            total_header = answer.headers.get("x-total-count")
+            total = int(total_header) if total_header and total_header.isdigit() else None
+            yield data, total
+            link = next_link(answer.headers)
+            if link and not data:
+                break  # a Link after an empty page would loop forever
+            next_url, next_params = link, None
+
+    async def _page(self, url: str, params: dict[str, Any] | None, module: str | None
+                    ) -> Answer:
+        attempt = 0
+        while True:
+            try:
+                return await self.call("GET", url, params=params, module=module)
+            except PartnerError as exc:
+                if not exc.retryable or attempt >= self.retries:
+                    raise
+                attempt += 1
+                await asyncio.sleep(self.retry_delay * 2 ** (attempt - 1))

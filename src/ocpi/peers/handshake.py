@@ -1,0 +1,273 @@
+"""The credentials handshake from both ends.
+
+``discover`` is what both sides do with the other's versions URL: fetch the
+versions, settle on one, fetch its details. ``register``/``update``/
+``unregister`` are the initiating side (``ocpi peers register`` etc.); the
+receiving side lives in ``modules/credentials``.
+
+A failed handshake leaves nothing behind: the placeholder peer that holds
+token B while our POST is in flight is removed again.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..core.status import Status
+from ..core.transport import validation_message
+from ..modules.versions.enums import SUPPORTED_VERSIONS, is_v2_1
+from . import credentials
+from .client import OcpiClient, PartnerError
+from .credentials import Party
+from .profile import Profile
+from .registry import Peer, Registry, RegistryError, new_token
+from .urls import UnsafeUrl, check_syntax
+
+
+class HandshakeError(Exception):
+    """A handshake that cannot go on; ``status_code`` is the OCPI code for it."""
+
+    def __init__(self, message: str, status_code: int = Status.UNABLE_TO_USE_CLIENT_API,
+                 http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.http_status = http_status
+
+
+@dataclass(frozen=True)
+class Us:
+    """What we tell a partner about ourselves."""
+
+    versions_url: str
+    parties: list[Party]
+    versions: Sequence[str] = tuple(v.value for v in SUPPORTED_VERSIONS)
+    modules: Sequence[str] = ("locations", "sessions")
+    hub_party_id: str | None = None
+
+    @property
+    def main_party(self) -> tuple[str, str]:
+        return self.parties[0].country_code, self.parties[0].party_id
+
+
+@dataclass
+class Discovery:
+    version: str
+    endpoints: list[dict[str, Any]]
+
+
+def _version_key(v: str) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else -1 for p in v.split("."))
+
+
+async def discover(client: OcpiClient, versions_url: str, acceptable: Sequence[str],
+                   modules: Sequence[str], version: str | None = None) -> Discovery:
+    """The partner's version (``version`` or the highest we share) and its endpoints.
+
+    Unknown versions and module ids (custom modules, newer versions) are ignored.
+    Raises ``HandshakeError`` with 3001 (unreachable or garbage), 3002 (no
+    common version) or 3003 (none of the modules we need).
+    """
+    try:
+        answer = await client.call("GET", versions_url)
+    except PartnerError as exc:
+        raise HandshakeError(f"cannot use the partner's versions endpoint: {exc}",
+                             http_status=exc.http_status) from None
+    offered = _version_list(answer.data, versions_url)
+    urls = {str(v["version"]): str(v["url"]) for v in offered}
+    if version is not None:
+        if version not in urls:
+            raise HandshakeError(f"the partner does not offer OCPI {version} (it offers "
+                                 f"{', '.join(urls) or 'none'})", Status.UNSUPPORTED_VERSION)
+        chosen = version
+    else:
+        mutual = sorted((v for v in urls if v in acceptable), key=_version_key)
+        if not mutual:
+            raise HandshakeError(f"no OCPI version in common (partner: "
+                                 f"{', '.join(urls) or 'none'}; us: {', '.join(acceptable)})",
+                                 Status.UNSUPPORTED_VERSION)
+        chosen = mutual[-1]
+    client.version = chosen
+    try:
+        details = await client.call("GET", urls[chosen])
+    except PartnerError as exc:
+        raise HandshakeError(f"cannot use the partner's version details: {exc}") from None
+    endpoints = _endpoint_list(details.data, urls[chosen])
+    if not {e["identifier"] for e in endpoints} & set(modules):
+        raise HandshakeError(f"the partner's {chosen} endpoints offer none of "
+                             f"{', '.join(modules)}", Status.NO_MATCHING_ENDPOINTS)
+    return Discovery(chosen, endpoints)
+
+
+def _version_list(data: Any, url: str) -> list[dict[str, Any]]:
+    if not isinstance(data, list) or not all(
+            isinstance(v, dict) and "version" in v and "url" in v for v in data):
+        raise HandshakeError(f"{url}: versions answer is not a list of {{version, url}}")
+    return data
+
+
+def _endpoint_list(data: Any, url: str) -> list[dict[str, Any]]:
+    raw = data.get("endpoints") if isinstance(data, dict) else None
+    if not isinstance(raw, list):
+        raise HandshakeError(f"{url}: version details have no endpoints list")
+    endpoints = []
+    for ep in raw:
+        if not isinstance(ep, dict) or not isinstance(ep.get("identifier"), str) \
+                or not isinstance(ep.get("url"), str):
+            raise HandshakeError(f"{url}: an endpoint lacks identifier or url: {ep!r}"[:200])
+        try:
+            check_syntax(ep["url"])
+        except UnsafeUrl as exc:
+            raise HandshakeError(f"{url}: endpoint {ep['identifier']}: {exc}") from None
+        entry = {"identifier": ep["identifier"], "url": ep["url"]}
+        if isinstance(ep.get("role"), str):
+            entry["role"] = ep["role"]
+        endpoints.append(entry)
+    return endpoints
+
+
+def infer_role_211(endpoints: list[dict[str, Any]]) -> str | None:
+    """2.1.1 names no roles; a partner's URLs usually say which side they are."""
+    urls = " ".join(e["url"].lower() for e in endpoints if e["identifier"] != "credentials")
+    cpo, emsp = "/cpo/" in urls, "/emsp/" in urls
+    if cpo != emsp:
+        return "CPO" if cpo else "EMSP"
+    return None
+
+
+def _their_credentials(data: Any, version: str, role_211: str | None, where: str
+                       ) -> tuple[dict[str, Any], list[Party]]:
+    try:
+        creds = credentials.validate(data, version)
+    except ValidationError as exc:
+        raise HandshakeError(f"{where}: the partner's credentials are invalid: "
+                             f"{validation_message(exc)}") from None
+    return creds, credentials.parties(creds, version, role_211)
+
+
+def _client(name: str, token: str, version: str, profile: Profile, us: Us,
+            hub: bool = False) -> OcpiClient:
+    return OcpiClient(partner=name, token=token, version=version, profile=profile,
+                      from_party=us.main_party, to_hub=hub)
+
+
+async def register(registry: Registry, us: Us, versions_url: str, token_a: str, *,
+                   version: str | None = None, name: str | None = None,
+                   role: str | None = None, profile: Profile | None = None) -> Peer:
+    """Register with a partner that gave us ``token_a``; returns the stored partner."""
+    profile = profile or Profile()
+    label = name or versions_url
+    async with _client(label, token_a, version or "2.2.1", profile, us) as client:
+        found = await _discover_with_token_a(client, versions_url, us, version)
+        cred_url = _credentials_url(found, label)
+        their_role = (role or infer_role_211(found.endpoints)) if is_v2_1(found.version) \
+            else role
+        if is_v2_1(found.version) and not their_role:
+            raise HandshakeError("OCPI 2.1.1 does not say the partner's role and its URLs do "
+                                 "not show it: pass --role CPO|EMSP|HUB")
+        token_b = new_token()
+        peer_id = await registry.start_registration(token_b, their_role or "OTHER")
+        try:
+            body = credentials.ours(found.version, token_b, us.versions_url, us.parties,
+                                    us.hub_party_id)
+            try:
+                answer = await client.call("POST", cred_url, body=body)
+            except PartnerError as exc:
+                hint = ""
+                if exc.status_code == Status.UNABLE_TO_USE_CLIENT_API:
+                    hint = (f" (it could not call us back at {us.versions_url}: is `ocpi "
+                            "serve` running there, and is that URL reachable for it?)")
+                raise HandshakeError(f"registration refused: {exc}{hint}", exc.status_code
+                                     or Status.UNABLE_TO_USE_CLIENT_API) from None
+            creds, parties = _their_credentials(answer.data, found.version, their_role,
+                                                cred_url)
+            return await registry.finish_registration(
+                peer_id, name, version=found.version, versions_url=creds["url"],
+                endpoints=found.endpoints, parties=parties, token_out=creds["token"],
+                hub_party_id=creds.get("hub_party_id"), profile=client.profile)
+        except BaseException:
+            await registry.abort_registration(peer_id)
+            raise
+
+
+async def _discover_with_token_a(client: OcpiClient, versions_url: str, us: Us,
+                                 version: str | None) -> Discovery:
+    """Discover, trying the plain token when a base64 one is refused: many 2.2
+    platforms still want it plain; the profile then remembers it."""
+    try:
+        return await discover(client, versions_url, us.versions, us.modules, version)
+    except HandshakeError as exc:
+        if exc.http_status != 401 or client.profile.plain_token:
+            raise
+    client.profile = client.profile.updated(plain_token=True)
+    return await discover(client, versions_url, us.versions, us.modules, version)
+
+
+def _credentials_url(found: Discovery, label: str) -> str:
+    for ep in found.endpoints:
+        if ep["identifier"] == "credentials":
+            return str(ep["url"])
+    raise HandshakeError(f"{label}: its {found.version} endpoints have no credentials module",
+                         Status.NO_MATCHING_ENDPOINTS)
+
+
+def _require_registered(peer: Peer) -> str:
+    if peer.state != "registered" or not peer.token_out or not peer.versions_url:
+        raise RegistryError(f"partner {peer.name} is {peer.state}, not registered by handshake")
+    return peer.token_out
+
+
+async def update(registry: Registry, us: Us, peer: Peer, *, version: str | None = None
+                 ) -> Peer:
+    """PUT our credentials: re-discover, hand the partner a new token, take its new one."""
+    token_out = _require_registered(peer)
+    assert peer.versions_url is not None
+    async with _client(peer.name, token_out, peer.version or "2.2.1", peer.profile, us,
+                       peer.is_hub) as client:
+        found = await discover(client, peer.versions_url, us.versions, us.modules,
+                               version or None)
+        cred_url = _credentials_url(found, peer.name)
+        token_b = new_token()
+        await registry.add_token(peer.id, token_b)
+        try:
+            body = credentials.ours(found.version, token_b, us.versions_url, us.parties,
+                                    us.hub_party_id)
+            try:
+                answer = await client.call("PUT", cred_url, body=body)
+            except PartnerError as exc:
+                raise HandshakeError(f"update refused: {exc}") from None
+            creds, parties = _their_credentials(answer.data, found.version, peer.role,
+                                                cred_url)
+        except BaseException:
+            await registry.drop_token(token_b)
+            raise
+    await registry.retire_other_tokens(peer.id, keep=token_b)
+    await registry.update_peer(peer.id, version=found.version, versions_url=creds["url"],
+                               endpoints=found.endpoints, parties=parties,
+                               token_out=creds["token"], hub_party_id=creds.get("hub_party_id"),
+                               last_error=None)
+    await registry.mark_reached(peer.id)
+    fresh = await registry.get_by_id(peer.id)
+    assert fresh is not None
+    return fresh
+
+
+async def unregister(registry: Registry, us: Us, peer: Peer, *, force: bool = False) -> None:
+    """DELETE our credentials at the partner, then forget its tokens.
+
+    With ``force`` the partner is cut off here even when it cannot be reached.
+    """
+    try:
+        token_out = _require_registered(peer)
+        cred_url = peer.endpoint("credentials")
+        if cred_url is None:
+            raise RegistryError(f"partner {peer.name} has no credentials endpoint on record")
+        async with _client(peer.name, token_out, peer.version or "2.2.1", peer.profile, us,
+                           peer.is_hub) as client:
+            await client.call("DELETE", cred_url)
+    except (PartnerError, RegistryError):
+        if not force:
+            raise
+    await registry.unregister(peer.id)

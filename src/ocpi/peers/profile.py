@@ -1,0 +1,58 @@
+"""A partner's known quirks, set by the operator and used by every call to it.
+
+Real partners differ from the specification in small, stable ways (a 2.2.1
+platform that only takes plain tokens, a hub that caps pages at 20). Keeping
+them per partner means the rest of the code never special-cases anyone.
+"""
+
+import os
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from ..core import jsonutil
+
+ROUTING_MODES = ("auto", "on", "off")
+
+
+def default_timeout() -> float:
+    return float(os.environ.get("OCPI_PARTNER_TIMEOUT", "10"))
+
+
+@dataclass
+class Profile:
+    plain_token: bool = False  # send the token as-is even on 2.2+ (many 2.2 platforms want it)
+    page_limit: int | None = None  # ask for at most this many objects per page
+    routing_headers: str = "auto"  # auto: only towards a hub; on; off
+    connection_close: bool = False  # send "Connection: close" (partners with broken keep-alive)
+    timeout: float | None = None  # seconds; default $OCPI_PARTNER_TIMEOUT or 10
+
+    @classmethod
+    def from_json(cls, text: str | None) -> "Profile":
+        if not text:
+            return cls()
+        raw = jsonutil.loads(text)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+    def to_json(self) -> str:
+        return jsonutil.dumps(self.as_dict()).decode()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    def effective_timeout(self) -> float:
+        return float(self.timeout) if self.timeout else default_timeout()
+
+    def updated(self, **changes: Any) -> "Profile":
+        """A copy with ``changes`` applied (``None`` values leave a field alone)."""
+        data = asdict(self)
+        for key, value in changes.items():
+            if key not in data:
+                raise ValueError(f"unknown profile setting {key!r}")
+            if value is not None:
+                data[key] = value
+        if data["routing_headers"] not in ROUTING_MODES:
+            raise ValueError(f"routing_headers must be one of {', '.join(ROUTING_MODES)}")
+        if data["page_limit"] is not None and int(data["page_limit"]) < 1:
+            data["page_limit"] = None  # 0 clears the cap
+        return Profile(**data)
