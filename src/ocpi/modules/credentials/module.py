@@ -13,7 +13,7 @@ from starlette.responses import Response
 from ...core import objects as obj
 from ...core.enums import InterfaceRole, ModuleID, RoleEnum
 from ...core.envelope import envelope
-from ...core.errors import InvalidParameters, MethodNotAllowed, OcpiError
+from ...core.errors import Forbidden, InvalidParameters, MethodNotAllowed, OcpiError
 from ...core.interface import Endpoint, ModuleDefinition
 from ...core.status import Status
 from ...core.transport import OcpiRequest
@@ -92,11 +92,18 @@ async def _discover(ctx: OcpiRequest, peer: Peer, creds: dict[str, Any]) -> Disc
             raise OcpiError(exc.message, status_code=exc.status_code, http_status=200) from None
 
 
+def _partner_only(ctx: OcpiRequest) -> None:
+    if ctx.caller.is_operator or ctx.caller.peer_id is None:
+        raise Forbidden("credentials belong to partners; the operator has none")
+
+
 async def get(ctx: OcpiRequest) -> Response:
+    _partner_only(ctx)
     return envelope(_ours(ctx, ctx.token))
 
 
 async def post(ctx: OcpiRequest) -> Response:
+    _partner_only(ctx)
     if ctx.caller.token_kind != "A":
         raise MethodNotAllowed("already registered: PUT updates, DELETE unregisters")
     peer = await _peer(ctx)
@@ -111,6 +118,7 @@ async def post(ctx: OcpiRequest) -> Response:
 
 
 async def put(ctx: OcpiRequest) -> Response:
+    _partner_only(ctx)
     if ctx.caller.token_kind != "C":
         raise MethodNotAllowed("not registered yet: POST registers")
     peer = await _peer(ctx)
@@ -123,6 +131,7 @@ async def put(ctx: OcpiRequest) -> Response:
 
 
 async def delete(ctx: OcpiRequest) -> Response:
+    _partner_only(ctx)
     if ctx.caller.token_kind != "C":
         raise MethodNotAllowed("not registered")
     peer = await _peer(ctx)

@@ -1,0 +1,194 @@
+"""The OCPI HTTP client against a real local partner server."""
+
+import base64
+
+import pytest
+
+from ocpi.peers.client import OcpiClient, PartnerError
+from ocpi.peers.profile import Profile
+from ocpi.peers.urls import UnsafeUrl, check_partner_url
+
+from .servers import PeerMock, ServerThread
+
+
+@pytest.fixture
+def mock():
+    peer = PeerMock()
+    with ServerThread(peer.app) as url:
+        peer.url = url
+        yield peer
+
+
+@pytest.fixture(autouse=True)
+def local_partners(monkeypatch):
+    monkeypatch.setenv("OCPI_ALLOW_INSECURE_PARTNERS", "1")
+
+
+def client(version="2.2.1", **kw):
+    return OcpiClient(partner="mock-partner", token="tok-123", version=version, **kw)
+
+
+@pytest.mark.parametrize("version,profile,expected", [
+    ("2.1.1", Profile(), "Token tok-123"),
+    ("2.2.1", Profile(), "Token " + base64.b64encode(b"tok-123").decode()),
+    ("2.3.0", Profile(), "Token " + base64.b64encode(b"tok-123").decode()),
+    ("2.2.1", Profile(plain_token=True), "Token tok-123"),
+])
+async def test_authorization_encoding_follows_version_and_profile(mock, version, profile,
+                                                                  expected):
+    async with client(version, profile=profile) as c:
+        answer = await c.call("GET", f"{mock.url}/versions")
+    assert answer.ok
+    assert mock.requests[-1]["headers"]["authorization"] == expected
+
+
+async def test_request_and_correlation_ids_on_every_request(mock):
+    async with client() as c:
+        await c.call("GET", f"{mock.url}/versions")
+        await c.call("GET", f"{mock.url}/versions", correlation_id="corr-1")
+        await c.call("GET", f"{mock.url}/versions", correlation_id="corr-1")
+    first, second, third = (r["headers"] for r in mock.requests)
+    assert first["x-request-id"] and first["x-correlation-id"]
+    assert second["x-correlation-id"] == third["x-correlation-id"] == "corr-1"
+    assert len({first["x-request-id"], second["x-request-id"], third["x-request-id"]}) == 3
+
+
+async def test_routing_headers_towards_a_hub_on_functional_modules_only(mock):
+    async with client(from_party=("NL", "OCP"), to_hub=True) as c:
+        await c.call("GET", f"{mock.url}/2.2.1/locations", module="locations")
+        await c.call("GET", f"{mock.url}/2.2.1/details", module="versions")
+        await c.call("GET", f"{mock.url}/2.2.1/locations", module="locations",
+                     to_party=("DE", "ABC"))
+    functional, config, addressed = (r["headers"] for r in mock.requests)
+    assert functional["ocpi-from-country-code"] == "NL"
+    assert functional["ocpi-from-party-id"] == "OCP"
+    assert "ocpi-to-party-id" not in functional  # open routing: the hub decides
+    assert not any(k.startswith("ocpi-") for k in config)
+    assert (addressed["ocpi-to-country-code"], addressed["ocpi-to-party-id"]) == ("DE", "ABC")
+
+
+async def test_routing_headers_follow_the_profile(mock):
+    async with client(from_party=("NL", "OCP"), profile=Profile(routing_headers="on")) as c:
+        await c.call("GET", f"{mock.url}/2.2.1/locations", module="locations")
+    async with client(from_party=("NL", "OCP"), to_hub=True,
+                      profile=Profile(routing_headers="off")) as c:
+        await c.call("GET", f"{mock.url}/2.2.1/locations", module="locations")
+    on, off = (r["headers"] for r in mock.requests)
+    assert on["ocpi-from-party-id"] == "OCP"
+    assert not any(k.startswith("ocpi-") for k in off)
+
+
+async def test_connection_close_quirk(mock):
+    async with client(profile=Profile(connection_close=True)) as c:
+        await c.call("GET", f"{mock.url}/versions")
+    assert mock.requests[-1]["headers"]["connection"] == "close"
+
+
+def _items(n):
+    return [{"id": f"L{i}"} for i in range(n)]
+
+
+async def test_pagination_follows_link_to_the_end_with_the_partners_page_size(mock):
+    mock.items = _items(30)
+    async with client() as c:
+        pages = [(page, total) async for page, total in c.get_pages(f"{mock.url}/2.2.1/locations")]
+    assert [len(p) for p, _ in pages] == [7, 7, 7, 7, 2]
+    assert {t for _, t in pages} == {30}
+    assert [i["id"] for p, _ in pages for i in p] == [f"L{i}" for i in range(30)]
+
+
+async def test_page_limit_quirk_is_sent(mock):
+    mock.items = _items(3)
+    async with client(profile=Profile(page_limit=20)) as c:
+        [_ async for _ in c.get_pages(f"{mock.url}/2.2.1/locations", params={"x": "1"})]
+    assert mock.requests[0]["query"] == {"limit": "20", "x": "1"}
+
+
+async def test_a_failing_page_is_retried(mock):
+    mock.items = _items(20)
+    mock.fail_offsets = {7: 2}
+    async with client(retry_delay=0.01) as c:
+        got = [i async for page, _ in c.get_pages(f"{mock.url}/2.2.1/locations")
+               for i in page]
+    assert len(got) == 20
+    assert len(mock.seen("GET", "/locations")) == 3 + 2
+
+
+async def test_a_page_that_keeps_failing_names_partner_and_endpoint(mock):
+    mock.items = _items(20)
+    mock.fail_offsets = {7: 10}
+    got = []
+    async with client(retry_delay=0.01, retries=2) as c:
+        with pytest.raises(PartnerError) as err:
+            async for page, _ in c.get_pages(f"{mock.url}/2.2.1/locations"):
+                got.extend(page)
+    assert len(got) == 7  # the first page arrived before the failure
+    assert "mock-partner" in str(err.value) and "/2.2.1/locations" in str(err.value)
+    assert "tok-123" not in str(err.value)
+    assert len(mock.seen("GET", "/locations")) == 1 + 3
+
+
+async def test_timeout_is_a_clear_error(mock):
+    mock.mode = {"/versions": "slow"}
+    async with client(profile=Profile(timeout=0.3)) as c:
+        with pytest.raises(PartnerError, match=r"mock-partner: GET .*/versions: no answer "
+                                               r"within 0.3s"):
+            await c.call("GET", f"{mock.url}/versions")
+
+
+async def test_garbage_is_a_clear_error(mock):
+    mock.mode = {"/versions": "garbage"}
+    async with client() as c:
+        with pytest.raises(PartnerError, match="without an OCPI envelope"):
+            await c.call("GET", f"{mock.url}/versions")
+
+
+async def test_connection_refused_is_a_clear_error():
+    async with client() as c:
+        with pytest.raises(PartnerError, match="mock-partner: GET http://127.0.0.1:9/versions: "
+                                               "cannot connect"):
+            await c.call("GET", "http://127.0.0.1:9/versions")
+
+
+async def test_refusal_carries_the_partners_status(mock):
+    mock.tokens = {"another"}
+    async with client() as c:
+        answer = await c.request("GET", f"{mock.url}/versions")
+        assert answer.http_status == 401 and not answer.ok
+        with pytest.raises(PartnerError) as err:
+            await c.call("GET", f"{mock.url}/versions")
+    assert err.value.http_status == 401 and err.value.status_code == 2000
+
+
+# --- partner URL checks ------------------------------------------------------------
+
+@pytest.mark.parametrize("url", [
+    "http://ocpi.example.com/versions",  # not https
+    "https://127.0.0.1/versions",
+    "https://10.1.2.3/versions",
+    "https://192.168.0.10/versions",
+    "https://169.254.169.254/latest/meta-data",  # cloud metadata
+    "https://[::1]/versions",
+    "https://[::ffff:127.0.0.1]/versions",
+    "https://localhost/versions",  # resolves to loopback
+    "ftp://ocpi.example.com/versions",
+    "not a url",
+])
+async def test_unsafe_partner_urls_are_refused(monkeypatch, url):
+    monkeypatch.delenv("OCPI_ALLOW_INSECURE_PARTNERS", raising=False)
+    with pytest.raises(UnsafeUrl):
+        await check_partner_url(url)
+
+
+async def test_public_https_addresses_are_allowed(monkeypatch):
+    monkeypatch.delenv("OCPI_ALLOW_INSECURE_PARTNERS", raising=False)
+    await check_partner_url("https://8.8.8.8/ocpi/versions")
+    await check_partner_url("https://[2001:4860:4860::8888]/ocpi/versions")
+
+
+async def test_the_client_refuses_before_sending(mock, monkeypatch):
+    monkeypatch.delenv("OCPI_ALLOW_INSECURE_PARTNERS", raising=False)
+    async with client() as c:
+        with pytest.raises(PartnerError, match="not https"):
+            await c.call("GET", f"{mock.url}/versions")
+    assert mock.requests == []
