@@ -1,0 +1,210 @@
+"""We register with a partner (client side), against real servers on 127.0.0.1.
+
+"Our" node is an eMSP served for real (the partner calls back into it during
+the handshake) on the backend under test; the partner is either another node
+of this package (a CPO) or the recording ``PeerMock``.
+"""
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ocpi import get_application
+from ocpi.core.enums import RoleEnum
+from ocpi.peers import handshake
+from ocpi.peers.credentials import Party
+from ocpi.peers.handshake import HandshakeError, Us
+from ocpi.peers.registry import Registry
+from ocpi.store.database import Database
+
+from .conftest import auth
+from .servers import PeerMock, ServerThread
+
+
+@pytest.fixture(autouse=True)
+def local_partners(monkeypatch):
+    monkeypatch.setenv("OCPI_ALLOW_INSECURE_PARTNERS", "1")
+
+
+class Side:
+    """A node served for real, with its own registry handle for CLI-like calls."""
+
+    def __init__(self, url: str, database_url: str) -> None:
+        self.url = url
+        self.db = Database(database_url)
+        self.registry = Registry(self.db)
+
+    def us(self, cc: str, pid: str, role: str) -> Us:
+        return Us(versions_url=f"{self.url}/ocpi/versions",
+                  parties=[Party(role, cc, pid, {"name": f"{cc} {pid}"})])
+
+
+def _app(database_url: str, role: RoleEnum, cc: str, pid: str):
+    return get_application(roles=[role], database_url=database_url, country_code=cc,
+                           party_id=pid, operator_token="op")
+
+
+@pytest.fixture
+async def emsp(database_url):
+    """Our side: an eMSP DE/MSP on the backend under test."""
+    app = _app(database_url, RoleEnum.emsp, "DE", "MSP")
+    with ServerThread(app) as url:
+        side = Side(url, database_url)
+        yield side
+        await side.db.dispose()
+
+
+@pytest.fixture
+async def cpo(tmp_path: Path):
+    """The partner: a CPO NL/CPO of this package, on SQLite."""
+    url = f"sqlite:///{tmp_path / 'cpo.db'}"
+    app = _app(url, RoleEnum.cpo, "NL", "CPO")
+    with ServerThread(app) as base:
+        side = Side(base, url)
+        yield side
+        await side.db.dispose()
+
+
+@pytest.fixture
+def mock():
+    peer = PeerMock(party=("NL", "MCK", "CPO"))
+    with ServerThread(peer.app) as url:
+        peer.url = url
+        yield peer
+
+
+async def _status(url: str, token: str, version: str) -> int:
+    async with httpx.AsyncClient() as c:
+        return (await c.get(url, headers=auth(token, version))).status_code
+
+
+@pytest.mark.parametrize("version", ["2.1.1", "2.2.1", "2.3.0"])
+async def test_register_update_unregister_with_a_real_node(emsp, cpo, version):
+    _, token_a = await cpo.registry.invite("DE", "MSP", "EMSP")
+    us = emsp.us("DE", "MSP", "EMSP")
+    peer = await handshake.register(emsp.registry, us, f"{cpo.url}/ocpi/versions", token_a,
+                                    version=version)
+    assert peer.name == "nl-cpo-cpo" and peer.version == version and peer.state == "registered"
+    assert [(p.country_code, p.party_id, p.role) for p in peer.all_parties()] == \
+        [("NL", "CPO", "CPO")]
+    locations = peer.endpoint("locations", "SENDER")
+    assert locations == f"{cpo.url}/ocpi/cpo/{version}/locations"
+
+    theirs = (await cpo.registry.list_peers())[0]
+    assert theirs.state == "registered" and theirs.version == version
+    assert theirs.endpoint("locations") == f"{emsp.url}/ocpi/emsp/{version}/locations"
+
+    # each side's token opens the other; token A is spent
+    assert await _status(locations, peer.token_out, version) == 200
+    assert await _status(f"{emsp.url}/ocpi/emsp/{version}/locations/NL/CPO/X",
+                         theirs.token_out, version) == 404  # known caller, unknown object
+    assert await _status(f"{cpo.url}/ocpi/versions", token_a, version) == 401
+
+    # PUT: fresh tokens both ways; the old one keeps working until the new is used
+    old = peer.token_out
+    updated = await handshake.update(emsp.registry, us, peer)
+    assert updated.token_out != old and updated.version == "2.3.0"  # highest in common
+    assert await _status(locations, old, version) == 200
+    assert await _status(f"{cpo.url}/ocpi/cpo/2.3.0/locations", updated.token_out,
+                         "2.3.0") == 200
+    assert await _status(locations, old, version) == 401
+
+    # DELETE: both sides unregistered, the token we held no longer works
+    await handshake.unregister(emsp.registry, us, updated)
+    assert (await emsp.registry.get("nl-cpo-cpo")).state == "unregistered"
+    assert (await cpo.registry.list_peers())[0].state == "unregistered"
+    assert await _status(f"{cpo.url}/ocpi/cpo/2.3.0/locations", updated.token_out,
+                         "2.3.0") == 401
+
+
+async def test_highest_common_version_is_picked(emsp, mock):
+    mock.versions = ["2.1.1", "2.2.1"]
+    mock.extra_versions = [{"version": "9.9", "url": f"{mock.url}/9.9/details"}]
+    peer = await handshake.register(emsp.registry, emsp.us("DE", "MSP", "EMSP"),
+                                    f"{mock.url}/versions", "token-a")
+    assert peer.version == "2.2.1" and peer.token_out == "mock-token-C"
+    order = [(r["method"], r["path"]) for r in mock.requests]
+    assert order == [("GET", "/versions"), ("GET", "/2.2.1/details"),
+                     ("POST", "/2.2.1/credentials")]
+    sent = mock.requests[-1]
+    assert sent["headers"]["authorization"] == "Token dG9rZW4tYQ=="  # token A, base64
+    assert b'"roles"' in sent["body"] and b'"DE"' in sent["body"]
+
+
+async def test_plain_token_partner_is_detected_and_remembered(emsp, mock):
+    mock.plain_only = True
+    peer = await handshake.register(emsp.registry, emsp.us("DE", "MSP", "EMSP"),
+                                    f"{mock.url}/versions", "token-a", version="2.2.1")
+    assert peer.profile.plain_token is True
+    assert mock.requests[-1]["headers"]["authorization"] == "Token token-a"
+
+
+async def _nothing_stored(side: Side) -> None:
+    assert await side.registry.list_peers() == []
+
+
+@pytest.mark.parametrize("mode,message", [
+    ("down", "HTTP 503"),
+    ("garbage", "without an OCPI envelope"),
+    ("slow", "timeout"),
+])
+async def test_bad_versions_endpoint_fails_clearly_and_stores_nothing(emsp, mock, monkeypatch,
+                                                                      mode, message):
+    monkeypatch.setenv("OCPI_PARTNER_TIMEOUT", "0.5")
+    mock.mode = {"/versions": mode}
+    with pytest.raises(HandshakeError, match=message) as err:
+        await handshake.register(emsp.registry, emsp.us("DE", "MSP", "EMSP"),
+                                 f"{mock.url}/versions", "token-a")
+    assert "/versions" in str(err.value)
+    await _nothing_stored(emsp)
+    assert mock.seen("POST") == []
+
+
+async def test_dead_versions_url_fails_clearly(emsp):
+    with pytest.raises(HandshakeError, match="cannot connect"):
+        await handshake.register(emsp.registry, emsp.us("DE", "MSP", "EMSP"),
+                                 "http://127.0.0.1:9/versions", "token-a")
+    await _nothing_stored(emsp)
+
+
+async def test_no_post_when_the_partner_lacks_what_we_need(emsp, mock):
+    mock.modules = ["locations", "sessions"]  # no credentials endpoint
+    with pytest.raises(HandshakeError, match="no credentials module"):
+        await handshake.register(emsp.registry, emsp.us("DE", "MSP", "EMSP"),
+                                 f"{mock.url}/versions", "token-a")
+    mock.modules = ["credentials", "tokens"]
+    with pytest.raises(HandshakeError, match="none of locations, sessions"):
+        await handshake.register(emsp.registry, emsp.us("DE", "MSP", "EMSP"),
+                                 f"{mock.url}/versions", "token-a")
+    assert mock.seen("POST") == []
+    await _nothing_stored(emsp)
+
+
+async def test_refused_post_leaves_no_half_registered_partner(emsp, mock):
+    mock.mode = {"/2.2.1/credentials": "down"}
+    with pytest.raises(HandshakeError, match="registration refused"):
+        await handshake.register(emsp.registry, emsp.us("DE", "MSP", "EMSP"),
+                                 f"{mock.url}/versions", "token-a", version="2.2.1")
+    await _nothing_stored(emsp)
+
+
+async def test_partner_that_cannot_call_us_back_gets_a_hint(emsp, cpo):
+    _, token_a = await cpo.registry.invite("DE", "MSP", "EMSP")
+    us = Us(versions_url="http://127.0.0.1:9/ocpi/versions",
+            parties=[Party("EMSP", "DE", "MSP", {"name": "x"})])
+    with pytest.raises(HandshakeError, match="could not call us back") as err:
+        await handshake.register(emsp.registry, us, f"{cpo.url}/ocpi/versions", token_a)
+    assert err.value.status_code == 3001
+    await _nothing_stored(emsp)
+    assert (await cpo.registry.list_peers())[0].state == "invited"  # it can try again
+
+
+async def test_2_1_1_role_comes_from_the_partners_urls_or_the_flag(emsp, mock):
+    with pytest.raises(HandshakeError, match="--role"):
+        await handshake.register(emsp.registry, emsp.us("DE", "MSP", "EMSP"),
+                                 f"{mock.url}/versions", "token-a", version="2.1.1")
+    peer = await handshake.register(emsp.registry, emsp.us("DE", "MSP", "EMSP"),
+                                    f"{mock.url}/versions", "token-a", version="2.1.1",
+                                    role="CPO")
+    assert peer.role == "CPO" and peer.version == "2.1.1"
