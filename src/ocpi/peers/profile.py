@@ -32,7 +32,10 @@ class Profile:
             return cls()
         raw = jsonutil.loads(text)
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
+        values = {k: v for k, v in raw.items() if k in known}
+        if values.get("timeout") is not None:
+            values["timeout"] = float(values["timeout"])  # stored JSON reads back as Decimal
+        return cls(**values)
 
     def to_json(self) -> str:
         return jsonutil.dumps(self.as_dict()).decode()
