@@ -208,3 +208,19 @@ async def test_2_1_1_role_comes_from_the_partners_urls_or_the_flag(emsp, mock):
                                     f"{mock.url}/versions", "token-a", version="2.1.1",
                                     role="CPO")
     assert peer.role == "CPO" and peer.version == "2.1.1"
+
+
+async def test_no_token_is_ever_written_to_a_log(emsp, cpo, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    _, token_a = await cpo.registry.invite("DE", "MSP", "EMSP")
+    us = emsp.us("DE", "MSP", "EMSP")
+    peer = await handshake.register(emsp.registry, us, f"{cpo.url}/ocpi/versions", token_a)
+    peer = await handshake.update(emsp.registry, us, peer)
+    with pytest.raises(HandshakeError):
+        await handshake.register(emsp.registry, us, "http://127.0.0.1:9/versions", "secret-a")
+    theirs = (await cpo.registry.list_peers())[0]
+    assert caplog.records  # httpx and the servers did log
+    for token in (token_a, peer.token_out, theirs.token_out, "secret-a"):
+        assert token and token not in caplog.text

@@ -11,9 +11,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Executable, create_engine, event
+from sqlalchemy import Executable, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine, Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.schema import CreateColumn
 
 from .schema import metadata
 
@@ -67,13 +68,15 @@ class Database:
                 yield Tx(aconn)
 
     async def create_schema(self) -> None:
-        """Create missing tables (migrations arrive with Alembic later)."""
+        """Create missing tables, then add columns and indexes a newer release
+        introduced (additive only; real migrations arrive with Alembic)."""
         if self._sync is not None:
-            metadata.create_all(self._sync)
+            with self._sync.begin() as conn:
+                _create_and_extend(conn)
         else:
             assert self._async is not None
-            async with self._async.begin() as conn:
-                await conn.run_sync(metadata.create_all)
+            async with self._async.begin() as aconn:
+                await aconn.run_sync(_create_and_extend)
         self._ready = True
 
     async def dispose(self) -> None:
@@ -81,6 +84,23 @@ class Database:
             self._sync.dispose()
         if self._async is not None:
             await self._async.dispose()
+
+
+def _create_and_extend(conn: Connection) -> None:
+    metadata.create_all(conn)
+    inspector = inspect(conn)
+    for table in metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not column.nullable and column.server_default is None:
+                raise RuntimeError(f"cannot add {table.name}.{column.name} to an existing "
+                                   "database: it needs a default")
+            ddl = CreateColumn(column).compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

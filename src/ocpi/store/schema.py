@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -72,7 +73,8 @@ peers = Table(
     # the token *we* call the partner with: it must be sent, so it cannot be hashed
     Column("token_out", Text),
     Column("profile", Text),  # JSON: the partner's quirks (see peers.profile)
-    Column("rotating", Boolean, nullable=False, default=False),  # old tokens in grace
+    Column("rotating", Boolean, nullable=False, default=False,
+           server_default=false()),  # old tokens in grace
     Column("last_reached_at", DateTime()),
     Column("last_error", Text),
 )
