@@ -5,6 +5,7 @@ the handshake) on the backend under test; the partner is either another node
 of this package (a CPO) or the recording ``PeerMock``.
 """
 
+import logging
 from pathlib import Path
 
 import httpx
@@ -211,8 +212,6 @@ async def test_2_1_1_role_comes_from_the_partners_urls_or_the_flag(emsp, mock):
 
 
 async def test_no_token_is_ever_written_to_a_log(emsp, cpo, caplog):
-    import logging
-
     caplog.set_level(logging.DEBUG)
     _, token_a = await cpo.registry.invite("DE", "MSP", "EMSP")
     us = emsp.us("DE", "MSP", "EMSP")
