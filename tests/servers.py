@@ -87,6 +87,7 @@ class PeerMock:
         self.given_token = "mock-token-C"
         self.extra_versions: list[dict[str, str]] = []
         self.extra_endpoints: list[dict[str, str]] = []
+        self.link_base: str | None = None  # make next-page Links point elsewhere
         self.app = Starlette(routes=[
             Route("/versions", self.versions_ep),
             Route("/{version}/details", self.details_ep),
@@ -174,5 +175,7 @@ class PeerMock:
         headers = {"X-Total-Count": str(len(self.items)), "X-Limit": str(self.page_size)}
         if offset + len(page) < len(self.items):
             url = request.url.replace_query_params(offset=offset + len(page))
+            if self.link_base:
+                url = f"{self.link_base}{url.path}?{url.query}"
             headers["Link"] = f'<{url}>; rel="next"'
         return ok(page, headers=headers)

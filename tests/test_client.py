@@ -3,9 +3,10 @@
 import base64
 import re
 
+import httpx
 import pytest
 
-from ocpi.peers.client import OcpiClient, PartnerError
+from ocpi.peers.client import OcpiClient, PartnerError, next_link
 from ocpi.peers.profile import Profile
 from ocpi.peers.urls import UnsafeUrl, check_partner_url
 
@@ -54,29 +55,34 @@ async def test_request_and_correlation_ids_on_every_request(mock):
     assert len({first["x-request-id"], second["x-request-id"], third["x-request-id"]}) == 3
 
 
-async def test_routing_headers_towards_a_hub_on_functional_modules_only(mock):
-    async with client(from_party=("NL", "OCP"), to_hub=True) as c:
+async def test_routing_headers_on_functional_modules_only(mock):
+    """2.2+: from us to the partner (for a hub: to the hub, as a GET-all via a hub wants)."""
+    async with client(from_party=("NL", "OCP"), to_party=("DE", "HUB")) as c:
         await c.call("GET", f"{mock.url}/2.2.1/locations", module="locations")
         await c.call("GET", f"{mock.url}/2.2.1/details", module="versions")
+        await c.call("GET", f"{mock.url}/2.2.1/credentials", module="credentials")
         await c.call("GET", f"{mock.url}/2.2.1/locations", module="locations",
                      to_party=("DE", "ABC"))
-    functional, config, addressed = (r["headers"] for r in mock.requests)
-    assert functional["ocpi-from-country-code"] == "NL"
-    assert functional["ocpi-from-party-id"] == "OCP"
-    assert "ocpi-to-party-id" not in functional  # open routing: the hub decides
-    assert not any(k.startswith("ocpi-") for k in config)
+    functional, details, creds, addressed = (r["headers"] for r in mock.requests)
+    assert (functional["ocpi-from-country-code"], functional["ocpi-from-party-id"]) == \
+        ("NL", "OCP")
+    assert (functional["ocpi-to-country-code"], functional["ocpi-to-party-id"]) == \
+        ("DE", "HUB")
+    assert not any(k.startswith("ocpi-") for k in (*details, *creds))
     assert (addressed["ocpi-to-country-code"], addressed["ocpi-to-party-id"]) == ("DE", "ABC")
 
 
-async def test_routing_headers_follow_the_profile(mock):
-    async with client(from_party=("NL", "OCP"), profile=Profile(routing_headers="on")) as c:
+async def test_routing_headers_follow_version_and_profile(mock):
+    parties = {"from_party": ("NL", "OCP"), "to_party": ("DE", "ABC")}
+    async with client("2.1.1", **parties) as c:
+        await c.call("GET", f"{mock.url}/2.1.1/locations", module="locations")
+    async with client("2.1.1", profile=Profile(routing_headers="on"), **parties) as c:
+        await c.call("GET", f"{mock.url}/2.1.1/locations", module="locations")
+    async with client(profile=Profile(routing_headers="off"), **parties) as c:
         await c.call("GET", f"{mock.url}/2.2.1/locations", module="locations")
-    async with client(from_party=("NL", "OCP"), to_hub=True,
-                      profile=Profile(routing_headers="off")) as c:
-        await c.call("GET", f"{mock.url}/2.2.1/locations", module="locations")
-    on, off = (r["headers"] for r in mock.requests)
-    assert on["ocpi-from-party-id"] == "OCP"
-    assert not any(k.startswith("ocpi-") for k in off)
+    v211, forced, off = (r["headers"] for r in mock.requests)
+    assert not any(k.startswith("ocpi-") for k in (*v211, *off))
+    assert forced["ocpi-to-party-id"] == "ABC"
 
 
 async def test_connection_close_quirk(mock):
@@ -171,6 +177,10 @@ async def test_refusal_carries_the_partners_status(mock):
     "https://169.254.169.254/latest/meta-data",  # cloud metadata
     "https://[::1]/versions",
     "https://[::ffff:127.0.0.1]/versions",
+    "https://[64:ff9b::7f00:1]/versions",  # NAT64 of 127.0.0.1
+    "https://[2002:7f00:1::1]/versions",  # 6to4 of 127.0.0.1
+    "https://[::7f00:1]/versions",  # IPv4-compatible 127.0.0.1
+    "https://[fec0::1]/versions",  # site-local
     "https://localhost/versions",  # resolves to loopback
     "ftp://ocpi.example.com/versions",
     "not a url",
@@ -193,3 +203,28 @@ async def test_the_client_refuses_before_sending(mock, monkeypatch):
         with pytest.raises(PartnerError, match="not https"):
             await c.call("GET", f"{mock.url}/versions")
     assert mock.requests == []
+
+
+@pytest.mark.parametrize("link,expected", [
+    ('<https://p.example/l?offset=5>; rel="next"', "https://p.example/l?offset=5"),
+    ('<https://p.example/l?offset=5>; type="application/json"; rel="next"',
+     "https://p.example/l?offset=5"),
+    ('<https://p.example/l?offset=0>; rel="prev", <https://p.example/l?offset=9>; rel=next',
+     "https://p.example/l?offset=9"),
+    ("</l?offset=5>; rel=\"next\"", "https://p.example/l?offset=5"),  # relative
+    ('<https://p.example/l?offset=0>; rel="prev"', None),
+])
+def test_link_header_parsing(link, expected):
+    assert next_link(httpx.Headers({"Link": link}), "https://p.example/l?offset=0") == expected
+
+
+async def test_a_link_to_another_host_is_not_followed(mock):
+    """Our token goes only to the host the list began on."""
+    mock.items = _items(10)
+    mock.link_base = "https://elsewhere.example"
+    got = []
+    async with client() as c:
+        with pytest.raises(PartnerError, match="another host"):
+            async for page, _ in c.get_pages(f"{mock.url}/2.2.1/locations"):
+                got.extend(page)
+    assert len(got) == 7 and len(mock.requests) == 1

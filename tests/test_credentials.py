@@ -32,8 +32,8 @@ def mock():
         yield peer
 
 
-async def invite(node, cc="NL", pid="MCK", role="EMSP"):
-    _, token = await node.node.registry.invite(cc, pid, role)
+async def invite(node, cc="NL", pid="MCK", role="EMSP", also=()):
+    _, token = await node.node.registry.invite(cc, pid, role, also=list(also))
     return token
 
 
@@ -257,7 +257,7 @@ async def test_insecure_partner_url_is_refused_without_the_switch(node, mock, mo
 
 async def test_one_registration_for_several_parties(node, mock):
     """CR-21: a platform with two CPO parties may write in both namespaces, no other."""
-    token_a = await invite(node, "NL", "AAA", "CPO")
+    token_a = await invite(node, "NL", "AAA", "CPO", also=[("NL", "BBB")])
     data = creds_body(mock, "2.2.1")
     data["roles"] = [{"role": "CPO", "country_code": "NL", "party_id": pid,
                       "business_details": {"name": pid}} for pid in ("AAA", "BBB")]
@@ -315,3 +315,65 @@ async def test_foreign_and_replayed_tokens_get_401_envelopes(node, mock):
             assert r.status_code == 401 and body(r)["status_code"] == 2000, path
     r = await node.client.get("/ocpi/2.2.1/credentials", headers=op())
     assert r.status_code == 403  # the operator is not a partner: no credentials of its own
+
+
+def _roles(*entries):
+    return [{"role": role, "country_code": cc, "party_id": pid,
+             "business_details": {"name": pid}} for role, cc, pid in entries]
+
+
+@pytest.mark.parametrize("roles,message", [
+    (_roles(("EMSP", "NL", "MCK"), ("CPO", "DE", "EVL")), "DE/EVL was not part of the invitation"),
+    (_roles(("EMSP", "NL", "MCK"), ("HUB", "NL", "MCK")), "role HUB was not part"),
+    (_roles(("FOO", "NL", "MCK")), "roles.0.role"),
+])
+async def test_a_partner_cannot_widen_its_own_rights(node, mock, roles, message):
+    """A registration admits only what the invitation named; HUB (write anywhere) and
+    unknown roles are refused, and nothing is stored."""
+    token_a = await invite(node)
+    data = creds_body(mock, "2.2.1")
+    data["roles"] = roles
+    r = await post(node, "2.2.1", token_a, data)
+    assert r.status_code == 400 and body(r)["status_code"] == 2001
+    assert message in body(r)["status_message"]
+    peer = (await node.node.registry.list_peers())[0]
+    assert peer.state == "invited"
+    caller = await node.node.registry.identify(token_a)
+    assert caller.token_kind == "A" and not caller.owns("DE", "EVL")
+
+
+async def test_a_replaced_token_may_read_but_not_change_the_registration(node, mock):
+    token_a = await invite(node)
+    old = body(await post(node, "2.2.1", token_a, creds_body(mock, "2.2.1")))["data"]["token"]
+    new = body(await node.client.put("/ocpi/2.2.1/credentials",
+                                     content=dumps(creds_body(mock, "2.2.1")),
+                                     headers=auth(old)))["data"]["token"]
+    assert (await node.client.get("/ocpi/cpo/2.2.1/locations", headers=auth(old))
+            ).status_code == 200
+    for method in ("PUT", "DELETE"):
+        r = await node.client.request(method, "/ocpi/2.2.1/credentials", headers=auth(old),
+                                      content=dumps(creds_body(mock, "2.2.1")))
+        assert r.status_code == 405, method
+    assert (await node.client.get("/ocpi/cpo/2.2.1/locations", headers=auth(new))
+            ).status_code == 200
+
+
+async def test_a_put_never_undoes_a_delete(node, mock):
+    """A PUT still fetching the partner's endpoints when a DELETE lands does not revive it."""
+    token_a = await invite(node)
+    token_c = body(await post(node, "2.2.1", token_a, creds_body(mock, "2.2.1")))["data"]["token"]
+    registry = node.node.registry
+    peer = (await registry.list_peers())[0]
+    await registry.unregister(peer.id)
+    assert await registry.rotate(peer.id, token_c, version="2.2.1") is None
+    assert (await registry.list_peers())[0].state == "unregistered"
+    assert await registry.identify(token_c) is None
+
+
+async def test_unresolvable_partner_host_is_3001(node, mock, monkeypatch):
+    monkeypatch.delenv("OCPI_ALLOW_INSECURE_PARTNERS")
+    token_a = await invite(node)
+    data = creds_body(mock, "2.2.1")
+    data["url"] = "https://no-such-host.invalid/versions"
+    r = await post(node, "2.2.1", token_a, data)
+    assert body(r)["status_code"] == 3001 and "resolve" in body(r)["status_message"]

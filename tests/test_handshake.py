@@ -223,3 +223,33 @@ async def test_no_token_is_ever_written_to_a_log(emsp, cpo, caplog):
     assert caplog.records  # httpx and the servers did log
     for token in (token_a, peer.token_out, theirs.token_out, "secret-a"):
         assert token and token not in caplog.text
+
+
+async def test_a_partner_claiming_to_be_a_hub_needs_the_operators_yes(emsp, mock):
+    """A HUB may write objects of any party: the operator must say so with --role HUB."""
+    mock.party = ("NL", "HUB", "HUB")
+    with pytest.raises(HandshakeError, match="--role HUB") as err:
+        await handshake.register(emsp.registry, emsp.us("DE", "MSP", "EMSP"),
+                                 f"{mock.url}/versions", "token-a", version="2.2.1")
+    # it registered us already: what it answered is kept for the operator, not thrown away
+    assert "kept" in str(err.value)
+    [kept] = await emsp.registry.list_peers()
+    assert kept.state == "registering" and "HUB" in kept.last_error
+    assert kept.token_out == "mock-token-C"
+    assert (await emsp.registry.identify("mock-token-C")) is None  # not a token for us
+
+    peer = await handshake.register(emsp.registry, emsp.us("DE", "MSP", "EMSP"),
+                                    f"{mock.url}/versions", "token-a", version="2.2.1",
+                                    role="HUB")
+    assert peer.is_hub and peer.name == "nl-hub-hub"
+
+
+async def test_an_invalid_answer_after_our_post_is_kept_for_the_operator(emsp, mock):
+    mock.given_token = "x" * 65  # longer than OCPI allows
+    with pytest.raises(HandshakeError, match="the partner registered us, but"):
+        await handshake.register(emsp.registry, emsp.us("DE", "MSP", "EMSP"),
+                                 f"{mock.url}/versions", "token-a", version="2.2.1")
+    [kept] = await emsp.registry.list_peers()
+    assert kept.state == "registering" and "token" in kept.last_error
+    await handshake.unregister(emsp.registry, emsp.us("DE", "MSP", "EMSP"), kept, force=True)
+    assert (await emsp.registry.get(kept.name)).state == "unregistered"

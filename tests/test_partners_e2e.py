@@ -28,9 +28,9 @@ ENV = {**os.environ, "OCPI_ALLOW_INSECURE_PARTNERS": "1", "OCPI_OPERATOR_TOKEN":
 N_LOCATIONS = 260
 
 
-def ocpi(*args: str, db: str) -> subprocess.CompletedProcess:
+def ocpi(*args: str, db: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([*OCPI, *args, "--database", db], capture_output=True, text=True,
-                          timeout=120, env=ENV)
+                          timeout=120, env={**ENV, **(env or {})})
 
 
 @contextmanager
@@ -162,7 +162,9 @@ async def test_invite_register_pull(tmp_path, version, cpo_backend):
 def test_register_with_a_dead_partner_fails_clearly_and_stores_nothing(tmp_path):
     db = f"sqlite:///{tmp_path / 'emsp.db'}"
     r = ocpi("peers", "register", "--versions-url", f"http://127.0.0.1:{free_port()}/versions",
-             "--token", "whatever", "--public-url", "http://127.0.0.1:8000", db=db)
+             "--public-url", "http://127.0.0.1:8000", db=db,
+             env={"OCPI_COUNTRY_CODE": "DE", "OCPI_PARTY_ID": "MSP",
+                  "OCPI_REGISTRATION_TOKEN": "whatever"})
     assert r.returncode == 1
     assert "registration failed, nothing was stored" in r.stderr
     assert "cannot connect" in r.stderr and "whatever" not in r.stderr

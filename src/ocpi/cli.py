@@ -151,8 +151,12 @@ async def _us(db: Database, args: argparse.Namespace) -> Any:
     if not base:
         raise ValueError("our versions URL is not known: run `ocpi serve` once on this "
                          "database, or pass --public-url")
-    cc = (node.country_code or os.environ.get("OCPI_COUNTRY_CODE") or "NL").upper()
-    pid = (node.party_id or os.environ.get("OCPI_PARTY_ID") or "OCP").upper()
+    cc = node.country_code or os.environ.get("OCPI_COUNTRY_CODE")
+    pid = node.party_id or os.environ.get("OCPI_PARTY_ID")
+    if not cc or not pid:
+        raise ValueError("our country code and party id are not known: run `ocpi serve` "
+                         "once on this database, or set OCPI_COUNTRY_CODE and OCPI_PARTY_ID")
+    cc, pid = cc.upper(), pid.upper()
     details = {"name": node.business_name or f"OCPI node {cc}/{pid}"}
     return Us(versions_url=f"{base.rstrip('/')}/ocpi/versions",
               parties=[Party(r, cc, pid, details) for r in node.roles])
@@ -173,17 +177,26 @@ def _run_registry(args: argparse.Namespace, work: Any) -> Any:
 
 
 def _known_errors() -> tuple[type[Exception], ...]:
+    """Failures reported as one clear line, not a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from .peers.client import PartnerError
     from .peers.handshake import HandshakeError
 
-    return (ValueError, PartnerError, HandshakeError)
+    return (ValueError, PartnerError, HandshakeError, SQLAlchemyError, OSError)
 
 
 def cmd_peers_invite(args: argparse.Namespace) -> int:
     async def work(db: Database, registry: Any) -> tuple[Any, str, str]:
         us = await _us(db, args)
+        also = []
+        for item in args.also or []:
+            cc, sep, pid = item.partition("/")
+            if not sep or not cc or not pid:
+                raise ValueError(f"--also {item!r}: expected CC/PID, e.g. NL/ABC")
+            also.append((cc, pid))
         peer, token = await registry.invite(args.country_code, args.party_id, args.role,
-                                            name=args.name)
+                                            name=args.name, also=also)
         return peer, token, us.versions_url
 
     try:
@@ -206,9 +219,13 @@ def _profile_from(args: argparse.Namespace) -> Any:
 def cmd_peers_register(args: argparse.Namespace) -> int:
     from .peers import handshake
 
+    token_a = args.token or os.environ.get("OCPI_REGISTRATION_TOKEN")
+    if not token_a:
+        return _fail("give the partner's token A with --token or OCPI_REGISTRATION_TOKEN")
+
     async def work(db: Database, registry: Any) -> Any:
         us = await _us(db, args)
-        return await handshake.register(registry, us, args.versions_url, args.token,
+        return await handshake.register(registry, us, args.versions_url, token_a,
                                         version=args.version, name=args.name, role=args.role,
                                         profile=_profile_from(args))
 
@@ -402,13 +419,16 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--party-id", required=True)
     inv.add_argument("--role", required=True, type=str.upper, choices=["CPO", "EMSP", "HUB"])
     inv.add_argument("--name", help="a name for the partner (default cc-pid-role)")
+    inv.add_argument("--also", action="append", metavar="CC/PID",
+                     help="a further party the platform may register for (repeatable)")
     inv.add_argument("--public-url", help="our base URL partners see (default: as served)")
     inv.set_defaults(func=cmd_peers_invite)
 
     reg = psub.add_parser("register", help="register with a partner that gave us a token A")
     common(reg)
     reg.add_argument("--versions-url", required=True, help="the partner's versions URL")
-    reg.add_argument("--token", required=True, help="the token A it gave us")
+    reg.add_argument("--token", help="the token A it gave us (or $OCPI_REGISTRATION_TOKEN, "
+                     "which keeps it out of the process list)")
     reg.add_argument("--version", choices=["2.1.1", "2.2.1", "2.3.0"],
                      help="default: the highest both sides support")
     reg.add_argument("--name", help="a name for the partner (default cc-pid-role)")

@@ -24,7 +24,9 @@ from .urls import UnsafeUrl, check_partner_url
 
 FUNCTIONAL_MODULES = frozenset({"locations", "sessions", "cdrs", "tariffs", "tokens",
                                 "commands", "chargingprofiles"})
-_NEXT_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?', re.IGNORECASE)
+_LINK = re.compile(r"<([^>]*)>([^,<]*)")
+_REL_NEXT = re.compile(r';\s*rel\s*=\s*"?([^";]*)"?', re.IGNORECASE)
+MAX_PAGES = 100_000  # a partner whose Link never ends is cut off, not followed forever
 
 
 class PartnerError(Exception):
@@ -63,12 +65,19 @@ def encode_token(token: str, version: str, profile: Profile) -> str:
     return "Token " + base64.b64encode(token.encode()).decode()
 
 
-def next_link(headers: httpx.Headers) -> str | None:
+def next_link(headers: httpx.Headers, base: str) -> str | None:
+    """The ``rel="next"`` target, wherever ``rel`` sits, resolved against ``base``."""
     for value in headers.get_list("link"):
-        match = _NEXT_LINK.search(value)
-        if match:
-            return match.group(1)
+        for target, params in _LINK.findall(value):
+            rel = _REL_NEXT.search(params)
+            if rel and "next" in rel.group(1).lower().split():
+                return str(httpx.URL(base).join(target.strip()))
     return None
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    u = httpx.URL(url)
+    return u.scheme, u.host, u.port
 
 
 @dataclass
@@ -76,11 +85,11 @@ class OcpiClient:
     """Calls one partner with one token. Use as ``async with OcpiClient(...) as c``."""
 
     partner: str
-    token: str
+    token: str = field(repr=False)
     version: str
     profile: Profile = field(default_factory=Profile)
     from_party: tuple[str, str] | None = None  # ours, for routing headers
-    to_hub: bool = False  # the partner is a hub: routing headers by default
+    to_party: tuple[str, str] | None = None  # the partner's (a hub's own party for a hub)
     retries: int = 2  # extra attempts for one page of a list
     retry_delay: float = 0.5
     _http: httpx.AsyncClient | None = None
@@ -95,11 +104,13 @@ class OcpiClient:
             await self._http.aclose()
             self._http = None
 
-    def _routing(self, module: str | None, to_party: tuple[str, str] | None) -> bool:
+    def _routing(self, module: str | None) -> bool:
+        """2.2+ requires routing headers on functional modules, never on configuration
+        ones; 2.1.1 has none. The profile can force them on or off."""
         mode = self.profile.routing_headers
         if module not in FUNCTIONAL_MODULES or mode == "off":
             return False
-        return mode == "on" or self.to_hub or to_party is not None
+        return mode == "on" or not is_v2_1(self.version)
 
     def headers(self, *, module: str | None = None, to_party: tuple[str, str] | None = None,
                 correlation_id: str | None = None) -> dict[str, str]:
@@ -111,10 +122,13 @@ class OcpiClient:
         }
         if self.profile.connection_close:
             headers["Connection"] = "close"
-        if self._routing(module, to_party) and self.from_party:
-            headers["OCPI-from-country-code"], headers["OCPI-from-party-id"] = self.from_party
-            if to_party:
-                headers["OCPI-to-country-code"], headers["OCPI-to-party-id"] = to_party
+        if self._routing(module):
+            to = to_party or self.to_party
+            if self.from_party:
+                headers["OCPI-from-country-code"], headers["OCPI-from-party-id"] = \
+                    self.from_party
+            if to:
+                headers["OCPI-to-country-code"], headers["OCPI-to-party-id"] = to
         return headers
 
     async def request(self, method: str, url: str, *, body: Any = None,
@@ -190,7 +204,13 @@ class OcpiClient:
             query["limit"] = self.profile.page_limit
         next_url: str | None = url
         next_params: dict[str, Any] | None = query
+        seen: set[str] = set()
         while next_url:
+            if len(seen) >= MAX_PAGES or next_url in seen:
+                raise PartnerError(self.partner, "GET", next_url, "pagination does not end "
+                                   "(a Link repeats or exceeds the page limit)",
+                                   retryable=False)
+            seen.add(next_url)
             answer = await self._page(next_url, next_params, module)
             data = answer.data if answer.data is not None else []
             if not isinstance(data, list):
@@ -200,9 +220,13 @@ class OcpiClient:
             total_header = answer.headers.get("x-total-count")
             total = int(total_header) if total_header and total_header.isdigit() else None
             yield data, total
-            link = next_link(answer.headers)
+            link = next_link(answer.headers, next_url)
             if link and not data:
                 break  # a Link after an empty page would loop forever
+            if link and _origin(link) != _origin(url):
+                # our token goes only where the list began
+                raise PartnerError(self.partner, "GET", link, "the next-page Link points to "
+                                   "another host; not followed", retryable=False)
             next_url, next_params = link, None
 
     async def _page(self, url: str, params: dict[str, Any] | None, module: str | None

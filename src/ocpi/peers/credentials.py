@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
 from ..core.enums import RoleEnum
-from ..core.types import CiString, OcpiModel, OpenEnum, warn
+from ..core.types import CiString, ClosedEnum, OcpiModel, warn
 from ..modules.locations.schemas import BusinessDetails
 from ..modules.versions.enums import is_v2_1
 
@@ -37,7 +37,8 @@ class Credentials211(OcpiModel):
 
 
 class CredentialsRole(OcpiModel):
-    role: OpenEnum([r.value for r in RoleEnum])
+    # closed: a role decides what a partner may do, and an unknown one can do nothing
+    role: ClosedEnum([r.value for r in RoleEnum])
     business_details: BusinessDetails
     party_id: CiString(3)
     country_code: CiString(2)
@@ -52,7 +53,7 @@ class Credentials221(OcpiModel):
     def _unique_roles(self) -> "Credentials221":
         seen = set()
         for r in self.roles:
-            key = (r.role, r.country_code.upper(), r.party_id.upper())
+            key = (r.role.upper(), r.country_code.upper(), r.party_id.upper())
             if key in seen:
                 raise ValueError(f"roles: {r.role} {r.country_code}/{r.party_id} is listed twice")
             seen.add(key)

@@ -148,17 +148,26 @@ def _their_credentials(data: Any, version: str, role_211: str | None, where: str
 
 
 def _client(name: str, token: str, version: str, profile: Profile, us: Us,
-            hub: bool = False) -> OcpiClient:
+            peer: Peer | None = None) -> OcpiClient:
+    to = (peer.country_code, peer.party_id) if peer is not None else None
     return OcpiClient(partner=name, token=token, version=version, profile=profile,
-                      from_party=us.main_party, to_hub=hub)
+                      from_party=us.main_party, to_party=to)
 
 
 async def register(registry: Registry, us: Us, versions_url: str, token_a: str, *,
                    version: str | None = None, name: str | None = None,
                    role: str | None = None, profile: Profile | None = None) -> Peer:
-    """Register with a partner that gave us ``token_a``; returns the stored partner."""
+    """Register with a partner that gave us ``token_a``; returns the stored partner.
+
+    Before our POST, a failure leaves nothing behind. After the partner
+    accepted it, the partner holds our token and has spent its token A, so
+    what it answered is kept (with the problem as ``last_error``) rather than
+    thrown away: the operator can look at it and unregister.
+    """
     profile = profile or Profile()
     label = name or versions_url
+    if name and (known := await registry.get(name)) and known.state == "registered":
+        raise RegistryError(f"a registered partner is already called {name}")
     async with _client(label, token_a, version or "2.2.1", profile, us) as client:
         found = await _discover_with_token_a(client, versions_url, us, version)
         cred_url = _credentials_url(found, label)
@@ -169,27 +178,42 @@ async def register(registry: Registry, us: Us, versions_url: str, token_a: str, 
                                  "not show it: pass --role CPO|EMSP|HUB")
         token_b = new_token()
         peer_id = await registry.start_registration(token_b, their_role or "OTHER")
+        body = credentials.ours(found.version, token_b, us.versions_url, us.parties,
+                                us.hub_party_id)
         try:
-            body = credentials.ours(found.version, token_b, us.versions_url, us.parties,
-                                    us.hub_party_id)
-            try:
-                answer = await client.call("POST", cred_url, body=body)
-            except PartnerError as exc:
-                hint = ""
-                if exc.status_code == Status.UNABLE_TO_USE_CLIENT_API:
-                    hint = (f" (it could not call us back at {us.versions_url}: is `ocpi "
-                            "serve` running there, and is that URL reachable for it?)")
-                raise HandshakeError(f"registration refused: {exc}{hint}", exc.status_code
-                                     or Status.UNABLE_TO_USE_CLIENT_API) from None
-            creds, parties = _their_credentials(answer.data, found.version, their_role,
-                                                cred_url)
-            return await registry.finish_registration(
-                peer_id, name, version=found.version, versions_url=creds["url"],
-                endpoints=found.endpoints, parties=parties, token_out=creds["token"],
-                hub_party_id=creds.get("hub_party_id"), profile=client.profile)
-        except BaseException:
+            answer = await client.call("POST", cred_url, body=body)
+        except BaseException as exc:
             await registry.abort_registration(peer_id)
-            raise
+            if not isinstance(exc, PartnerError):
+                raise
+            hint = ""
+            if exc.status_code == Status.UNABLE_TO_USE_CLIENT_API:
+                hint = (f" (it could not call us back at {us.versions_url}: is `ocpi "
+                        "serve` running there, and is that URL reachable for it?)")
+            raise HandshakeError(f"registration refused: {exc}{hint}", exc.status_code
+                                 or Status.UNABLE_TO_USE_CLIENT_API) from None
+    try:
+        creds, parties = _their_credentials(answer.data, found.version, their_role, cred_url)
+        if any(p.role == "HUB" for p in parties) and (role or "").upper() != "HUB":
+            raise HandshakeError("the partner says it is a HUB, which may write objects of "
+                                 "any party here: pass --role HUB to accept that")
+        return await registry.finish_registration(
+            peer_id, name, version=found.version, versions_url=creds["url"],
+            endpoints=found.endpoints, parties=parties, token_out=creds["token"],
+            hub_party_id=creds.get("hub_party_id"), profile=client.profile)
+    except (HandshakeError, RegistryError) as exc:
+        await _keep_for_the_operator(registry, peer_id, answer.data, found, str(exc))
+        raise HandshakeError(f"the partner registered us, but: {exc}. It is kept as state "
+                             "'registering' (see `ocpi peers list`; `ocpi peers unregister "
+                             "NAME --force` ends it)") from None
+
+
+async def _keep_for_the_operator(registry: Registry, peer_id: int, data: Any,
+                                 found: Discovery, problem: str) -> None:
+    token = data.get("token") if isinstance(data, dict) else None
+    await registry.update_peer(peer_id, version=found.version, endpoints=found.endpoints,
+                               token_out=token if isinstance(token, str) else None,
+                               last_error=problem)
 
 
 async def _discover_with_token_a(client: OcpiClient, versions_url: str, us: Us,
@@ -225,30 +249,26 @@ async def update(registry: Registry, us: Us, peer: Peer, *, version: str | None 
     token_out = _require_registered(peer)
     assert peer.versions_url is not None
     async with _client(peer.name, token_out, peer.version or "2.2.1", peer.profile, us,
-                       peer.is_hub) as client:
+                       peer) as client:
         found = await discover(client, peer.versions_url, us.versions, us.modules,
                                version or None)
         cred_url = _credentials_url(found, peer.name)
         token_b = new_token()
         await registry.add_token(peer.id, token_b)
+        body = credentials.ours(found.version, token_b, us.versions_url, us.parties,
+                                us.hub_party_id)
         try:
-            body = credentials.ours(found.version, token_b, us.versions_url, us.parties,
-                                    us.hub_party_id)
-            try:
-                answer = await client.call("PUT", cred_url, body=body)
-            except PartnerError as exc:
-                raise HandshakeError(f"update refused: {exc}") from None
-            creds, parties = _their_credentials(answer.data, found.version, peer.role,
-                                                cred_url)
-        except BaseException:
-            await registry.drop_token(token_b)
-            raise
-    await registry.retire_other_tokens(peer.id, keep=token_b)
-    await registry.update_peer(peer.id, version=found.version, versions_url=creds["url"],
-                               endpoints=found.endpoints, parties=parties,
-                               token_out=creds["token"], hub_party_id=creds.get("hub_party_id"),
-                               last_error=None)
-    await registry.mark_reached(peer.id)
+            answer = await client.call("PUT", cred_url, body=body)
+        except PartnerError as exc:
+            if exc.http_status is not None:
+                await registry.drop_token(token_b)  # it answered: it did not switch
+            # else (timeout, lost connection) it may have switched: B stays valid
+            raise HandshakeError(f"update refused: {exc}") from None
+    creds, parties = _their_credentials(answer.data, found.version, peer.role, cred_url)
+    await registry.complete_update(peer.id, keep=token_b, version=found.version,
+                                   versions_url=creds["url"], endpoints=found.endpoints,
+                                   parties=parties, token_out=creds["token"],
+                                   hub_party_id=creds.get("hub_party_id"))
     fresh = await registry.get_by_id(peer.id)
     assert fresh is not None
     return fresh
@@ -265,7 +285,7 @@ async def unregister(registry: Registry, us: Us, peer: Peer, *, force: bool = Fa
         if cred_url is None:
             raise RegistryError(f"partner {peer.name} has no credentials endpoint on record")
         async with _client(peer.name, token_out, peer.version or "2.2.1", peer.profile, us,
-                           peer.is_hub) as client:
+                           peer) as client:
             await client.call("DELETE", cred_url)
     except (PartnerError, RegistryError):
         if not force:

@@ -85,7 +85,8 @@ async def pull(registry: Registry, store: SqlStore, us: Us, peer: Peer, module: 
         params["date_from"] = "1970-01-01T00:00:00Z"  # the specification requires one
     result = PullResult()
     async with OcpiClient(partner=peer.name, token=peer.token_out, version=peer.version,
-                          profile=peer.profile, from_party=us.main_party, to_hub=peer.is_hub,
+                          profile=peer.profile, from_party=us.main_party,
+                          to_party=(peer.country_code, peer.party_id),
                           retry_delay=retry_delay) as client:
         try:
             async for page, total in client.get_pages(url, params=params, module=module):

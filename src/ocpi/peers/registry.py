@@ -42,8 +42,19 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def _role(value: str) -> RoleEnum:
+    try:
+        return RoleEnum(value)
+    except ValueError:
+        return RoleEnum.other
+
+
 def _now() -> datetime:
     return utcnow().replace(tzinfo=None)
+
+
+class _Superseded(Exception):
+    """Raised inside a transaction to roll it back."""
 
 
 class RegistryError(ValueError):
@@ -63,7 +74,7 @@ class Peer:
     endpoints: list[dict[str, Any]] = field(default_factory=list)
     parties: list[Party] = field(default_factory=list)
     hub_party_id: str | None = None
-    token_out: str | None = None
+    token_out: str | None = field(default=None, repr=False)
     profile: Profile = field(default_factory=Profile)
     last_reached_at: datetime | None = None
     last_error: str | None = None
@@ -168,13 +179,14 @@ class Registry:
                 await tx.execute(update(peers).where(peers.c.id == row.id)
                                  .values(rotating=False))
         if row.kind == "A":
-            return Caller("A", row.country_code, row.party_id, RoleEnum(row.role), row.id)
+            return Caller("A", row.country_code, row.party_id, _role(row.role), row.id)
         if row.parties:
             parties = tuple((p["country_code"], p["party_id"], p["role"])
                             for p in jsonutil.loads(row.parties))
         else:
             parties = ((row.country_code, row.party_id, row.role),)
-        return Caller("C", row.country_code, row.party_id, RoleEnum(row.role), row.id, parties)
+        kind = "OLD" if row.kind == "OLD" else "C"
+        return Caller(kind, row.country_code, row.party_id, _role(row.role), row.id, parties)
 
     # --- partners we invite (they register with us) --------------------------------
 
@@ -184,12 +196,19 @@ class Registry:
         return await self._create(country_code, party_id, role, name, "registered", "C", token)
 
     async def invite(self, country_code: str, party_id: str, role: str,
-                     name: str | None = None) -> tuple[Peer, str]:
-        """A partner that will register by the credentials handshake: returns token A."""
-        return await self._create(country_code, party_id, role, name, "invited", "A", None)
+                     name: str | None = None, also: list[tuple[str, str]] = ()
+                     ) -> tuple[Peer, str]:
+        """A partner that will register by the credentials handshake: returns token A.
+
+        ``also`` lists further (country_code, party_id) the platform may register
+        for; nothing outside the invitation is accepted (a hub excepted).
+        """
+        return await self._create(country_code, party_id, role, name, "invited", "A", None,
+                                  also)
 
     async def _create(self, country_code: str, party_id: str, role: str, name: str | None,
-                      state: str, kind: str, token: str | None) -> tuple[Peer, str]:
+                      state: str, kind: str, token: str | None,
+                      also: list[tuple[str, str]] = ()) -> tuple[Peer, str]:
         token = token or new_token()
         cc, pid, role = country_code.upper(), party_id.upper(), RoleEnum(role.upper()).value
         name = name or f"{cc}-{pid}-{role}".lower()
@@ -206,7 +225,8 @@ class Registry:
             peer_id = (await tx.execute(insert(peers).values(
                 name=name, country_code=cc, party_id=pid, role=role, state=state,
                 created_at=now, rotating=False,
-                parties=jsonutil.dumps([Party(role, cc, pid, {}).as_dict()]).decode(),
+                parties=jsonutil.dumps([Party(role, c.upper(), p.upper(), {}).as_dict()
+                                        for c, p in [(cc, pid), *also]]).decode(),
             ).returning(peers.c.id))).scalar_one()
             await tx.execute(delete(tokens).where(tokens.c.token_hash == hash_token(token)))
             await tx.execute(insert(tokens).values(token_hash=hash_token(token), peer_id=peer_id,
@@ -234,19 +254,36 @@ class Registry:
                                                    kind="C", created_at=now))
         return token
 
-    async def rotate(self, peer_id: int, **details: Any) -> str:
-        """Server side of PUT: a new token C; the old ones keep a grace period."""
-        token = new_token()
+    async def rotate(self, peer_id: int, token: str, **details: Any) -> str | None:
+        """Server side of PUT: a new token C; the old ones keep a grace period.
+
+        ``None`` when the partner is no longer registered or ``token`` (the one
+        the PUT came with) was revoked meanwhile: a DELETE is never undone.
+        """
+        fresh = new_token()
         now = _now()
-        async with self.db.begin() as tx:
-            await tx.execute(update(tokens).where(tokens.c.peer_id == peer_id,
-                                                  tokens.c.kind == "C")
-                             .values(kind="OLD", expires_at=now + self.grace))
-            await tx.execute(insert(tokens).values(token_hash=hash_token(token), peer_id=peer_id,
-                                                   kind="C", created_at=now))
-            await tx.execute(update(peers).where(peers.c.id == peer_id).values(
-                rotating=True, last_reached_at=now, last_error=None, **_peer_values(**details)))
-        return token
+        try:
+            async with self.db.begin() as tx:
+                done = await tx.execute(update(peers).where(
+                    peers.c.id == peer_id, peers.c.state == "registered").values(
+                    rotating=True, last_reached_at=now, last_error=None,
+                    **_peer_values(**details)))
+                current = await tx.execute(update(tokens).where(
+                    tokens.c.token_hash == hash_token(token), tokens.c.peer_id == peer_id,
+                    tokens.c.kind == "C").values(kind="OLD", expires_at=now + self.grace))
+                if not done.rowcount or not current.rowcount:
+                    raise _Superseded  # rolls the transaction back
+                await self._replace_tokens(tx, peer_id, fresh, now)
+        except _Superseded:
+            return None
+        return fresh
+
+    async def _replace_tokens(self, tx: Any, peer_id: int, fresh: str, now: datetime) -> None:
+        """All current tokens go into their grace period; ``fresh`` becomes current."""
+        await tx.execute(update(tokens).where(tokens.c.peer_id == peer_id, tokens.c.kind == "C")
+                         .values(kind="OLD", expires_at=now + self.grace))
+        await tx.execute(insert(tokens).values(token_hash=hash_token(fresh), peer_id=peer_id,
+                                               kind="C", created_at=now))
 
     async def unregister(self, peer_id: int) -> None:
         """Its tokens stop working at once; we stop calling it."""
@@ -306,15 +343,17 @@ class Registry:
         async with self.db.begin() as tx:
             await tx.execute(delete(tokens).where(tokens.c.token_hash == hash_token(token)))
 
-    async def retire_other_tokens(self, peer_id: int, keep: str) -> None:
-        """All tokens but ``keep`` go into their grace period."""
+    async def complete_update(self, peer_id: int, keep: str, **details: Any) -> None:
+        """Client side of PUT, in one transaction: the partner's new details and
+        token, and every token of ours but ``keep`` into its grace period."""
         now = _now()
         async with self.db.begin() as tx:
             await tx.execute(update(tokens).where(tokens.c.peer_id == peer_id,
                                                   tokens.c.kind == "C",
                                                   tokens.c.token_hash != hash_token(keep))
                              .values(kind="OLD", expires_at=now + self.grace))
-            await tx.execute(update(peers).where(peers.c.id == peer_id).values(rotating=True))
+            await tx.execute(update(peers).where(peers.c.id == peer_id).values(
+                rotating=True, last_reached_at=now, last_error=None, **_peer_values(**details)))
 
     # --- bookkeeping --------------------------------------------------------------
 

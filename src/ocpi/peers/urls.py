@@ -23,14 +23,39 @@ class UnsafeUrl(ValueError):
     """A partner URL we refuse to call."""
 
 
+class UnresolvableHost(UnsafeUrl):
+    """The host does not resolve: the partner cannot be reached (not a bad URL)."""
+
+
 def insecure_partners_allowed() -> bool:
     return os.environ.get("OCPI_ALLOW_INSECURE_PARTNERS") == "1"
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_V4_COMPATIBLE = ipaddress.ip_network("::/96")
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")
+
+
+def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, 6to4, NAT64, compatible)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or (ip in _V4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(
+        address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _SITE_LOCAL:
+            return False
+        inner = _embedded_v4(ip)
+        if inner is not None:
+            ip = inner
     return ip.is_global and not ip.is_multicast
 
 
@@ -42,7 +67,7 @@ async def _addresses(host: str) -> list[str]:
     try:
         infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except OSError as exc:
-        raise UnsafeUrl(f"cannot resolve host {host!r}: {exc}") from None
+        raise UnresolvableHost(f"cannot resolve host {host!r}: {exc}") from None
     found = sorted({str(info[4][0]) for info in infos})
     _RESOLVED[host] = (time.monotonic() + _CACHE_SECONDS, found)
     return found

@@ -20,7 +20,9 @@ class AuthorizationOCPIError(Exception):
 class Caller:
     """Who is calling: a partner (possibly of unknown party) or the operator."""
 
-    token_kind: str  # "C" (registered partner), "A" (registration only), "operator"
+    # "C" registered partner, "OLD" its replaced token in grace (no credentials changes),
+    # "A" registration only, "operator"
+    token_kind: str
     country_code: str | None = None
     party_id: str | None = None
     role: RoleEnum | None = None

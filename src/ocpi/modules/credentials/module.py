@@ -22,7 +22,7 @@ from ...peers.client import OcpiClient
 from ...peers.credentials import Party
 from ...peers.handshake import Discovery, HandshakeError, discover
 from ...peers.registry import Peer, Registry
-from ...peers.urls import UnsafeUrl, check_partner_url
+from ...peers.urls import UnresolvableHost, UnsafeUrl, check_partner_url
 from ..versions.module import base_url
 
 MODULE = ModuleID.credentials_and_registration
@@ -55,23 +55,42 @@ async def _peer(ctx: OcpiRequest) -> Peer:
     return peer
 
 
+def _admitted(ctx: OcpiRequest, peer: Peer, parties: list[Party]) -> list[Party]:
+    """The parties of a registration we accept: those the invitation named.
+
+    A partner may not widen its own rights: a party outside the invitation,
+    or the HUB role (which may write anywhere) without a hub invitation, is
+    refused. A hub invitation admits every party the hub lists (2.3.0 hubs
+    list the parties they reach).
+    """
+    main = (peer.country_code, peer.party_id)
+    if peer.role == "HUB":
+        return sorted(parties, key=lambda p: (p.country_code, p.party_id) != main)
+    where = "country_code/party_id" if ctx.version == "2.1.1" else "roles"
+    invited = {(p.country_code, p.party_id) for p in peer.all_parties()}
+    for p in parties:
+        if p.role == "HUB":
+            raise InvalidParameters(f"{where}: role HUB was not part of the invitation")
+        if (p.country_code, p.party_id) not in invited:
+            raise InvalidParameters(
+                f"{where}: {p.country_code}/{p.party_id} was not part of the invitation "
+                f"(invited: {', '.join(f'{c}/{i}' for c, i in sorted(invited))})")
+    if not any((p.country_code, p.party_id) == main for p in parties):
+        raise InvalidParameters(f"{where}: this token was issued to {main[0]}/{main[1]}, "
+                                "which the credentials do not name")
+    return sorted(parties, key=lambda p: (p.country_code, p.party_id) != main)
+
+
 async def _their_credentials(ctx: OcpiRequest, peer: Peer
                              ) -> tuple[dict[str, Any], list[Party]]:
     body = obj.require_object(await ctx.json(), "Credentials")
     obj.validate(ctx, credentials.SCHEMAS.get(ctx.version, credentials.Credentials230), body)
-    parties = credentials.parties(body, ctx.version, peer.role)
-    if not peer.is_hub:
-        # the party we invited (or registered) must be among those it speaks for
-        mine = [p for p in parties
-                if (p.country_code, p.party_id) == (peer.country_code, peer.party_id)]
-        if not mine:
-            where = "country_code/party_id" if ctx.version == "2.1.1" else "roles"
-            raise InvalidParameters(f"{where}: this token was issued to "
-                                    f"{peer.country_code}/{peer.party_id}, which the "
-                                    "credentials do not name")
-        parties = mine + [p for p in parties if p not in mine]
+    parties = _admitted(ctx, peer, credentials.parties(body, ctx.version, peer.role))
     try:
         await check_partner_url(body["url"])
+    except UnresolvableHost as exc:
+        raise OcpiError(f"url: {exc}", status_code=Status.UNABLE_TO_USE_CLIENT_API,
+                        http_status=200) from None
     except UnsafeUrl as exc:
         raise InvalidParameters(f"url: {exc}") from None
     return body, parties
@@ -97,6 +116,16 @@ def _partner_only(ctx: OcpiRequest) -> None:
         raise Forbidden("credentials belong to partners; the operator has none")
 
 
+def _current_token_only(ctx: OcpiRequest) -> None:
+    """PUT/DELETE need the current token: a replaced one in its grace period may
+    still read, but must not take over or end the registration."""
+    kind = ctx.caller.token_kind
+    if kind == "A":
+        raise MethodNotAllowed("not registered yet: POST registers")
+    if kind != "C":
+        raise MethodNotAllowed("this token was replaced: use the current one")
+
+
 async def get(ctx: OcpiRequest) -> Response:
     _partner_only(ctx)
     return envelope(_ours(ctx, ctx.token))
@@ -106,6 +135,7 @@ async def post(ctx: OcpiRequest) -> Response:
     _partner_only(ctx)
     if ctx.caller.token_kind != "A":
         raise MethodNotAllowed("already registered: PUT updates, DELETE unregisters")
+    own_parties(ctx)  # a node that cannot answer must fail before anything changes
     peer = await _peer(ctx)
     creds, parties = await _their_credentials(ctx, peer)
     found = await _discover(ctx, peer, creds)
@@ -119,21 +149,23 @@ async def post(ctx: OcpiRequest) -> Response:
 
 async def put(ctx: OcpiRequest) -> Response:
     _partner_only(ctx)
-    if ctx.caller.token_kind != "C":
-        raise MethodNotAllowed("not registered yet: POST registers")
+    _current_token_only(ctx)
+    own_parties(ctx)
     peer = await _peer(ctx)
     creds, parties = await _their_credentials(ctx, peer)
     found = await _discover(ctx, peer, creds)
     token = await _registry(ctx).rotate(
-        peer.id, version=found.version, versions_url=creds["url"], endpoints=found.endpoints,
-        parties=parties, token_out=creds["token"], hub_party_id=creds.get("hub_party_id"))
+        peer.id, ctx.token, version=found.version, versions_url=creds["url"],
+        endpoints=found.endpoints, parties=parties, token_out=creds["token"],
+        hub_party_id=creds.get("hub_party_id"))
+    if token is None:
+        raise MethodNotAllowed("this registration was ended or updated meanwhile")
     return envelope(_ours(ctx, token))
 
 
 async def delete(ctx: OcpiRequest) -> Response:
     _partner_only(ctx)
-    if ctx.caller.token_kind != "C":
-        raise MethodNotAllowed("not registered")
+    _current_token_only(ctx)
     peer = await _peer(ctx)
     await _registry(ctx).unregister(peer.id)
     return envelope()
