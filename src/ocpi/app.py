@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import chargingparks
 from .core.enums import ModuleID, RoleEnum
 from .core.envelope import envelope
 from .core.interface import ModuleDefinition
@@ -139,6 +140,10 @@ def get_application(
         app.router.routes.append(Route(path + "/", ep, methods=["GET"]))
     for definition in definitions:
         app.router.routes.extend(_routes_for(node, definition))
+    parks = chargingparks.make_endpoint(node)
+    for path in ("/api/v1/chargingparks/{location_id}/sessions",
+                 "/api/v1/chargingparks/{location_id}/sessions/"):
+        app.router.routes.append(Route(path, parks, methods=["GET"]))
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _http_error)
     app.add_middleware(RequestIdMiddleware)

@@ -84,6 +84,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         lines.append("  try it (the demo partner's token lists the sample locations):")
         lines.append(f"  curl -s -H 'Authorization: Token {demo_token}' "
                      f"{base}/ocpi/cpo/2.2.1/locations")
+    smappee = args.smappee_config or os.environ.get("OCPI_SMAPPEE_CONFIG")
+    if smappee:
+        from .connectors.smappee.job import attach
+
+        try:
+            interval = attach(app, smappee, (args.country_code, args.party_id))
+        except ValueError as exc:
+            return _fail(f"Smappee connector: {exc}")
+        lines.append(f"  Smappee sync every {interval:g}s from {smappee}")
     _print(args, info, "\n".join(lines))
     sys.stdout.flush()
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
@@ -344,6 +353,39 @@ def cmd_peers_pull(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- smappee -----------------------------------------------------------------------
+
+def cmd_smappee_sync(args: argparse.Namespace) -> int:
+    from .connectors.smappee.client import SmappeeError
+    from .connectors.smappee.config import SmappeeConfig
+    from .connectors.smappee.sync import SmappeeSync
+    from .store.sql_store import SqlStore
+
+    path = args.config or os.environ.get("OCPI_SMAPPEE_CONFIG")
+    if not path:
+        return _fail("give the connector's config with --config or OCPI_SMAPPEE_CONFIG")
+
+    async def work(db: Database, _registry: Any) -> Any:
+        config = SmappeeConfig.load(path)
+        node = await settings_store.load(db)
+        cc = args.country_code or node.country_code or os.environ.get("OCPI_COUNTRY_CODE")
+        pid = args.party_id or node.party_id or os.environ.get("OCPI_PARTY_ID")
+        if not cc or not pid:
+            raise ValueError("our country code and party id are not known: run `ocpi serve` "
+                             "once on this database or pass --country-code/--party-id")
+        return await SmappeeSync(SqlStore(db), config, (cc, pid)).run_once()
+
+    try:
+        result = _run_registry(args, work)
+    except (*_known_errors(), SmappeeError) as exc:
+        return _fail(f"Smappee sync failed: {exc}")
+    _print(args, result.as_dict(), f"{result.created} new, {result.updated} updated, "
+           f"{result.unchanged} unchanged sessions"
+           + (f"; UNMAPPED stations skipped: {', '.join(result.as_dict()['unmapped'])}"
+              if result.unmapped else ""))
+    return 1 if result.unmapped else 0
+
+
 # --- import ------------------------------------------------------------------------
 
 def cmd_import_locations(args: argparse.Namespace) -> int:
@@ -395,6 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="repeat for both (default: cpo and emsp)")
     serve.add_argument("--public-url", help="base URL partners see (behind a proxy)")
     serve.add_argument("--name", help="business name in our credentials")
+    serve.add_argument("--smappee-config", help="run the Smappee sync periodically "
+                       "(JSON config; also $OCPI_SMAPPEE_CONFIG)")
     serve.add_argument("--demo", action="store_true",
                        help="add sample locations and a demo partner token")
     serve.set_defaults(func=cmd_serve)
@@ -472,6 +516,15 @@ def build_parser() -> argparse.ArgumentParser:
     pul.add_argument("--since", help="only objects changed since (ISO 8601, date_from)")
     pul.add_argument("--public-url")
     pul.set_defaults(func=cmd_peers_pull)
+
+    smp = sub.add_parser("smappee", help="the Smappee charging-park connector")
+    ssub = smp.add_subparsers(dest="smappee_command", required=True)
+    sync = ssub.add_parser("sync", help="bring sessions in line with Smappee once")
+    common(sync)
+    sync.add_argument("--config", help="JSON config (default $OCPI_SMAPPEE_CONFIG)")
+    sync.add_argument("--country-code", help="our party (default: as `ocpi serve` recorded)")
+    sync.add_argument("--party-id")
+    sync.set_defaults(func=cmd_smappee_sync)
 
     imp = sub.add_parser("import", help="load the node's own objects from a file")
     isub = imp.add_subparsers(dest="import_command", required=True)

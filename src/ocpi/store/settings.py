@@ -45,3 +45,16 @@ async def save(db: Database, node: NodeSettings) -> None:
         await tx.execute(delete(settings).where(settings.c.key == KEY))
         await tx.execute(insert(settings).values(key=KEY,
                                                  value=jsonutil.dumps(asdict(node)).decode()))
+
+
+async def get_value(db: Database, key: str) -> Any:
+    """A small piece of node state (e.g. a connector's cursor), or ``None``."""
+    async with db.begin() as tx:
+        row = (await tx.execute(select(settings.c.value).where(settings.c.key == key))).first()
+    return jsonutil.loads(row[0]) if row else None
+
+
+async def set_value(db: Database, key: str, value: Any) -> None:
+    async with db.begin() as tx:
+        await tx.execute(delete(settings).where(settings.c.key == key))
+        await tx.execute(insert(settings).values(key=key, value=jsonutil.dumps(value).decode()))

@@ -1,0 +1,1 @@
+"""Sources of the node's own objects outside OCPI (charger platforms)."""

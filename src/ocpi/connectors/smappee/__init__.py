@@ -1,0 +1,1 @@
+"""Smappee charging parks as OCPI sessions."""

@@ -1,0 +1,51 @@
+"""The periodic Smappee sync inside ``ocpi serve``."""
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from ...store.sql_store import SqlStore
+from .config import SmappeeConfig
+from .sync import SmappeeSync
+
+log = logging.getLogger("ocpi.smappee")
+
+
+def attach(app: Any, config_path: str, owner: tuple[str, str]) -> float:
+    """Run the sync every ``interval_seconds`` while the app runs; returns the interval.
+
+    The config is read now, so a broken one stops ``serve`` before it starts.
+    """
+    config = SmappeeConfig.load(config_path)
+    node = app.state.node
+    if node.db is None:
+        raise ValueError("the Smappee connector needs the built-in store")
+    sync = SmappeeSync(SqlStore(node.db), config, owner)
+    task: asyncio.Task[None] | None = None
+
+    async def loop() -> None:
+        while True:
+            try:
+                result = await sync.run_once()
+                if result.created or result.updated:
+                    log.info("Smappee sync: %s", result.as_dict())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep syncing; the next round may succeed
+                log.error("Smappee sync failed: %s", exc)
+            await asyncio.sleep(config.interval_seconds)
+
+    async def start() -> None:
+        nonlocal task
+        task = asyncio.create_task(loop(), name="smappee-sync")
+
+    async def stop() -> None:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app.add_event_handler("startup", start)
+    app.add_event_handler("shutdown", stop)
+    return config.interval_seconds

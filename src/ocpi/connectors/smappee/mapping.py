@@ -1,0 +1,113 @@
+"""A Smappee park session -> the canonical OCPI session.
+
+Every field of a Smappee session is treated as optional; the raw session is
+kept under ``_source`` (private: never shown to partners). A station that
+the operator has not mapped is an error, never an invented location.
+"""
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ...core.datetime import format_datetime
+from .config import SmappeeConfig
+
+STATUS = {"INITIAL": "PENDING", "STARTED": "ACTIVE", "CHARGING": "ACTIVE",
+          "SUSPENDED": "ACTIVE", "STOPPING": "ACTIVE", "STOPPED": "COMPLETED"}
+_RANK = {"PENDING": 0, "ACTIVE": 1, "COMPLETED": 2}
+
+
+class UnmappedStation(ValueError):
+    """A session on a station the operator has not mapped to a location/EVSE."""
+
+    def __init__(self, serial: Any, connector: Any) -> None:
+        where = f"{serial}" + (f" connector {connector}" if connector is not None else "")
+        super().__init__(f"station {where} is not mapped to a location/EVSE "
+                         "(add it to 'stations' in the Smappee config)")
+        self.serial = serial
+
+
+def session_id(park: str, raw_id: Any) -> str:
+    """Smappee ids are unique per park only: the park makes them unique here."""
+    return f"SMP-{park}-{raw_id}"
+
+
+def ms_to_text(ms: Any) -> str | None:
+    if ms is None:
+        return None
+    try:
+        return format_datetime(datetime.fromtimestamp(int(ms) / 1000, UTC))
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _number(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _kwh(raw: dict[str, Any]) -> Decimal:
+    start = _number(raw.get("startReading"))
+    now = _number(raw.get("stopReading"))
+    if now is None:
+        now = _number(raw.get("currentReading")) or _number(raw.get("reading"))
+    if start is None or now is None:
+        return Decimal(0)
+    return max(now - start, Decimal(0))
+
+
+def to_session(raw: dict[str, Any], park: str, config: SmappeeConfig, owner: tuple[str, str],
+               previous: dict[str, Any] | None = None,
+               authorization: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Map one Smappee session; ``previous`` is what we stored before (kWh and
+    status never go backwards), ``authorization`` a real-time authorization on record
+    ({country_code, party_id, authorization_reference})."""
+    if raw.get("id") is None:
+        raise ValueError("a Smappee session without an id")
+    serial, connector = raw.get("serialNumber"), raw.get("connector", raw.get("connectorId"))
+    station = config.station(serial, connector)
+    if station is None:
+        raise UnmappedStation(serial, connector)
+    status = STATUS.get(str(raw.get("status") or "").upper(), "ACTIVE")
+    kwh = _kwh(raw)
+    start = ms_to_text(raw.get("from"))
+    if previous is not None:
+        kwh = max(kwh, _number(previous.get("kwh")) or Decimal(0))
+        if _RANK.get(previous.get("status", ""), 0) > _RANK[status]:
+            status = previous["status"]
+        start = start or previous.get("start_date_time")
+    uid = str(raw["rfid"]) if raw.get("rfid") else f"SMAPPEE-{serial}"
+    token_owner = config.token_owner(uid)
+    if authorization:
+        token_owner = (authorization["country_code"], authorization["party_id"])
+    token_cc, token_pid = token_owner or owner
+    session: dict[str, Any] = {
+        "country_code": owner[0], "party_id": owner[1], "id": session_id(park, raw["id"]),
+        "start_date_time": start or format_datetime(datetime.now(UTC)),
+        "kwh": kwh,
+        "cdr_token": {"country_code": token_cc, "party_id": token_pid, "uid": uid[:36],
+                      "type": "RFID" if raw.get("rfid") else "OTHER",
+                      "contract_id": uid[:36]},
+        "auth_method": "AUTH_REQUEST" if authorization else "WHITELIST",
+        "location_id": station.location_id, "evse_uid": station.evse_uid,
+        "connector_id": station.connector_id, "currency": config.currency, "status": status,
+        "_source": {"smappee": raw, "park": park},
+    }
+    if authorization and authorization.get("authorization_reference"):
+        session["authorization_reference"] = authorization["authorization_reference"]
+    if status == "COMPLETED":
+        end = ms_to_text(raw.get("to")) or (previous or {}).get("end_date_time")
+        if end:
+            session["end_date_time"] = end
+    return session
+
+
+def same_content(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Equal but for ``last_updated`` (and the raw copy, which churns with live readings)."""
+    skip = {"last_updated", "_source"}
+    return {k: v for k, v in a.items() if k not in skip} == \
+        {k: v for k, v in b.items() if k not in skip}
