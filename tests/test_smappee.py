@@ -1,0 +1,261 @@
+"""The Smappee connector against a local Smappee over real HTTP, on both backends."""
+
+import json
+import time
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from ocpi.connectors.smappee import client as smappee_client
+from ocpi.connectors.smappee.config import SmappeeConfig
+from ocpi.connectors.smappee.mapping import session_id, to_session
+from ocpi.connectors.smappee.sync import REFRESH_KEY, SmappeeSync
+from ocpi.core.datetime import parse_datetime
+from ocpi.core.enums import ModuleID, RoleEnum
+from ocpi.modules.sessions import mapper as session_mapper
+from ocpi.store import settings as node_state
+from ocpi.store.database import Database
+from ocpi.store.schema import sessions
+from ocpi.store.sql_store import SqlStore
+
+from .servers import ServerThread
+from .smappee_server import CLIENT, USER, Scripted, SmappeeMock
+from .test_partners_e2e import ocpi
+
+T0 = int(parse_datetime("2026-03-10T00:00:00Z").timestamp() * 1000)
+MIN = 60_000
+PARK = "123"
+SERIALS = [5820000001 + n for n in range(5)]
+OWNER = ("NL", "OCP")
+
+
+def config_dict(url: str) -> dict:
+    return {"base_url": url, "client_id": CLIENT[0], "client_secret": CLIENT[1],
+            "username": USER[0], "password": USER[1], "service_locations": [PARK],
+            "stations": {str(s): {"location_id": "PARK-123", "evse_uid": f"EVSE-{s}",
+                                  "connector_id": "1"} for s in SERIALS},
+            "token_owners": {"04AABBCC": "DE/MSP", "*": "NL/OCP"}}
+
+
+@pytest.fixture
+def smappee():
+    mock = SmappeeMock()
+    with ServerThread(mock.app) as url:
+        mock.url = url
+        yield mock
+
+
+@pytest.fixture
+async def store(database_url):
+    db = Database(database_url)
+    yield SqlStore(db)
+    await db.dispose()
+
+
+def sync_for(store: SqlStore, smappee: SmappeeMock, **changes) -> SmappeeSync:
+    config = SmappeeConfig.from_dict({**config_dict(smappee.url), **changes})
+    return SmappeeSync(store, config, OWNER, clock=lambda: smappee.now_ms / 1000)
+
+
+async def _all(store: SqlStore) -> dict[str, dict]:
+    items, _, _ = await store.list(ModuleID.sessions, RoleEnum.cpo, {"limit": 1000})
+    return {s["id"]: s for s in items}
+
+
+def scripted_day() -> list[Scripted]:
+    """50 sessions through a day (some suspended, some without RFID) and one of 22
+    hours, longer than the 6-hour active poll window the day is synced with."""
+    day = []
+    for i in range(50):
+        start = T0 + i * 25 * MIN
+        end = start + (40 + (i * 37) % 160) * MIN
+        pause = (start + 20 * MIN, start + 35 * MIN) if i % 7 == 0 else None
+        day.append(Scripted(i + 1, SERIALS[i % 5], start, end,
+                            rfid=None if i % 10 == 9 else ("04AABBCC" if i % 2 else f"RF{i}"),
+                            start_reading=1000.0 + i, kw=7.4 + (i % 3) * 3.6,
+                            suspended=pause))
+    day.append(Scripted(999, SERIALS[0], T0 - 2 * 60 * MIN, T0 + 20 * 60 * MIN,
+                        start_reading=500.0, kw=0.5))
+    return day
+
+
+async def test_a_scripted_day_ends_with_exactly_the_right_sessions(store, smappee):
+    smappee.parks[PARK] = script = scripted_day()
+    sync = sync_for(store, smappee, active_window_days=0.25)
+    history: dict[str, list[tuple[str, Decimal]]] = {}
+    smappee.now_ms = T0 - 3 * 60 * MIN
+    while smappee.now_ms <= T0 + 26 * 60 * MIN:
+        result = await sync.run_once()
+        assert result.unmapped == []
+        stored = await _all(store)
+        for sid, _ in result.changed:
+            history.setdefault(sid, []).append((stored[sid]["status"], stored[sid]["kwh"]))
+        smappee.now_ms += 30 * MIN
+
+    stored = await _all(store)
+    assert len(stored) == 51
+    for s in script:
+        got = stored[session_id(PARK, s.id)]
+        assert got["status"] == "COMPLETED"
+        assert parse_datetime(got["start_date_time"]).timestamp() * 1000 == s.start_ms
+        assert parse_datetime(got["end_date_time"]).timestamp() * 1000 == s.end_ms
+        assert got["kwh"] == Decimal(str(s.reading(s.end_ms))) - Decimal(str(s.start_reading))
+        assert (got["location_id"], got["evse_uid"], got["connector_id"]) == \
+            ("PARK-123", f"EVSE-{s.serial}", "1")
+        token = got["cdr_token"]
+        if s.rfid == "04AABBCC":
+            assert (token["country_code"], token["party_id"], token["uid"]) == \
+                ("DE", "MSP", "04AABBCC")
+        elif s.rfid:
+            assert (token["country_code"], token["party_id"]) == ("NL", "OCP")
+        assert token["type"] == ("RFID" if s.rfid else "OTHER")
+        assert got["auth_method"] == "WHITELIST" and got["currency"] == "EUR"
+        assert got["_source"]["smappee"]["id"] == s.id  # raw kept beside the mapping
+        # what partners were told, in order: status and kWh never go backwards
+        seen = history[session_id(PARK, s.id)]
+        ranks = [["PENDING", "ACTIVE", "COMPLETED"].index(st) for st, _ in seen]
+        assert ranks == sorted(ranks) and [k for _, k in seen] == sorted(k for _, k in seen)
+        assert seen[-1][0] == "COMPLETED"
+
+    long = history[session_id(PARK, 999)]
+    assert long[0][0] in ("PENDING", "ACTIVE") and len(long) > 12  # followed to its end
+    assert smappee.grants.count("password") == 1 and "refresh_token" in smappee.grants
+
+    before = await _rows(store)
+    again = await sync.run_once()
+    assert (again.created, again.updated, again.changed) == (0, 0, [])
+    assert await _rows(store) == before
+
+
+async def _rows(store: SqlStore) -> list[tuple]:
+    async with store.db.begin() as tx:
+        return [tuple(r) for r in (await tx.execute(
+            select(sessions.c.id, sessions.c.last_updated, sessions.c.data)
+            .order_by(sessions.c.id))).all()]
+
+
+async def test_refresh_token_is_persisted_and_used_after_a_restart(store, smappee):
+    smappee.parks[PARK] = [Scripted(1, SERIALS[0], T0, None)]
+    smappee.now_ms = T0 + 10 * MIN
+    await sync_for(store, smappee).run_once()
+    assert smappee.grants == ["password"]
+    saved = await node_state.get_value(store.db, REFRESH_KEY)
+    assert saved in smappee.refresh
+
+    smappee.expire_access_tokens()
+    await sync_for(store, smappee).run_once()  # a new process: no access token in memory
+    assert smappee.grants == ["password", "refresh_token"]
+    rotated = await node_state.get_value(store.db, REFRESH_KEY)
+    assert rotated != saved and rotated in smappee.refresh
+
+
+async def test_refresh_before_expiry_and_once_after_a_401(store, smappee, monkeypatch):
+    smappee.parks[PARK] = [Scripted(1, SERIALS[0], T0, None)]
+    smappee.now_ms = T0 + 10 * MIN
+    sync = sync_for(store, smappee)
+    async with sync.client() as client:
+        await client.sessions(PARK, T0)
+        smappee.expire_access_tokens()  # Smappee ended it early: 401, refresh, retry
+        assert len(await client.sessions(PARK, T0, active=True)) == 1
+        monkeypatch.setattr(smappee_client, "REFRESH_MARGIN", 10 ** 9)  # "about to expire"
+        await client.sessions(PARK, T0)
+    assert smappee.grants == ["password", "refresh_token", "refresh_token"]
+
+
+async def test_429_is_waited_out_as_retry_after_says(store, smappee):
+    smappee.parks[PARK] = [Scripted(1, SERIALS[0], T0, T0 + 30 * MIN)]
+    smappee.now_ms = T0 + 60 * MIN
+    smappee.throttle = 1
+    began = time.monotonic()
+    result = await sync_for(store, smappee).run_once()
+    assert time.monotonic() - began >= 0.9
+    assert result.created == 1
+
+
+async def test_a_single_object_answer_is_accepted(store, smappee):
+    smappee.parks[PARK] = [Scripted(7, SERIALS[1], T0, T0 + 30 * MIN)]
+    smappee.now_ms = T0 + 60 * MIN
+    smappee.single_object = True
+    result = await sync_for(store, smappee).run_once()
+    assert result.created == 1 and session_id(PARK, 7) in await _all(store)
+
+
+async def test_an_unmapped_station_fails_loudly_and_invents_nothing(store, smappee):
+    smappee.parks[PARK] = [Scripted(1, SERIALS[0], T0, T0 + 30 * MIN),
+                           Scripted(2, 9999, T0, T0 + 30 * MIN)]
+    smappee.now_ms = T0 + 60 * MIN
+    result = await sync_for(store, smappee).run_once()
+    assert result.unmapped == ["9999"] and result.created == 1
+    assert list(await _all(store)) == [session_id(PARK, 1)]
+
+
+def test_mapping_carries_a_real_time_authorization():
+    config = SmappeeConfig.from_dict(config_dict("http://x"))
+    raw = {"id": 5, "serialNumber": SERIALS[0], "rfid": "04AABBCC", "from": T0,
+           "to": T0 + MIN, "status": "STOPPED", "startReading": 1.5, "stopReading": 2.25}
+    session = to_session(raw, PARK, config, OWNER, authorization={
+        "country_code": "BE", "party_id": "EMS", "authorization_reference": "AUTH-77"})
+    assert session["auth_method"] == "AUTH_REQUEST"
+    assert session["authorization_reference"] == "AUTH-77"
+    assert (session["cdr_token"]["country_code"], session["cdr_token"]["party_id"]) == \
+        ("BE", "EMS")
+    assert session["kwh"] == Decimal("0.75")
+    session["last_updated"] = "2026-03-10T00:01:00Z"
+    wire = session_mapper.to_wire(session, "2.1.1", location={"id": "PARK-123"})
+    assert wire["authorization_id"] == "AUTH-77"  # Gireve's 2.1.1 extension
+    assert "_source" not in wire
+
+
+def test_every_field_is_optional_and_statuses_map():
+    config = SmappeeConfig.from_dict(config_dict("http://x"))
+    bare = to_session({"id": 1, "serialNumber": SERIALS[0]}, PARK, config, OWNER)
+    assert bare["kwh"] == 0 and bare["status"] == "ACTIVE" and "end_date_time" not in bare
+    for smappee_status, ocpi_status in (("INITIAL", "PENDING"), ("STARTED", "ACTIVE"),
+                                        ("CHARGING", "ACTIVE"), ("SUSPENDED", "ACTIVE"),
+                                        ("STOPPING", "ACTIVE"), ("STOPPED", "COMPLETED")):
+        raw = {"id": 1, "serialNumber": SERIALS[0], "status": smappee_status}
+        assert to_session(raw, PARK, config, OWNER)["status"] == ocpi_status
+    # never backwards: a late ACTIVE after COMPLETED, a lower reading after a higher one
+    previous = {"status": "COMPLETED", "kwh": Decimal("5"), "start_date_time": "x"}
+    raw = {"id": 1, "serialNumber": SERIALS[0], "status": "CHARGING", "startReading": 1,
+           "stopReading": 3}
+    again = to_session(raw, PARK, config, OWNER, previous)
+    assert again["status"] == "COMPLETED" and again["kwh"] == 5
+
+
+def test_secrets_come_from_the_environment_and_never_show(monkeypatch, tmp_path):
+    raw = config_dict("http://x")
+    del raw["password"]
+    monkeypatch.setenv("SMAPPEE_PASSWORD", "from-env-secret")
+    config = SmappeeConfig.from_dict(raw)
+    assert config.password == "from-env-secret"
+    assert "from-env-secret" not in repr(config) and CLIENT[1] not in repr(config)
+    monkeypatch.delenv("SMAPPEE_PASSWORD")
+    with pytest.raises(ValueError, match="missing password"):
+        SmappeeConfig.from_dict(raw)
+
+
+def test_the_sync_command(smappee, tmp_path):
+    smappee.parks[PARK] = [Scripted(1, SERIALS[0], T0, T0 + 30 * MIN),
+                           Scripted(2, SERIALS[1], T0 + MIN, None)]
+    smappee.now_ms = int(time.time() * 1000)  # the command runs on the real clock
+    for s in smappee.parks[PARK]:
+        s.start_ms += smappee.now_ms - T0 - 60 * MIN
+        if s.end_ms:
+            s.end_ms += smappee.now_ms - T0 - 60 * MIN
+    path = tmp_path / "smappee.json"
+    path.write_text(json.dumps(config_dict(smappee.url)))
+    db = f"sqlite:///{tmp_path / 'node.db'}"
+    args = ("smappee", "sync", "--config", str(path), "--country-code", "NL", "--party-id",
+            "OCP", "--json")
+    r = ocpi(*args, db=db)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"created": 2, "updated": 0, "unchanged": 0, "unmapped": []}
+    assert USER[1] not in r.stdout + r.stderr and CLIENT[1] not in r.stdout + r.stderr
+    r = ocpi(*args, db=db)
+    again = json.loads(r.stdout)
+    assert (again["created"], again["updated"], again["unmapped"]) == (0, 0, [])
+    smappee.parks[PARK].append(Scripted(3, 1234, smappee.now_ms - MIN, None))
+    r = ocpi(*args, db=db)
+    assert r.returncode == 1 and "1234" in r.stdout
