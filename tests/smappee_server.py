@@ -5,9 +5,9 @@ server's ``now_ms``, so a test can walk through a day and sync as it goes.
 """
 
 import secrets
-from urllib.parse import parse_qs
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request

@@ -34,10 +34,10 @@ def ocpi(*args: str, db: str, env: dict | None = None) -> subprocess.CompletedPr
 
 
 @contextmanager
-def serving(db: str, role: str, cc: str, pid: str) -> Iterator[str]:
+def serving(db: str, role: str, cc: str, pid: str, *extra: str) -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen([*OCPI, "serve", "--database", db, "--port", str(port), "--role",
-                             role, "--country-code", cc, "--party-id", pid],
+                             role, "--country-code", cc, "--party-id", pid, *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -1,9 +1,11 @@
 """The Smappee connector against a local Smappee over real HTTP, on both backends."""
 
+import asyncio
 import json
 import time
 from decimal import Decimal
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -19,9 +21,10 @@ from ocpi.store.database import Database
 from ocpi.store.schema import sessions
 from ocpi.store.sql_store import SqlStore
 
+from .conftest import auth
 from .servers import ServerThread
 from .smappee_server import CLIENT, USER, Scripted, SmappeeMock
-from .test_partners_e2e import ocpi
+from .test_partners_e2e import OPERATOR, ocpi, serving
 
 T0 = int(parse_datetime("2026-03-10T00:00:00Z").timestamp() * 1000)
 MIN = 60_000
@@ -259,3 +262,30 @@ def test_the_sync_command(smappee, tmp_path):
     smappee.parks[PARK].append(Scripted(3, 1234, smappee.now_ms - MIN, None))
     r = ocpi(*args, db=db)
     assert r.returncode == 1 and "1234" in r.stdout
+
+
+async def test_serve_runs_the_sync_periodically(smappee, tmp_path):
+    """`ocpi serve --smappee-config` syncs on its own; the park API shows the result."""
+    now = int(time.time() * 1000)
+    smappee.now_ms = now
+    smappee.parks[PARK] = [Scripted(1, SERIALS[0], now - 10 * MIN, None)]
+    path = tmp_path / "smappee.json"
+    path.write_text(json.dumps({**config_dict(smappee.url), "interval_seconds": 0.3}))
+    db = f"sqlite:///{tmp_path / 'node.db'}"
+    query = f"range={now - 60 * MIN},{now + 60 * MIN}"
+    with serving(db, "cpo", "NL", "OCP", "--smappee-config", str(path)) as base:
+        async with httpx.AsyncClient() as http:
+            async def park(active: str) -> list:
+                r = await http.get(f"{base}/api/v1/chargingparks/PARK-123/sessions?{query}"
+                                   f"&active={active}", headers=auth(OPERATOR))
+                return r.json()["data"]
+
+            deadline = time.monotonic() + 15
+            while not (live := await park("true")) and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+            assert [s["id"] for s in live] == [session_id(PARK, 1)]
+            smappee.parks[PARK][0].end_ms = now + MIN  # it stops; the next round sees it
+            smappee.now_ms = now + 2 * MIN
+            while not (done := await park("false")) and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+            assert done[0]["status"] == "COMPLETED" and await park("true") == []

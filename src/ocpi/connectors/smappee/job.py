@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from ...store.sql_store import SqlStore
@@ -22,7 +23,6 @@ def attach(app: Any, config_path: str, owner: tuple[str, str]) -> float:
     if node.db is None:
         raise ValueError("the Smappee connector needs the built-in store")
     sync = SmappeeSync(SqlStore(node.db), config, owner)
-    task: asyncio.Task[None] | None = None
 
     async def loop() -> None:
         while True:
@@ -36,16 +36,18 @@ def attach(app: Any, config_path: str, owner: tuple[str, str]) -> float:
                 log.error("Smappee sync failed: %s", exc)
             await asyncio.sleep(config.interval_seconds)
 
-    async def start() -> None:
-        nonlocal task
-        task = asyncio.create_task(loop(), name="smappee-sync")
+    previous = app.router.lifespan_context
 
-    async def stop() -> None:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    @contextlib.asynccontextmanager
+    async def lifespan(a: Any) -> AsyncIterator[Any]:
+        async with previous(a) as state:
+            task = asyncio.create_task(loop(), name="smappee-sync")
+            try:
+                yield state
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
-    app.add_event_handler("startup", start)
-    app.add_event_handler("shutdown", stop)
+    app.router.lifespan_context = lifespan
     return config.interval_seconds
