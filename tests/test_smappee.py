@@ -197,7 +197,7 @@ def test_mapping_carries_a_real_time_authorization():
     config = SmappeeConfig.from_dict(config_dict("http://x"))
     raw = {"id": 5, "serialNumber": SERIALS[0], "rfid": "04AABBCC", "from": T0,
            "to": T0 + MIN, "status": "STOPPED", "startReading": 1.5, "stopReading": 2.25}
-    session = to_session(raw, PARK, config, OWNER, authorization={
+    session = to_session(raw, PARK, config, OWNER, completed=True, authorization={
         "country_code": "BE", "party_id": "EMS", "authorization_reference": "AUTH-77"})
     assert session["auth_method"] == "AUTH_REQUEST"
     assert session["authorization_reference"] == "AUTH-77"
@@ -212,19 +212,27 @@ def test_mapping_carries_a_real_time_authorization():
 
 def test_every_field_is_optional_and_statuses_map():
     config = SmappeeConfig.from_dict(config_dict("http://x"))
-    bare = to_session({"id": 1, "serialNumber": SERIALS[0]}, PARK, config, OWNER)
+    seen = "2026-03-10T08:00:00Z"
+    bare = to_session({"id": 1, "serialNumber": SERIALS[0]}, PARK, config, OWNER, seen_at=seen)
     assert bare["kwh"] == 0 and bare["status"] == "ACTIVE" and "end_date_time" not in bare
+    assert bare["start_date_time"] == seen  # no 'from': the time we first saw it
     for smappee_status, ocpi_status in (("INITIAL", "PENDING"), ("STARTED", "ACTIVE"),
                                         ("CHARGING", "ACTIVE"), ("SUSPENDED", "ACTIVE"),
-                                        ("STOPPING", "ACTIVE"), ("STOPPED", "COMPLETED")):
-        raw = {"id": 1, "serialNumber": SERIALS[0], "status": smappee_status}
+                                        ("STOPPING", "ACTIVE"), ("STOPPED", "ACTIVE")):
+        raw = {"id": 1, "serialNumber": SERIALS[0], "status": smappee_status, "from": T0}
         assert to_session(raw, PARK, config, OWNER)["status"] == ocpi_status
+    # only the completed list completes a session, whatever its status says
+    done = to_session({"id": 1, "serialNumber": SERIALS[0], "from": T0}, PARK, config, OWNER,
+                      completed=True, seen_at=seen)
+    assert done["status"] == "COMPLETED" and done["end_date_time"] == seen
     # never backwards: a late ACTIVE after COMPLETED, a lower reading after a higher one
     previous = {"status": "COMPLETED", "kwh": Decimal("5"), "start_date_time": "x"}
     raw = {"id": 1, "serialNumber": SERIALS[0], "status": "CHARGING", "startReading": 1,
            "stopReading": 3}
     again = to_session(raw, PARK, config, OWNER, previous)
     assert again["status"] == "COMPLETED" and again["kwh"] == 5
+    with pytest.raises(ValueError, match="not epoch ms"):
+        to_session({"id": 1, "serialNumber": SERIALS[0], "from": "soon"}, PARK, config, OWNER)
 
 
 def test_secrets_come_from_the_environment_and_never_show(monkeypatch, tmp_path):
@@ -289,3 +297,35 @@ async def test_serve_runs_the_sync_periodically(smappee, tmp_path):
             while not (done := await park("false")) and time.monotonic() < deadline:
                 await asyncio.sleep(0.2)
             assert done[0]["status"] == "COMPLETED" and await park("true") == []
+
+
+async def test_a_session_on_a_station_mapped_later_is_still_picked_up(store, smappee):
+    smappee.parks[PARK] = [Scripted(1, 9999, T0, T0 + 30 * MIN)]
+    smappee.now_ms = T0 + 60 * MIN
+    assert (await sync_for(store, smappee).run_once()).unmapped == ["9999"]
+    smappee.now_ms = T0 + 10 * 60 * MIN  # hours later, the operator maps the station
+    mapped = {str(9999): {"location_id": "PARK-123", "evse_uid": "EVSE-X", "connector_id": "1"}}
+    result = await sync_for(store, smappee, stations=mapped).run_once()
+    assert result.created == 1 and result.ok
+
+
+async def test_one_access_token_serves_many_rounds(store, smappee):
+    smappee.parks[PARK] = [Scripted(1, SERIALS[0], T0, None)]
+    smappee.now_ms = T0 + 10 * MIN
+    sync = sync_for(store, smappee)
+    for _ in range(5):
+        await sync.run_once()
+    assert smappee.grants == ["password"]
+
+
+async def test_a_failing_park_does_not_stop_the_others(store, smappee):
+    smappee.parks["456"] = [Scripted(1, SERIALS[0], T0, T0 + 30 * MIN)]
+    smappee.now_ms = T0 + 60 * MIN
+    smappee.throttle = 1
+    smappee.retry_after = "3600"  # longer than we wait: this round gives up on park 123
+    sync = sync_for(store, smappee, service_locations=["123", "456"])
+    result = await sync.run_once()
+    assert result.problems == [result.problems[0]] and "park 123" in result.problems[0]
+    assert "asked to wait 3600s" in result.problems[0]
+    assert result.created == 1  # park 456 went on
+    assert (await sync.run_once()).ok

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+import pytest
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, MetaData, String, Table, text
 
 from ocpi.core.enums import ModuleID, RoleEnum
@@ -88,4 +89,21 @@ async def test_a_database_from_the_first_release_gains_the_new_columns(database_
     assert peer.state == "registered" and peer.version is None and peer.profile.timeout is None
     _, token_a = await registry.invite("DE", "NEW", "CPO")
     assert (await registry.identify(token_a)).token_kind == "A"
+    await db.dispose()
+
+
+async def test_database_errors_never_show_the_values_written(database_url):
+    """A token or secret written to the database must not reach a log via an error."""
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from ocpi.store.schema import settings
+
+    db = Database(database_url)
+    async with db.begin() as tx:
+        await tx.execute(insert(settings).values(key="k", value="first-secret"))
+    with pytest.raises(IntegrityError) as err:
+        async with db.begin() as tx:
+            await tx.execute(insert(settings).values(key="k", value="rotated-secret-token"))
+    assert "rotated-secret-token" not in str(err.value)
     await db.dispose()

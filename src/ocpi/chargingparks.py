@@ -12,7 +12,7 @@ import io
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -85,11 +85,15 @@ def make_endpoint(node: "Node") -> Any:
             start, end = parse_range(request.query_params.get("range"))
             active = _active(request.query_params.get("active"))
             t = sessions
+            location = request.path_params["location_id"]
             cond = [t.c.role == RoleEnum.cpo.value,
-                    t.c.location_id == request.path_params["location_id"],
+                    func.lower(t.c.location_id) == location.lower(),  # ids are CiStrings
                     t.c.start_date_time >= start.replace(tzinfo=None)]
             if end is not None:
                 cond.append(t.c.start_date_time < end.replace(tzinfo=None))
+            if node.country_code and node.party_id:  # the node's own sessions only
+                cond.append(t.c.country_code == node.country_code.upper())
+                cond.append(t.c.party_id == node.party_id.upper())
             cond.append(t.c.status.not_in(DONE) if active else t.c.status == "COMPLETED")
             stmt = select(t.c.data).where(and_(*cond)).order_by(t.c.start_date_time, t.c.seq)
             async with node.db.begin() as tx:

@@ -382,8 +382,9 @@ def cmd_smappee_sync(args: argparse.Namespace) -> int:
     _print(args, result.as_dict(), f"{result.created} new, {result.updated} updated, "
            f"{result.unchanged} unchanged sessions"
            + (f"; UNMAPPED stations skipped: {', '.join(result.as_dict()['unmapped'])}"
-              if result.unmapped else ""))
-    return 1 if result.unmapped else 0
+              if result.unmapped else "")
+           + "".join(f"\n  problem: {p}" for p in result.problems[:20]))
+    return 0 if result.ok else 1
 
 
 # --- import ------------------------------------------------------------------------

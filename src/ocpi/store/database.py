@@ -48,12 +48,15 @@ class Database:
         self._async: AsyncEngine | None = None
         self._ready = False
         if self.dialect == "sqlite":
-            self._sync = create_engine(url.replace("sqlite+aiosqlite", "sqlite"))
+            # hide_parameters: an error message must never carry a token or secret
+            self._sync = create_engine(url.replace("sqlite+aiosqlite", "sqlite"),
+                                       hide_parameters=True)
             event.listen(self._sync, "connect", _sqlite_pragmas)
         else:
             if url.startswith("postgresql://") or url.startswith("postgres://"):
                 url = "postgresql+asyncpg://" + url.split("://", 1)[1]
-            self._async = create_async_engine(url, pool_size=10, max_overflow=20)
+            self._async = create_async_engine(url, pool_size=10, max_overflow=20,
+                                              hide_parameters=True)
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[Tx]:

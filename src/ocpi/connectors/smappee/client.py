@@ -7,9 +7,11 @@ refresh token would. Secrets are never put in messages or logs.
 """
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -17,6 +19,7 @@ import httpx
 from ...core import jsonutil
 from .config import SmappeeConfig
 
+log = logging.getLogger("ocpi.smappee")
 REFRESH_MARGIN = 300.0  # refresh this many seconds before the access token expires
 
 
@@ -95,8 +98,10 @@ class SmappeeClient:
             if refresh:
                 try:
                     self._tokens = await self._refresh_grant(refresh)
-                except SmappeeError:
-                    self._tokens = None  # a refresh token Smappee no longer knows
+                except SmappeeError as exc:
+                    # a refresh token Smappee no longer knows (another process used it?)
+                    log.warning("Smappee refresh failed (%s); logging in again", exc)
+                    self._tokens = None
             if self._tokens is None:
                 self._tokens = await self._password_grant()
         return self._tokens.access
@@ -120,6 +125,9 @@ class SmappeeClient:
                 error = f"HTTP {response.status_code}"
                 retry_after = _retry_after(response.headers.get("retry-after"))
                 if retry_after is not None:
+                    if retry_after > self.max_wait:
+                        raise SmappeeError(f"{what}: {error}, asked to wait {retry_after:.0f}s; "
+                                           "the next round tries again")
                     delay = retry_after
             if attempt == self.max_attempts:
                 raise SmappeeError(f"{what}: {error} after {attempt} attempts")
@@ -159,9 +167,15 @@ class SmappeeClient:
 
 
 def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait: ``Retry-After`` is a number of seconds or an HTTP date."""
     if not value:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
-        return None  # an HTTP date: fall back to our own backoff
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

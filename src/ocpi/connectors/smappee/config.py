@@ -83,6 +83,14 @@ class SmappeeConfig:
         known = {"base_url", "token_url", "currency", "token_owners", "interval_seconds",
                  "active_window_days", "overlap_seconds", "timeout"}
         extra = {k: raw[k] for k in known if k in raw}
+        for k in ("interval_seconds", "active_window_days", "overlap_seconds", "timeout"):
+            if k in extra:
+                try:
+                    extra[k] = float(extra[k])
+                except (TypeError, ValueError):
+                    raise ConfigError(f"{k}: {extra[k]!r} is not a number") from None
+                if extra[k] <= 0 and k != "overlap_seconds":
+                    raise ConfigError(f"{k}: must be positive")
         if env.get("SMAPPEE_BASE_URL"):
             extra["base_url"] = env["SMAPPEE_BASE_URL"]
         return cls(service_locations=parks, stations=stations, **secrets, **extra)

@@ -32,8 +32,8 @@ def attach(app: Any, config_path: str, owner: tuple[str, str]) -> float:
                     log.info("Smappee sync: %s", result.as_dict())
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # keep syncing; the next round may succeed
-                log.error("Smappee sync failed: %s", exc)
+            except Exception:  # keep syncing; the next round may succeed
+                log.exception("Smappee sync round failed")
             await asyncio.sleep(config.interval_seconds)
 
     previous = app.router.lifespan_context

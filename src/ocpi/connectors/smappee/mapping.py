@@ -32,12 +32,21 @@ def session_id(park: str, raw_id: Any) -> str:
     return f"SMP-{park}-{raw_id}"
 
 
+def epoch_ms(value: Any) -> int | None:
+    """Epoch milliseconds as Smappee may send them (int, float, numeric string)."""
+    number = _number(value)
+    if number is None or not number.is_finite():
+        return None
+    return int(number)
+
+
 def ms_to_text(ms: Any) -> str | None:
-    if ms is None:
+    value = epoch_ms(ms)
+    if value is None:
         return None
     try:
-        return format_datetime(datetime.fromtimestamp(int(ms) / 1000, UTC))
-    except (TypeError, ValueError, OverflowError):
+        return format_datetime(datetime.fromtimestamp(value / 1000, UTC))
+    except (ValueError, OverflowError, OSError):
         return None
 
 
@@ -62,24 +71,38 @@ def _kwh(raw: dict[str, Any]) -> Decimal:
 
 def to_session(raw: dict[str, Any], park: str, config: SmappeeConfig, owner: tuple[str, str],
                previous: dict[str, Any] | None = None,
-               authorization: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Map one Smappee session; ``previous`` is what we stored before (kWh and
-    status never go backwards), ``authorization`` a real-time authorization on record
-    ({country_code, party_id, authorization_reference})."""
+               authorization: dict[str, Any] | None = None, *, completed: bool = False,
+               seen_at: str | None = None) -> dict[str, Any]:
+    """Map one Smappee session.
+
+    ``completed``: it came from the completed list (``active=false``), which alone
+    makes it COMPLETED; in the active list even STOPPED stays ACTIVE until it
+    moves over. ``previous`` is what we stored before (kWh and status never go
+    backwards), ``authorization`` a real-time authorization on record
+    ({country_code, party_id, authorization_reference}); ``seen_at`` the time
+    of this sync, the end of a completed session Smappee gives no ``to`` for.
+    """
     if raw.get("id") is None:
         raise ValueError("a Smappee session without an id")
     serial, connector = raw.get("serialNumber"), raw.get("connector", raw.get("connectorId"))
     station = config.station(serial, connector)
     if station is None:
         raise UnmappedStation(serial, connector)
-    status = STATUS.get(str(raw.get("status") or "").upper(), "ACTIVE")
+    if completed:
+        status = "COMPLETED"
+    else:
+        status = STATUS.get(str(raw.get("status") or "").upper()) or \
+            (previous or {}).get("status") or "ACTIVE"
+        status = "ACTIVE" if status == "COMPLETED" else status
     kwh = _kwh(raw)
     start = ms_to_text(raw.get("from"))
+    if start is None and raw.get("from") is not None:
+        raise ValueError(f"session {raw['id']}: 'from' {raw['from']!r} is not epoch ms")
+    start = start or (previous or {}).get("start_date_time") or seen_at  # first seen
     if previous is not None:
         kwh = max(kwh, _number(previous.get("kwh")) or Decimal(0))
         if _RANK.get(previous.get("status", ""), 0) > _RANK[status]:
             status = previous["status"]
-        start = start or previous.get("start_date_time")
     uid = str(raw["rfid"]) if raw.get("rfid") else f"SMAPPEE-{serial}"
     token_owner = config.token_owner(uid)
     if authorization:
@@ -87,7 +110,7 @@ def to_session(raw: dict[str, Any], park: str, config: SmappeeConfig, owner: tup
     token_cc, token_pid = token_owner or owner
     session: dict[str, Any] = {
         "country_code": owner[0], "party_id": owner[1], "id": session_id(park, raw["id"]),
-        "start_date_time": start or format_datetime(datetime.now(UTC)),
+        "start_date_time": start,
         "kwh": kwh,
         "cdr_token": {"country_code": token_cc, "party_id": token_pid, "uid": uid[:36],
                       "type": "RFID" if raw.get("rfid") else "OTHER",
@@ -100,7 +123,7 @@ def to_session(raw: dict[str, Any], park: str, config: SmappeeConfig, owner: tup
     if authorization and authorization.get("authorization_reference"):
         session["authorization_reference"] = authorization["authorization_reference"]
     if status == "COMPLETED":
-        end = ms_to_text(raw.get("to")) or (previous or {}).get("end_date_time")
+        end = ms_to_text(raw.get("to")) or (previous or {}).get("end_date_time") or seen_at
         if end:
             session["end_date_time"] = end
     return session

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -24,9 +24,9 @@ from ...core.enums import ModuleID, RoleEnum
 from ...store import settings as node_state
 from ...store.schema import sessions as sessions_table
 from ...store.sql_store import SqlStore
-from .client import SmappeeClient
+from .client import SmappeeClient, SmappeeError
 from .config import SmappeeConfig
-from .mapping import UnmappedStation, same_content, session_id, to_session
+from .mapping import UnmappedStation, epoch_ms, same_content, session_id, to_session
 
 log = logging.getLogger("ocpi.smappee")
 REFRESH_KEY = "smappee.refresh_token"
@@ -39,11 +39,20 @@ class SyncResult:
     updated: int = 0
     unchanged: int = 0
     unmapped: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # malformed sessions, failed parks
     changed: list[tuple[str, str]] = field(default_factory=list)  # (session id, status), in order
 
+    @property
+    def ok(self) -> bool:
+        return not self.unmapped and not self.problems
+
     def as_dict(self) -> dict[str, Any]:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-                "unmapped": sorted(set(self.unmapped))}
+        out: dict[str, Any] = {"created": self.created, "updated": self.updated,
+                               "unchanged": self.unchanged,
+                               "unmapped": sorted(set(self.unmapped))}
+        if self.problems:
+            out["problems"] = self.problems[:20]
+        return out
 
 
 def _ms(text: str) -> int:
@@ -59,27 +68,38 @@ class SmappeeSync:
         self.owner = (owner[0].upper(), owner[1].upper())
         self.authorizations = authorizations
         self.clock = clock
+        self._client: SmappeeClient | None = None
 
     def client(self) -> SmappeeClient:
-        db = self.store.db
+        """One client for the life of this sync: its access token serves many rounds
+        (a refresh per round would rotate the refresh token needlessly)."""
+        if self._client is None:
+            db = self.store.db
 
-        async def load() -> str | None:
-            value = await node_state.get_value(db, REFRESH_KEY)
-            return str(value) if value else None
+            async def load() -> str | None:
+                value = await node_state.get_value(db, REFRESH_KEY)
+                return str(value) if value else None
 
-        async def save(token: str) -> None:
-            await node_state.set_value(db, REFRESH_KEY, token)
+            async def save(token: str) -> None:
+                await node_state.set_value(db, REFRESH_KEY, token)
 
-        return SmappeeClient(self.config, load_refresh=load, save_refresh=save)
+            self._client = SmappeeClient(self.config, load_refresh=load, save_refresh=save)
+        return self._client
 
     async def run_once(self) -> SyncResult:
+        """One round over every park; a failing park is reported and the others go on."""
         result = SyncResult()
         async with self.client() as client:
             for park in self.config.service_locations:
-                await self._park(client, park, result)
+                try:
+                    await self._park(client, park, result)
+                except SmappeeError as exc:
+                    result.problems.append(f"park {park}: {exc}")
         if result.unmapped:
             log.error("Smappee sessions on unmapped stations were skipped: %s",
                       ", ".join(sorted(set(result.unmapped))))
+        for problem in result.problems:
+            log.error("Smappee sync: %s", problem)
         return result
 
     async def _still_active(self, park: str) -> list[dict[str, Any]]:
@@ -103,15 +123,26 @@ class SmappeeSync:
 
         active = await client.sessions(park, active_from, active=True)
         completed = await client.sessions(park, completed_from, active=False)
-        latest: dict[str, dict[str, Any]] = {}
-        for raw in active + completed:  # completed last: it wins for a session in both
+        latest: dict[str, tuple[dict[str, Any], bool]] = {}
+        for raw in active:
             if raw.get("id") is not None:
-                latest[str(raw["id"])] = raw
-        for raw in sorted(latest.values(), key=lambda r: (int(r.get("from") or 0), str(r["id"]))):
-            await self._apply(park, raw, result)
-        await node_state.set_value(self.store.db, cursor_key, now_ms)
+                latest[str(raw["id"])] = (raw, False)
+        for raw in completed:  # the completed list wins for a session in both
+            if raw.get("id") is not None:
+                latest[str(raw["id"])] = (raw, True)
+        seen_at = format_datetime(datetime.fromtimestamp(now_ms / 1000, UTC))
+        held_back: list[int] = []
+        for raw, done in sorted(latest.values(),
+                                key=lambda e: (epoch_ms(e[0].get("from")) or 0, str(e[0]["id"]))):
+            if not await self._apply(park, raw, done, seen_at, result):
+                held_back.append(epoch_ms(raw.get("from")) or now_ms)
+        # a skipped session (unmapped station) is asked for again once it is mapped
+        cursor = min([now_ms, *(t + int(self.config.overlap_seconds * 1000) for t in held_back)])
+        await node_state.set_value(self.store.db, cursor_key, cursor)
 
-    async def _apply(self, park: str, raw: dict[str, Any], result: SyncResult) -> None:
+    async def _apply(self, park: str, raw: dict[str, Any], completed: bool, seen_at: str,
+                     result: SyncResult) -> bool:
+        """Store one session if it changed; False when it had to be skipped."""
         sid = session_id(park, raw["id"])
         cc, pid = self.owner
         previous = await self.store.get(ModuleID.sessions, RoleEnum.cpo, sid, country_code=cc,
@@ -120,13 +151,17 @@ class SmappeeSync:
         if self.authorizations is not None and raw.get("rfid"):
             auth = await self.authorizations(str(raw["rfid"]), str(raw.get("from") or ""))
         try:
-            session = to_session(raw, park, self.config, self.owner, previous, auth)
+            session = to_session(raw, park, self.config, self.owner, previous, auth,
+                                 completed=completed, seen_at=seen_at)
         except UnmappedStation as exc:
             result.unmapped.append(str(exc.serial))
-            return
+            return False
+        except ValueError as exc:
+            result.problems.append(f"park {park}: {exc}")
+            return False
         if previous is not None and same_content(previous, session):
             result.unchanged += 1
-            return
+            return True
         stamp = utcnow()
         if previous is not None:
             # strictly later than what partners already have, even on a coarse clock
@@ -141,3 +176,4 @@ class SmappeeSync:
             await self.store.update(ModuleID.sessions, RoleEnum.cpo, session, sid, **kw)
             result.updated += 1
         result.changed.append((sid, session["status"]))
+        return True
