@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -21,6 +21,9 @@ from ..core import jsonutil
 from ..modules.versions.enums import is_v2_1
 from .profile import Profile
 from .urls import UnsafeUrl, check_partner_url
+
+if TYPE_CHECKING:
+    from .registry import Peer
 
 FUNCTIONAL_MODULES = frozenset({"locations", "sessions", "cdrs", "tariffs", "tokens",
                                 "commands", "chargingprofiles"})
@@ -93,6 +96,21 @@ class OcpiClient:
     retries: int = 2  # extra attempts for one page of a list
     retry_delay: float = 0.5
     _http: httpx.AsyncClient | None = None
+
+    @classmethod
+    def for_peer(cls, peer: "Peer", from_party: tuple[str, str] | None, *,
+                 token: str | None = None, version: str | None = None,
+                 **kwargs: Any) -> "OcpiClient":
+        """A client for a registered partner: its token, version, profile and party.
+
+        ``token``/``version`` override the stored ones (a handshake in flight).
+        """
+        token = token or peer.token_out
+        if not token:
+            raise ValueError(f"no token to call partner {peer.name} with")
+        return cls(partner=peer.name, token=token, version=version or peer.version or "2.2.1",
+                   profile=peer.profile, from_party=from_party,
+                   to_party=(peer.country_code, peer.party_id), **kwargs)
 
     async def __aenter__(self) -> "OcpiClient":
         self._http = httpx.AsyncClient(timeout=self.profile.effective_timeout(),

@@ -147,11 +147,12 @@ def _their_credentials(data: Any, version: str, role_211: str | None, where: str
     return creds, credentials.parties(creds, version, role_211)
 
 
-def _client(name: str, token: str, version: str, profile: Profile, us: Us,
-            peer: Peer | None = None) -> OcpiClient:
-    to = (peer.country_code, peer.party_id) if peer is not None else None
-    return OcpiClient(partner=name, token=token, version=version, profile=profile,
-                      from_party=us.main_party, to_party=to)
+def registration(found: Discovery, creds: dict[str, Any], parties: list[Party]
+                 ) -> dict[str, Any]:
+    """What a completed handshake records about the partner, whichever side began it."""
+    return {"version": found.version, "versions_url": creds["url"],
+            "endpoints": found.endpoints, "parties": parties, "token_out": creds["token"],
+            "hub_party_id": creds.get("hub_party_id")}
 
 
 async def register(registry: Registry, us: Us, versions_url: str, token_a: str, *,
@@ -168,7 +169,8 @@ async def register(registry: Registry, us: Us, versions_url: str, token_a: str, 
     label = name or versions_url
     if name and (known := await registry.get(name)) and known.state == "registered":
         raise RegistryError(f"a registered partner is already called {name}")
-    async with _client(label, token_a, version or "2.2.1", profile, us) as client:
+    async with OcpiClient(partner=label, token=token_a, version=version or "2.2.1",
+                          profile=profile, from_party=us.main_party) as client:
         found = await _discover_with_token_a(client, versions_url, us, version)
         cred_url = _credentials_url(found, label)
         their_role = (role or infer_role_211(found.endpoints)) if is_v2_1(found.version) \
@@ -198,9 +200,7 @@ async def register(registry: Registry, us: Us, versions_url: str, token_a: str, 
             raise HandshakeError("the partner says it is a HUB, which may write objects of "
                                  "any party here: pass --role HUB to accept that")
         return await registry.finish_registration(
-            peer_id, name, version=found.version, versions_url=creds["url"],
-            endpoints=found.endpoints, parties=parties, token_out=creds["token"],
-            hub_party_id=creds.get("hub_party_id"), profile=client.profile)
+            peer_id, name, profile=client.profile, **registration(found, creds, parties))
     except (HandshakeError, RegistryError) as exc:
         await _keep_for_the_operator(registry, peer_id, answer.data, found, str(exc))
         raise HandshakeError(f"the partner registered us, but: {exc}. It is kept as state "
@@ -237,19 +237,17 @@ def _credentials_url(found: Discovery, label: str) -> str:
                          Status.NO_MATCHING_ENDPOINTS)
 
 
-def _require_registered(peer: Peer) -> str:
+def _require_registered(peer: Peer) -> None:
     if peer.state != "registered" or not peer.token_out or not peer.versions_url:
         raise RegistryError(f"partner {peer.name} is {peer.state}, not registered by handshake")
-    return peer.token_out
 
 
 async def update(registry: Registry, us: Us, peer: Peer, *, version: str | None = None
                  ) -> Peer:
     """PUT our credentials: re-discover, hand the partner a new token, take its new one."""
-    token_out = _require_registered(peer)
+    _require_registered(peer)
     assert peer.versions_url is not None
-    async with _client(peer.name, token_out, peer.version or "2.2.1", peer.profile, us,
-                       peer) as client:
+    async with OcpiClient.for_peer(peer, us.main_party) as client:
         found = await discover(client, peer.versions_url, us.versions, us.modules,
                                version or None)
         cred_url = _credentials_url(found, peer.name)
@@ -265,10 +263,8 @@ async def update(registry: Registry, us: Us, peer: Peer, *, version: str | None 
             # else (timeout, lost connection) it may have switched: B stays valid
             raise HandshakeError(f"update refused: {exc}") from None
     creds, parties = _their_credentials(answer.data, found.version, peer.role, cred_url)
-    await registry.complete_update(peer.id, keep=token_b, version=found.version,
-                                   versions_url=creds["url"], endpoints=found.endpoints,
-                                   parties=parties, token_out=creds["token"],
-                                   hub_party_id=creds.get("hub_party_id"))
+    await registry.complete_update(peer.id, keep=token_b,
+                                   **registration(found, creds, parties))
     fresh = await registry.get_by_id(peer.id)
     assert fresh is not None
     return fresh
@@ -280,12 +276,11 @@ async def unregister(registry: Registry, us: Us, peer: Peer, *, force: bool = Fa
     With ``force`` the partner is cut off here even when it cannot be reached.
     """
     try:
-        token_out = _require_registered(peer)
+        _require_registered(peer)
         cred_url = peer.endpoint("credentials")
         if cred_url is None:
             raise RegistryError(f"partner {peer.name} has no credentials endpoint on record")
-        async with _client(peer.name, token_out, peer.version or "2.2.1", peer.profile, us,
-                           peer) as client:
+        async with OcpiClient.for_peer(peer, us.main_party) as client:
             await client.call("DELETE", cred_url)
     except (PartnerError, RegistryError):
         if not force:

@@ -12,23 +12,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from ..core.datetime import format_datetime
 from ..core.enums import ModuleID, RoleEnum
-from ..core.mapping import without_nulls
-from ..core.transport import validation_message
-from ..modules.locations import mapper as location_mapper
-from ..modules.locations.schemas import SCHEMAS as LOCATION_SCHEMAS
-from ..modules.sessions import mapper as session_mapper
-from ..modules.sessions.schemas import SCHEMAS as SESSION_SCHEMAS
+from ..modules.canonical import MODULES, from_wire
 from ..modules.versions.enums import is_v2_1
 from ..store.sql_store import SqlStore
 from .client import OcpiClient
 from .handshake import Us
 from .registry import Peer, Registry
 
-PULLABLE = ("locations", "sessions")
+PULLABLE = MODULES
 Progress = Callable[[int, int | None], None]
 
 
@@ -44,26 +37,6 @@ class PullResult:
         return {"received": self.received, "created": self.created, "updated": self.updated,
                 "unchanged": self.unchanged, "rejected": len(self.rejected),
                 "problems": self.rejected[:20]}
-
-
-def _canonical(module: str, item: Any, version: str, owner: tuple[str, str]
-               ) -> dict[str, Any]:
-    """Validate one wire object and map it; raises ``ValueError`` naming the problem."""
-    if not isinstance(item, dict):
-        raise ValueError("not a JSON object")
-    item = without_nulls(item)
-    if module == "locations":
-        model = LOCATION_SCHEMAS.get(version, LOCATION_SCHEMAS["2.3.0"])["location"]
-    else:
-        model = SESSION_SCHEMAS.get(version, SESSION_SCHEMAS["2.3.0"])
-    try:
-        model.model_validate(item, context={"warnings": []})
-    except ValidationError as exc:
-        raise ValueError(validation_message(exc)) from None
-    cc, pid = owner
-    if module == "locations":
-        return location_mapper.to_canonical(item, version, "location", cc, pid)
-    return session_mapper.to_canonical(item, version, cc, pid)
 
 
 async def pull(registry: Registry, store: SqlStore, us: Us, peer: Peer, module: str, *,
@@ -84,16 +57,13 @@ async def pull(registry: Registry, store: SqlStore, us: Us, peer: Peer, module: 
     elif module == "sessions":
         params["date_from"] = "1970-01-01T00:00:00Z"  # the specification requires one
     result = PullResult()
-    async with OcpiClient(partner=peer.name, token=peer.token_out, version=peer.version,
-                          profile=peer.profile, from_party=us.main_party,
-                          to_party=(peer.country_code, peer.party_id),
-                          retry_delay=retry_delay) as client:
+    async with OcpiClient.for_peer(peer, us.main_party, retry_delay=retry_delay) as client:
         try:
             async for page, total in client.get_pages(url, params=params, module=module):
                 accepted = []
                 for n, item in enumerate(page, start=result.received):
                     try:
-                        obj = _canonical(module, item, peer.version, main)
+                        obj = from_wire(module, item, peer.version, *main)
                     except ValueError as exc:
                         ident = item.get("id") if isinstance(item, dict) else None
                         result.rejected.append(f"#{n} ({ident!r}): {exc}")

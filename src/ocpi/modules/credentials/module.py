@@ -20,7 +20,7 @@ from ...core.transport import OcpiRequest
 from ...peers import credentials
 from ...peers.client import OcpiClient
 from ...peers.credentials import Party
-from ...peers.handshake import Discovery, HandshakeError, discover
+from ...peers.handshake import Discovery, HandshakeError, discover, registration
 from ...peers.registry import Peer, Registry
 from ...peers.urls import UnresolvableHost, UnsafeUrl, check_partner_url
 from ..versions.module import base_url
@@ -100,8 +100,8 @@ async def _discover(ctx: OcpiRequest, peer: Peer, creds: dict[str, Any]) -> Disc
     """Fetch the partner's versions and details with the token it just gave us."""
     node = ctx.node
     own = (node.country_code or "", node.party_id or "")
-    async with OcpiClient(partner=peer.name, token=creds["token"], version=ctx.version,
-                          profile=peer.profile, from_party=own) as client:
+    async with OcpiClient.for_peer(peer, own, token=creds["token"],
+                                   version=ctx.version) as client:
         try:
             return await discover(client, creds["url"], [ctx.version],
                                   [m.value for m in node.modules if m != MODULE],
@@ -139,9 +139,8 @@ async def post(ctx: OcpiRequest) -> Response:
     peer = await _peer(ctx)
     creds, parties = await _their_credentials(ctx, peer)
     found = await _discover(ctx, peer, creds)
-    token = await _registry(ctx).complete_invited(
-        peer.id, version=found.version, versions_url=creds["url"], endpoints=found.endpoints,
-        parties=parties, token_out=creds["token"], hub_party_id=creds.get("hub_party_id"))
+    token = await _registry(ctx).complete_invited(peer.id,
+                                                  **registration(found, creds, parties))
     if token is None:
         raise MethodNotAllowed("this registration was completed meanwhile")
     return envelope(_ours(ctx, token))
@@ -154,10 +153,8 @@ async def put(ctx: OcpiRequest) -> Response:
     peer = await _peer(ctx)
     creds, parties = await _their_credentials(ctx, peer)
     found = await _discover(ctx, peer, creds)
-    token = await _registry(ctx).rotate(
-        peer.id, ctx.token, version=found.version, versions_url=creds["url"],
-        endpoints=found.endpoints, parties=parties, token_out=creds["token"],
-        hub_party_id=creds.get("hub_party_id"))
+    token = await _registry(ctx).rotate(peer.id, ctx.token,
+                                        **registration(found, creds, parties))
     if token is None:
         raise MethodNotAllowed("this registration was ended or updated meanwhile")
     return envelope(_ours(ctx, token))
