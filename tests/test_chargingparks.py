@@ -57,6 +57,13 @@ async def test_range_is_start_inclusive_end_exclusive_at_the_millisecond(parks):
     assert [s["id"] for s in body(r)["data"]] == ["at-from", "inside", "last-ms", "at-to"]
 
 
+async def test_location_ids_match_whatever_their_case(parks):
+    """Location ids are CiStrings: PARK-1 and park-1 are the same park."""
+    r = await parks.client.get(f"/api/v1/chargingparks/park-1/sessions?range={T},{T + 1}",
+                               headers=op())
+    assert [s["id"] for s in body(r)["data"]] == ["at-from"]
+
+
 async def test_active_selects_sessions_not_yet_completed(parks):
     r = await get(parks, f"?range={T},{T + 1000}&active=true")
     assert [s["id"] for s in body(r)["data"]] == ["live", "pending"]

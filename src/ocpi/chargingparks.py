@@ -12,17 +12,14 @@ import io
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .core import jsonutil
 from .core.enums import RoleEnum
 from .core.envelope import envelope
 from .core.errors import Forbidden, InvalidParameters, OcpiError
 from .core.status import Status
 from .core.transport import authenticate, error_response
-from .store.schema import sessions
 
 if TYPE_CHECKING:
     from .node import Node
@@ -79,29 +76,20 @@ def make_endpoint(node: "Node") -> Any:
             caller, _ = await authenticate(node, request, "2.2.1")
             if not caller.is_operator:
                 raise Forbidden("the charging-park API is for the node operator")
-            if node.db is None:
+            if not node.builtin_store:
                 raise OcpiError("needs the built-in store", status_code=Status.SERVER_ERROR,
                                 http_status=501)
             start, end = parse_range(request.query_params.get("range"))
             active = _active(request.query_params.get("active"))
-            t = sessions
-            location = request.path_params["location_id"]
-            cond = [t.c.role == RoleEnum.cpo.value,
-                    func.lower(t.c.location_id) == location.lower(),  # ids are CiStrings
-                    t.c.start_date_time >= start.replace(tzinfo=None)]
-            if end is not None:
-                cond.append(t.c.start_date_time < end.replace(tzinfo=None))
-            if node.country_code and node.party_id:  # the node's own sessions only
-                cond.append(t.c.country_code == node.country_code.upper())
-                cond.append(t.c.party_id == node.party_id.upper())
-            cond.append(t.c.status.not_in(DONE) if active else t.c.status == "COMPLETED")
-            stmt = select(t.c.data).where(and_(*cond)).order_by(t.c.start_date_time, t.c.seq)
-            async with node.db.begin() as tx:
-                rows = (await tx.execute(stmt)).all()
+            owner = (node.country_code, node.party_id) \
+                if node.country_code and node.party_id else None  # our own sessions only
+            items = await node.crud.find_sessions(
+                RoleEnum.cpo, location_id=request.path_params["location_id"],
+                started_from=start, started_before=end, owner=owner,
+                **({"not_statuses": DONE} if active else {"statuses": ("COMPLETED",)}))
         except OcpiError as exc:
             return error_response(exc)
-        items = [{k: v for k, v in jsonutil.loads(r[0]).items() if not k.startswith("_")}
-                 for r in rows]
+        items = [{k: v for k, v in s.items() if not k.startswith("_")} for s in items]
         if "text/csv" in request.headers.get("accept", ""):
             return _csv(items)
         return envelope(items)

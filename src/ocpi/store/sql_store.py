@@ -6,6 +6,8 @@ their sender), ``EMSP`` rows are objects partners pushed to it (receiver).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
@@ -24,7 +26,7 @@ def _columns(module: str, data: dict[str, Any]) -> dict[str, Any]:
     token = data.get("cdr_token") or {}
     start = data.get("start_date_time")
     return {
-        "location_id": data.get("location_id"),
+        "location_id": id_key(data["location_id"]) if data.get("location_id") else None,
         "start_date_time": ts_key(start) if start else None,
         "status": data.get("status"),
         "token_country_code": party_key(token["country_code"]) if token.get("country_code")
@@ -149,6 +151,35 @@ class SqlStore:
                         last_updated=updated, data=text, **_columns(str(module), data)))
                     counts["updated"] += 1
         return counts
+
+    async def find_sessions(self, role: RoleEnum, *, location_id: str | None = None,
+                            started_from: datetime | None = None,
+                            started_before: datetime | None = None,
+                            statuses: Iterable[str] | None = None,
+                            not_statuses: Iterable[str] | None = None,
+                            id_prefix: str | None = None,
+                            owner: tuple[str, str] | None = None) -> list[dict[str, Any]]:
+        """Sessions by their key columns, in order of start (charging parks, connectors)."""
+        t = OBJECT_TABLES["sessions"]
+        cond = [t.c.role == str(role)]
+        if location_id is not None:
+            cond.append(t.c.location_id == id_key(location_id))
+        if started_from is not None:
+            cond.append(t.c.start_date_time >= ts_key(started_from))
+        if started_before is not None:
+            cond.append(t.c.start_date_time < ts_key(started_before))
+        if statuses is not None:
+            cond.append(t.c.status.in_(tuple(statuses)))
+        if not_statuses is not None:
+            cond.append(t.c.status.not_in(tuple(not_statuses)))
+        if id_prefix is not None:
+            cond.append(t.c.id.startswith(id_key(id_prefix), autoescape=True))
+        if owner is not None:
+            cond.append(t.c.country_code == party_key(owner[0]))
+            cond.append(t.c.party_id == party_key(owner[1]))
+        stmt = select(t.c.data).where(and_(*cond)).order_by(t.c.start_date_time, t.c.seq)
+        async with self.db.begin() as tx:
+            return [jsonutil.loads(r[0]) for r in (await tx.execute(stmt)).all()]
 
     async def delete(self, module: ModuleID, role: RoleEnum, id: str, *args: Any,
                      country_code: str | None = None, party_id: str | None = None,

@@ -16,13 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select
-
-from ...core import jsonutil
 from ...core.datetime import format_datetime, parse_datetime, utcnow
 from ...core.enums import ModuleID, RoleEnum
 from ...store import settings as node_state
-from ...store.schema import sessions as sessions_table
 from ...store.sql_store import SqlStore
 from .client import SmappeeClient, SmappeeError
 from .config import SmappeeConfig
@@ -103,13 +99,8 @@ class SmappeeSync:
         return result
 
     async def _still_active(self, park: str) -> list[dict[str, Any]]:
-        t = sessions_table
-        prefix = session_id(park, "").casefold()
-        stmt = select(t.c.data).where(and_(
-            t.c.role == RoleEnum.cpo.value, t.c.id.like(prefix + "%"),
-            t.c.status.in_(("PENDING", "ACTIVE"))))
-        async with self.store.db.begin() as tx:
-            return [jsonutil.loads(r[0]) for r in (await tx.execute(stmt)).all()]
+        return await self.store.find_sessions(RoleEnum.cpo, id_prefix=session_id(park, ""),
+                                              statuses=("PENDING", "ACTIVE"), owner=self.owner)
 
     async def _park(self, client: SmappeeClient, park: str, result: SyncResult) -> None:
         now_ms = int(self.clock() * 1000)
