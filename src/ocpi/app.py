@@ -18,7 +18,7 @@ from starlette.routing import Route
 from . import chargingparks
 from .core.enums import ModuleID, RoleEnum
 from .core.envelope import envelope
-from .core.interface import ModuleDefinition
+from .core.interface import ModuleDefinition, module_path
 from .core.status import Status
 from .core.transport import RequestIdMiddleware, make_endpoint
 from .modules.credentials import module as credentials
@@ -46,13 +46,12 @@ def _routes_for(node: Node, definition: ModuleDefinition) -> list[Route]:
         if version not in definition.versions:
             continue
         if definition.shared:
-            _, endpoints = next(iter(definition.interfaces.values()))
-            mounts = [(None, f"/ocpi/{version}/{definition.id.value}", endpoints)]
+            mounts = [(None, next(iter(definition.interfaces.values()))[1])]
         else:
-            mounts = [(role, f"/ocpi/{role.value.lower()}/{version}/{definition.id.value}",
-                       definition.interfaces[role][1])
+            mounts = [(role, definition.interfaces[role][1])
                       for role in node.roles if role in definition.interfaces]
-        for role, prefix, endpoints in mounts:
+        for role, endpoints in mounts:
+            prefix = module_path(definition.id, version, role)
             for ep in endpoints:
                 if ep.versions is not None and version not in ep.versions:
                     continue

@@ -29,3 +29,11 @@ class ModuleDefinition:
     # served once per version at /ocpi/{version}/{module}, not per role (credentials)
     shared: bool = False
 
+
+
+def module_path(module: ModuleID, version: str, role: RoleEnum | None) -> str:
+    """The URL layout, in one place for routes and version details: shared modules
+    at ``/ocpi/{version}/{module}``, the others at ``/ocpi/{cpo|emsp}/{version}/{module}``."""
+    if role is None:
+        return f"/ocpi/{version}/{module.value}"
+    return f"/ocpi/{role.value.lower()}/{version}/{module.value}"

@@ -159,14 +159,15 @@ def to_wire(obj: dict[str, Any], version: str, kind: str, strict: bool = True) -
             out = _location_out_211(obj, strict)
         key = "2.1.1"
     else:
-        out = obj
-        if kind == "location" and isinstance(obj.get("evses"), list):
-            out = {**obj, "evses": [to_wire(e, version, "evse", strict) for e in obj["evses"]]}
-        if kind == "location" and isinstance(obj.get("opening_times"), dict) and strict:
-            out = {**out, "opening_times": _hours_out(obj["opening_times"], False)}
+        out = dict(obj)
+        if kind == "location":
+            if isinstance(obj.get("evses"), list):
+                out["evses"] = [to_wire(e, version, "evse", strict) for e in obj["evses"]]
+            if strict and isinstance(obj.get("opening_times"), dict):
+                out["opening_times"] = _hours_out(obj["opening_times"], False)
         elif kind == "evse" and isinstance(obj.get("connectors"), list):
-            out = {**obj, "connectors": [to_wire(c, version, "connector", strict)
-                                         for c in obj["connectors"]]}
+            out["connectors"] = [to_wire(c, version, "connector", strict)
+                                 for c in obj["connectors"]]
         key = version if version in SCHEMAS else "2.3.0"
     if strict:
         return drop(out, _OTHER_VERSION_FIELDS[kind][key])

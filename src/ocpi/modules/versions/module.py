@@ -8,7 +8,7 @@ from starlette.responses import Response
 from ...core.enums import InterfaceRole, RoleEnum
 from ...core.envelope import envelope
 from ...core.errors import NotFound, OcpiError
-from ...core.interface import ModuleDefinition
+from ...core.interface import ModuleDefinition, module_path
 from ...core.transport import authenticate, error_response
 from ...node import Node
 from .enums import is_v2_1
@@ -18,10 +18,6 @@ def base_url(node: Node, request: Request) -> str:
     if node.public_url:
         return node.public_url.rstrip("/")
     return f"{request.url.scheme}://{request.url.netloc}"
-
-
-def module_url(base: str, role: RoleEnum, version: str, module: str) -> str:
-    return f"{base}/ocpi/{role.value.lower()}/{version}/{module}"
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -55,19 +51,14 @@ def make_versions_endpoint(node: Node, definitions: list[ModuleDefinition]
         for definition in definitions:
             if version not in definition.versions:
                 continue
-            if definition.shared:
+            if definition.shared:  # listed once; its role means nothing: SENDER
+                shown = [(None, InterfaceRole.SENDER)]
+            else:
+                shown = [(role, definition.interfaces[role][0])
+                         for role in roles if role in definition.interfaces]
+            for role, interface_role in shown:
                 entry = {"identifier": definition.id.value,
-                         "url": f"{base}/ocpi/{version}/{definition.id.value}"}
-                if not is_v2_1(version):
-                    entry["role"] = InterfaceRole.SENDER.value
-                endpoints.append(entry)
-                continue
-            for role in roles:
-                if role not in definition.interfaces:
-                    continue
-                interface_role, _ = definition.interfaces[role]
-                entry = {"identifier": definition.id.value,
-                         "url": module_url(base, role, version, definition.id.value)}
+                         "url": base + module_path(definition.id, version, role)}
                 if not is_v2_1(version):
                     entry["role"] = InterfaceRole(interface_role).value
                 endpoints.append(entry)
