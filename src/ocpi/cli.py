@@ -102,17 +102,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 # --- peers -------------------------------------------------------------------------
 
 def cmd_peers_add(args: argparse.Namespace) -> int:
-    from .peers.registry import Registry
+    async def work(_db: Database, registry: Any) -> tuple[Any, str]:
+        return await registry.add_peer(args.country_code, args.party_id, args.role,
+                                       token=args.token, name=args.name)
 
-    async def run() -> tuple[Any, str]:
-        db = _db(args)
-        try:
-            return await Registry(db).add_peer(args.country_code, args.party_id, args.role,
-                                               token=args.token, name=args.name)
-        finally:
-            await db.dispose()
-
-    peer, token = asyncio.run(run())
+    try:
+        peer, token = _with_registry(args, work)
+    except _known_errors() as exc:
+        return _fail(str(exc))
     _print(args, {**peer.as_dict(), "token": token},
            f"partner {peer.name} ({peer.country_code}/{peer.party_id} {peer.role}) may call "
            f"the node with token: {token}")
@@ -120,16 +117,10 @@ def cmd_peers_add(args: argparse.Namespace) -> int:
 
 
 def cmd_peers_list(args: argparse.Namespace) -> int:
-    from .peers.registry import Registry
+    async def work(_db: Database, registry: Any) -> list[Any]:
+        return await registry.list_peers()
 
-    async def run() -> list[Any]:
-        db = _db(args)
-        try:
-            return await Registry(db).list_peers()
-        finally:
-            await db.dispose()
-
-    found = asyncio.run(run())
+    found = _with_registry(args, work)
     rows = [p.as_dict() for p in found]
     lines = []
     for p in found:
@@ -171,7 +162,7 @@ async def _us(db: Database, args: argparse.Namespace) -> Any:
               parties=[Party(r, cc, pid, details) for r in node.roles])
 
 
-def _run_registry(args: argparse.Namespace, work: Any) -> Any:
+def _with_registry(args: argparse.Namespace, work: Any) -> Any:
     """Run ``work(db, registry)`` and dispose of the database afterwards."""
     from .peers.registry import Registry
 
@@ -209,7 +200,7 @@ def cmd_peers_invite(args: argparse.Namespace) -> int:
         return peer, token, us.versions_url
 
     try:
-        peer, token, versions_url = _run_registry(args, work)
+        peer, token, versions_url = _with_registry(args, work)
     except _known_errors() as exc:
         return _fail(str(exc))
     _print(args, {"token": token, "versions_url": versions_url, "name": peer.name},
@@ -239,7 +230,7 @@ def cmd_peers_register(args: argparse.Namespace) -> int:
                                         profile=_profile_from(args))
 
     try:
-        peer = _run_registry(args, work)
+        peer = _with_registry(args, work)
     except _known_errors() as exc:
         return _fail(f"registration failed, nothing was stored: {getattr(exc, 'message', exc)}")
     _print(args, peer.as_dict(), f"registered with {peer.name} on OCPI {peer.version}: "
@@ -247,13 +238,11 @@ def cmd_peers_register(args: argparse.Namespace) -> int:
     return 0
 
 
-def _named(registry: Any, name: str) -> Any:
-    async def get() -> Any:
-        peer = await registry.get(name)
-        if peer is None:
-            raise ValueError(f"no partner called {name} (see `ocpi peers list`)")
-        return peer
-    return get()
+async def _named(registry: Any, name: str) -> Any:
+    peer = await registry.get(name)
+    if peer is None:
+        raise ValueError(f"no partner called {name} (see `ocpi peers list`)")
+    return peer
 
 
 def cmd_peers_update(args: argparse.Namespace) -> int:
@@ -265,7 +254,7 @@ def cmd_peers_update(args: argparse.Namespace) -> int:
                                       version=args.version)
 
     try:
-        peer = _run_registry(args, work)
+        peer = _with_registry(args, work)
     except _known_errors() as exc:
         return _fail(f"update failed: {getattr(exc, 'message', exc)}")
     _print(args, peer.as_dict(), f"updated {peer.name}: OCPI {peer.version}, new tokens "
@@ -281,7 +270,7 @@ def cmd_peers_unregister(args: argparse.Namespace) -> int:
         await handshake.unregister(registry, await _us(db, args), peer, force=args.force)
 
     try:
-        _run_registry(args, work)
+        _with_registry(args, work)
     except _known_errors() as exc:
         return _fail(f"unregister failed (--force cuts the partner off here anyway): {exc}")
     _print(args, {"name": args.name, "state": "unregistered"},
@@ -301,7 +290,7 @@ def cmd_peers_set(args: argparse.Namespace) -> int:
             connection_close=_yes_no(args.connection_close), timeout=args.timeout)
 
     try:
-        peer = _run_registry(args, work)
+        peer = _with_registry(args, work)
     except _known_errors() as exc:
         return _fail(str(exc))
     _print(args, peer.as_dict(), f"{peer.name}: {peer.profile.as_dict()}")
@@ -339,7 +328,7 @@ def cmd_peers_pull(args: argparse.Namespace) -> int:
                           since=since, progress=_progress(f"{args.name} {args.module}"))
 
     try:
-        result = _run_registry(args, work)
+        result = _with_registry(args, work)
     except _known_errors() as exc:
         if sys.stderr.isatty():
             print(file=sys.stderr)
@@ -376,7 +365,7 @@ def cmd_smappee_sync(args: argparse.Namespace) -> int:
         return await SmappeeSync(SqlStore(db), config, (cc, pid)).run_once()
 
     try:
-        result = _run_registry(args, work)
+        result = _with_registry(args, work)
     except (*_known_errors(), SmappeeError) as exc:
         return _fail(f"Smappee sync failed: {exc}")
     _print(args, result.as_dict(), f"{result.created} new, {result.updated} updated, "

@@ -118,6 +118,12 @@ class Peer:
         }
 
 
+async def _add_token(tx: Any, peer_id: int, token: str, kind: str, now: datetime) -> None:
+    """Every token enters the registry here, hashed."""
+    await tx.execute(insert(tokens).values(token_hash=hash_token(token), peer_id=peer_id,
+                                           kind=kind, created_at=now))
+
+
 def _peer_values(**values: Any) -> dict[str, Any]:
     """Column values for ``peers`` from Python values (lists become JSON text)."""
     out = dict(values)
@@ -229,8 +235,7 @@ class Registry:
                                         for c, p in [(cc, pid), *also]]).decode(),
             ).returning(peers.c.id))).scalar_one()
             await tx.execute(delete(tokens).where(tokens.c.token_hash == hash_token(token)))
-            await tx.execute(insert(tokens).values(token_hash=hash_token(token), peer_id=peer_id,
-                                                   kind=kind, created_at=now))
+            await _add_token(tx, peer_id, token, kind, now)
         peer = await self.get_by_id(peer_id)
         assert peer is not None
         return peer, token
@@ -250,8 +255,7 @@ class Registry:
             if not done.rowcount:
                 return None
             await tx.execute(delete(tokens).where(tokens.c.peer_id == peer_id))
-            await tx.execute(insert(tokens).values(token_hash=hash_token(token), peer_id=peer_id,
-                                                   kind="C", created_at=now))
+            await _add_token(tx, peer_id, token, "C", now)
         return token
 
     async def rotate(self, peer_id: int, token: str, **details: Any) -> str | None:
@@ -282,8 +286,7 @@ class Registry:
         """All current tokens go into their grace period; ``fresh`` becomes current."""
         await tx.execute(update(tokens).where(tokens.c.peer_id == peer_id, tokens.c.kind == "C")
                          .values(kind="OLD", expires_at=now + self.grace))
-        await tx.execute(insert(tokens).values(token_hash=hash_token(fresh), peer_id=peer_id,
-                                               kind="C", created_at=now))
+        await _add_token(tx, peer_id, fresh, "C", now)
 
     async def unregister(self, peer_id: int) -> None:
         """Its tokens stop working at once; we stop calling it."""
@@ -303,8 +306,7 @@ class Registry:
                 name=f"registering-{secrets.token_hex(4)}", country_code="", party_id="",
                 role=RoleEnum(role.upper()).value, state="registering", created_at=now,
                 rotating=False).returning(peers.c.id))).scalar_one()
-            await tx.execute(insert(tokens).values(token_hash=hash_token(token_b),
-                                                   peer_id=peer_id, kind="C", created_at=now))
+            await _add_token(tx, peer_id, token_b, "C", now)
         return peer_id
 
     async def finish_registration(self, peer_id: int, name: str | None, **details: Any
@@ -336,8 +338,7 @@ class Registry:
     async def add_token(self, peer_id: int, token: str) -> None:
         """An extra current token (client-side rotation: valid before our PUT is sent)."""
         async with self.db.begin() as tx:
-            await tx.execute(insert(tokens).values(token_hash=hash_token(token), peer_id=peer_id,
-                                                   kind="C", created_at=_now()))
+            await _add_token(tx, peer_id, token, "C", _now())
 
     async def drop_token(self, token: str) -> None:
         async with self.db.begin() as tx:
