@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from ocpi import get_application
 from ocpi.core.enums import RoleEnum
@@ -18,6 +19,7 @@ from ocpi.peers.credentials import Party
 from ocpi.peers.handshake import HandshakeError, Us
 from ocpi.peers.registry import Registry
 from ocpi.store.database import Database
+from ocpi.store.schema import tokens
 
 from .conftest import auth
 from .servers import PeerMock, ServerThread
@@ -253,3 +255,28 @@ async def test_an_invalid_answer_after_our_post_is_kept_for_the_operator(emsp, m
     assert kept.state == "registering" and "token" in kept.last_error
     await handshake.unregister(emsp.registry, emsp.us("DE", "MSP", "EMSP"), kept, force=True)
     assert (await emsp.registry.get(kept.name)).state == "unregistered"
+
+
+async def _current_tokens(side: Side, peer_id: int) -> int:
+    async with side.db.begin() as tx:
+        rows = (await tx.execute(select(tokens.c.kind).where(tokens.c.peer_id == peer_id))).all()
+    return sum(1 for r in rows if r.kind == "C")
+
+
+async def test_an_update_that_may_have_reached_the_partner_keeps_our_new_token(emsp, mock,
+                                                                               monkeypatch):
+    """A timeout leaves it unknown whether the partner switched to our new token: keep it
+    valid. An answered refusal means it did not: drop it."""
+    us = emsp.us("DE", "MSP", "EMSP")
+    peer = await handshake.register(emsp.registry, us, f"{mock.url}/versions", "token-a",
+                                    version="2.2.1")
+    assert await _current_tokens(emsp, peer.id) == 1
+    monkeypatch.setenv("OCPI_PARTNER_TIMEOUT", "0.5")
+    mock.mode = {"/2.2.1/credentials": "slow"}
+    with pytest.raises(HandshakeError, match="timeout"):
+        await handshake.update(emsp.registry, us, peer, version="2.2.1")
+    assert await _current_tokens(emsp, peer.id) == 2
+    mock.mode = {"/2.2.1/credentials": "down"}
+    with pytest.raises(HandshakeError, match="HTTP 503"):
+        await handshake.update(emsp.registry, us, peer, version="2.2.1")
+    assert await _current_tokens(emsp, peer.id) == 2

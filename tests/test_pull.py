@@ -136,3 +136,21 @@ async def test_pull_needs_a_registered_partner(ours, mock):
     await registry.unregister(peer.id)
     with pytest.raises(ValueError, match="unregistered"):
         await pull(registry, store, US, await registry.get(peer.name), "locations")
+
+
+async def test_sessions_are_pulled_into_the_store(ours, mock):
+    registry, store = ours
+    session = {"country_code": "NL", "party_id": "MCK", "id": "S1",
+               "start_date_time": "2026-03-01T10:00:00Z", "kwh": 11.5,
+               "cdr_token": {"country_code": "DE", "party_id": "MSP", "uid": "U1",
+                             "type": "RFID", "contract_id": "C1"},
+               "auth_method": "WHITELIST", "location_id": "L1", "evse_uid": "E1",
+               "connector_id": "1", "currency": "EUR", "status": "ACTIVE",
+               "last_updated": "2026-03-01T10:05:00Z", "total_cost": None}
+    mock.items = [session, {**session, "id": "S2", "status": "UNKNOWN"}]
+    peer = await _registered(ours, mock)
+    result = await pull(registry, store, US, peer, "sessions")
+    assert result.created == 1 and "status" in result.rejected[0]
+    stored, _, _ = await store.list(ModuleID.sessions, RoleEnum.emsp, {"limit": 10})
+    assert [(s["id"], s["kwh"], s["cdr_token"]["uid"]) for s in stored] == [("S1", 11.5, "U1")]
+    assert "total_cost" not in stored[0]  # a null is "not set", as for a push

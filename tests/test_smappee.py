@@ -3,6 +3,7 @@
 import asyncio
 import json
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import httpx
@@ -329,3 +330,15 @@ async def test_a_failing_park_does_not_stop_the_others(store, smappee):
     assert "asked to wait 3600s" in result.problems[0]
     assert result.created == 1  # park 456 went on
     assert (await sync.run_once()).ok
+
+
+def test_retry_after_in_seconds_or_as_an_http_date():
+    from email.utils import format_datetime as http_date
+
+    from ocpi.connectors.smappee.client import _retry_after
+
+    assert _retry_after("7") == 7.0
+    assert _retry_after(None) is None and _retry_after("soon") is None
+    in_30s = http_date(datetime.fromtimestamp(time.time() + 30, UTC), usegmt=True)
+    assert 25 <= _retry_after(in_30s) <= 31
+    assert _retry_after(http_date(datetime(2000, 1, 1, tzinfo=UTC), usegmt=True)) == 0
