@@ -35,13 +35,24 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ocpi.db'}"
         return
+    await reset_postgres()
+    yield PG_URL
+
+
+async def reset_postgres() -> None:
+    """Empty tables on the shared PostgreSQL test database."""
     db = Database(PG_URL)
     assert db._async is not None
     async with db._async.begin() as conn:
         await conn.run_sync(metadata.drop_all)
         await conn.run_sync(metadata.create_all)
     await db.dispose()
-    yield PG_URL
+
+
+@pytest.fixture
+def local_partners(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Partners on 127.0.0.1 over http, as in every test with real partner servers."""
+    monkeypatch.setenv("OCPI_ALLOW_INSECURE_PARTNERS", "1")
 
 
 class Node:

@@ -9,6 +9,7 @@ import asyncio
 import base64
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
@@ -44,6 +45,13 @@ class ServerThread:
     def __exit__(self, *exc: Any) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+def served(peer: Any) -> Iterator[Any]:
+    """Run a mock's ``app`` for real and yield the mock with its ``url`` set (fixtures)."""
+    with ServerThread(peer.app) as url:
+        peer.url = url
+        yield peer
 
 
 def ok(data: Any = None, status_code: int = 1000, http: int = 200,

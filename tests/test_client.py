@@ -10,20 +10,16 @@ from ocpi.peers.client import OcpiClient, PartnerError, next_link
 from ocpi.peers.profile import Profile
 from ocpi.peers.urls import UnsafeUrl, check_partner_url
 
-from .servers import PeerMock, ServerThread
+from .servers import PeerMock, served
 
 
 @pytest.fixture
 def mock():
     peer = PeerMock()
-    with ServerThread(peer.app) as url:
-        peer.url = url
-        yield peer
+    yield from served(peer)
 
 
-@pytest.fixture(autouse=True)
-def local_partners(monkeypatch):
-    monkeypatch.setenv("OCPI_ALLOW_INSECURE_PARTNERS", "1")
+pytestmark = pytest.mark.usefixtures("local_partners")
 
 
 def client(version="2.2.1", **kw):

@@ -12,24 +12,20 @@ from sqlalchemy import select
 from ocpi.store.schema import tokens
 
 from .conftest import auth, body, dumps, example, op
-from .servers import PeerMock, ServerThread
+from .servers import PeerMock, served
 
 VERSIONS = ["2.1.1", "2.2.1", "2.3.0"]
 TOKEN_B = "token-B-from-the-partner"
 
 
-@pytest.fixture(autouse=True)
-def local_partners(monkeypatch):
-    monkeypatch.setenv("OCPI_ALLOW_INSECURE_PARTNERS", "1")
+pytestmark = pytest.mark.usefixtures("local_partners")
 
 
 @pytest.fixture
 def mock():
     peer = PeerMock(party=("NL", "MCK", "EMSP"))
     peer.tokens = {TOKEN_B}
-    with ServerThread(peer.app) as url:
-        peer.url = url
-        yield peer
+    yield from served(peer)
 
 
 async def invite(node, cc="NL", pid="MCK", role="EMSP", also=()):

@@ -6,6 +6,8 @@ of this package (a CPO) or the recording ``PeerMock``.
 """
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -22,12 +24,9 @@ from ocpi.store.database import Database
 from ocpi.store.schema import tokens
 
 from .conftest import auth
-from .servers import PeerMock, ServerThread
+from .servers import PeerMock, ServerThread, served
 
-
-@pytest.fixture(autouse=True)
-def local_partners(monkeypatch):
-    monkeypatch.setenv("OCPI_ALLOW_INSECURE_PARTNERS", "1")
+pytestmark = pytest.mark.usefixtures("local_partners")
 
 
 class Side:
@@ -43,17 +42,18 @@ class Side:
                   parties=[Party(role, cc, pid, {"name": f"{cc} {pid}"})])
 
 
-def _app(database_url: str, role: RoleEnum, cc: str, pid: str):
-    return get_application(roles=[role], database_url=database_url, country_code=cc,
-                           party_id=pid, operator_token="op")
+@contextmanager
+def _serving(database_url: str, role: RoleEnum, cc: str, pid: str) -> Iterator[Side]:
+    app = get_application(roles=[role], database_url=database_url, country_code=cc,
+                          party_id=pid, operator_token="op")
+    with ServerThread(app) as url:
+        yield Side(url, database_url)
 
 
 @pytest.fixture
 async def emsp(database_url):
     """Our side: an eMSP DE/MSP on the backend under test."""
-    app = _app(database_url, RoleEnum.emsp, "DE", "MSP")
-    with ServerThread(app) as url:
-        side = Side(url, database_url)
+    with _serving(database_url, RoleEnum.emsp, "DE", "MSP") as side:
         yield side
         await side.db.dispose()
 
@@ -61,10 +61,7 @@ async def emsp(database_url):
 @pytest.fixture
 async def cpo(tmp_path: Path):
     """The partner: a CPO NL/CPO of this package, on SQLite."""
-    url = f"sqlite:///{tmp_path / 'cpo.db'}"
-    app = _app(url, RoleEnum.cpo, "NL", "CPO")
-    with ServerThread(app) as base:
-        side = Side(base, url)
+    with _serving(f"sqlite:///{tmp_path / 'cpo.db'}", RoleEnum.cpo, "NL", "CPO") as side:
         yield side
         await side.db.dispose()
 
@@ -72,9 +69,7 @@ async def cpo(tmp_path: Path):
 @pytest.fixture
 def mock():
     peer = PeerMock(party=("NL", "MCK", "CPO"))
-    with ServerThread(peer.app) as url:
-        peer.url = url
-        yield peer
+    yield from served(peer)
 
 
 async def _status(url: str, token: str, version: str) -> int:

@@ -17,9 +17,8 @@ import pytest
 
 from ocpi.peers.registry import Registry
 from ocpi.store.database import Database
-from ocpi.store.schema import metadata
 
-from .conftest import BACKENDS, PG_URL, auth
+from .conftest import BACKENDS, PG_URL, auth, reset_postgres
 from .test_cli import free_port
 
 OCPI = [sys.executable, "-m", "ocpi.cli"]
@@ -74,15 +73,6 @@ def locations_file(path: Path) -> Path:
     return path
 
 
-async def _reset_postgres() -> None:
-    db = Database(PG_URL)
-    assert db._async is not None
-    async with db._async.begin() as conn:
-        await conn.run_sync(metadata.drop_all)
-        await conn.run_sync(metadata.create_all)
-    await db.dispose()
-
-
 async def _token_out(db_url: str, name: str) -> str:
     db = Database(db_url)
     try:
@@ -101,7 +91,7 @@ CASES = [("2.1.1", "sqlite"), ("2.2.1", "sqlite"), ("2.3.0", "sqlite"),
                          [c for c in CASES if c[1] in BACKENDS])
 async def test_invite_register_pull(tmp_path, version, cpo_backend):
     if cpo_backend == "postgresql":
-        await _reset_postgres()
+        await reset_postgres()
         cpo_db = PG_URL
     else:
         cpo_db = f"sqlite:///{tmp_path / 'cpo.db'}"

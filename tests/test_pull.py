@@ -13,7 +13,7 @@ from ocpi.peers.registry import Registry
 from ocpi.store.database import Database
 from ocpi.store.sql_store import SqlStore
 
-from .servers import PeerMock, ServerThread
+from .servers import PeerMock, served
 
 US = Us(versions_url="http://127.0.0.1:1/ocpi/versions",
         parties=[Party("EMSP", "DE", "MSP", {"name": "us"})])
@@ -26,17 +26,13 @@ def location(i: int, party: str = "MCK", updated: str = "2026-01-01T00:00:00Z") 
             "time_zone": "Europe/Amsterdam", "last_updated": updated}
 
 
-@pytest.fixture(autouse=True)
-def local_partners(monkeypatch):
-    monkeypatch.setenv("OCPI_ALLOW_INSECURE_PARTNERS", "1")
+pytestmark = pytest.mark.usefixtures("local_partners")
 
 
 @pytest.fixture
 def mock():
     peer = PeerMock(party=("NL", "MCK", "CPO"))
-    with ServerThread(peer.app) as url:
-        peer.url = url
-        yield peer
+    yield from served(peer)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from ocpi.store.schema import sessions
 from ocpi.store.sql_store import SqlStore
 
 from .conftest import auth
-from .servers import ServerThread
+from .servers import served
 from .smappee_server import CLIENT, USER, Scripted, SmappeeMock
 from .test_partners_e2e import OPERATOR, ocpi, serving
 
@@ -44,10 +44,7 @@ def config_dict(url: str) -> dict:
 
 @pytest.fixture
 def smappee():
-    mock = SmappeeMock()
-    with ServerThread(mock.app) as url:
-        mock.url = url
-        yield mock
+    yield from served(SmappeeMock())
 
 
 @pytest.fixture
