@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import chargingparks
+from . import chargingparks, metrics
 from .core.enums import ModuleID, RoleEnum
 from .core.envelope import envelope
 from .core.interface import ModuleDefinition, module_path
@@ -27,6 +27,7 @@ from .modules.sessions import module as sessions
 from .modules.versions.enums import SUPPORTED_VERSIONS, VersionNumber
 from .modules.versions.module import make_versions_endpoint
 from .node import Node
+from .outbox import job as outbox_job
 from .peers.registry import BuiltinAuthenticator, Registry
 from .store.database import Database
 from .store.sql_store import SqlStore
@@ -90,6 +91,7 @@ def get_application(
     max_page_size: int = 100,
     business_name: str | None = None,
     token_grace_seconds: float | None = None,
+    deliver: bool | None = None,
 ) -> FastAPI:
     """Build the OCPI application.
 
@@ -99,6 +101,11 @@ def get_application(
     are accepted for compatibility and ignored. The credentials module (the
     handshake) is served when the built-in authenticator is used: the tokens
     it issues live in the registry that authenticator reads.
+
+    With the built-in store, the node's own objects go to partners through
+    the outbox, and the app runs its delivery worker while it is served
+    (``deliver=False`` or ``OCPI_OUTBOX_WORKER=0``: another process delivers,
+    e.g. ``ocpi outbox work``).
     """
     versions = [VersionNumber(v).value for v in (version_numbers or SUPPORTED_VERSIONS)]
     for v in versions:
@@ -143,8 +150,13 @@ def get_application(
     for path in ("/api/v1/chargingparks/{location_id}/sessions",
                  "/api/v1/chargingparks/{location_id}/sessions/"):
         app.router.routes.append(Route(path, parks, methods=["GET"]))
+    app.router.routes.append(Route("/metrics", metrics.make_endpoint(node), methods=["GET"]))
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _http_error)
     app.add_middleware(RequestIdMiddleware)
     app.state.node = node
+    if deliver is None:
+        deliver = os.environ.get("OCPI_OUTBOX_WORKER", "1") != "0"
+    if deliver and node.builtin_store:
+        outbox_job.attach(app)
     return app

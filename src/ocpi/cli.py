@@ -287,7 +287,8 @@ def cmd_peers_set(args: argparse.Namespace) -> int:
         return await registry.set_profile(
             args.name, plain_token=_yes_no(args.plain_token), page_limit=args.page_limit,
             routing_headers=args.routing_headers,
-            connection_close=_yes_no(args.connection_close), timeout=args.timeout)
+            connection_close=_yes_no(args.connection_close), timeout=args.timeout,
+            delivery=args.delivery, always_put=_yes_no(args.always_put))
 
     try:
         peer = _with_registry(args, work)
@@ -374,6 +375,107 @@ def cmd_smappee_sync(args: argparse.Namespace) -> int:
               if result.unmapped else "")
            + "".join(f"\n  problem: {p}" for p in result.problems[:20]))
     return 0 if result.ok else 1
+
+
+# --- outbox ------------------------------------------------------------------------
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    return f"{seconds / 60:.0f}m" if seconds < 7200 else f"{seconds / 3600:.1f}h"
+
+
+def cmd_outbox_status(args: argparse.Namespace) -> int:
+    from .outbox import admin
+
+    async def work(db: Database, _registry: Any) -> Any:
+        return [s.as_dict() for s in await admin.status(db)]
+
+    rows = _with_registry(args, work)
+    lines = []
+    for r in rows:
+        line = (f"{r['partner']:24} pending {r['pending']:>7}  dead {r['dead']:>5}  "
+                f"oldest {_age(r['oldest_age_seconds']):>6}")
+        if r["last_error"]:
+            line += (f"\n{'':24} retrying (attempt {r['attempts']}, next "
+                     f"{r['next_attempt_at'] or 'now'}): {r['last_error']}")
+        lines.append(line)
+    _print(args, rows, "\n".join(lines) or "the outbox is empty")
+    return 0
+
+
+def _message_dict(partner: str, m: Any) -> dict[str, Any]:
+    return {"id": m.seq, "partner": partner, "module": m.module, "object": m.object_key,
+            "state": m.state, "attempts": m.attempts,
+            "created_at": m.created_at.isoformat() + "Z", "last_error": m.last_error}
+
+
+def cmd_outbox_list(args: argparse.Namespace) -> int:
+    from .outbox import admin
+
+    async def work(db: Database, _registry: Any) -> Any:
+        return await admin.messages(db, state="dead" if args.dead else "pending",
+                                    partner=args.partner, limit=args.limit)
+
+    found = [_message_dict(p, m) for p, m in _with_registry(args, work)]
+    lines = [f"{r['id']:>8} {r['partner']:20} {r['module']:10} {r['object']:32} "
+             f"{r['state']:8} attempts {r['attempts']}"
+             + (f"\n{'':9}{r['last_error']}" if r["last_error"] else "") for r in found]
+    _print(args, found, "\n".join(lines) or "no messages")
+    return 0
+
+
+def cmd_outbox_retry(args: argparse.Namespace) -> int:
+    from .outbox import admin
+
+    if args.id is None and not args.all_dead:
+        return _fail("give a message ID or --all-dead")
+
+    async def work(db: Database, _registry: Any) -> int:
+        return await admin.retry(db, args.id, all_dead=args.all_dead)
+
+    n = _with_registry(args, work)
+    _print(args, {"requeued": n}, f"{n} message(s) back in the queue")
+    return 0 if n or args.all_dead else _fail(f"no dead message {args.id}")
+
+
+def cmd_outbox_drop(args: argparse.Namespace) -> int:
+    from .outbox import admin
+
+    async def work(db: Database, _registry: Any) -> int:
+        return await admin.drop(db, args.id)
+
+    n = _with_registry(args, work)
+    if not n:
+        return _fail(f"no message {args.id}")
+    _print(args, {"dropped": n}, f"message {args.id} dropped")
+    return 0
+
+
+def cmd_outbox_work(args: argparse.Namespace) -> int:
+    """Deliver without serving (a separate process, or once from cron/tests)."""
+    from .outbox.worker import OutboxWorker
+
+    async def work(db: Database, _registry: Any) -> Any:
+        node = await settings_store.load(db)
+        party = (node.country_code, node.party_id) \
+            if node.country_code and node.party_id else None
+        worker = OutboxWorker(db, from_party=party)
+        if args.once:
+            await worker.drain_once()
+        else:
+            await worker.run()
+        return worker.counters
+
+    try:
+        counters = _with_registry(args, work)
+    except KeyboardInterrupt:
+        return 0
+    _print(args, vars(counters), f"{counters.delivered} delivered, {counters.retried} to "
+           f"retry, {counters.dead} refused")
+    return 0
 
 
 # --- import ------------------------------------------------------------------------
@@ -497,6 +599,11 @@ def build_parser() -> argparse.ArgumentParser:
     pset.add_argument("--routing-headers", choices=["auto", "on", "off"])
     pset.add_argument("--connection-close", choices=["yes", "no"])
     pset.add_argument("--timeout", type=float, help="seconds per request")
+    pset.add_argument("--delivery", choices=["latest-state", "every-message"],
+                      help="after an outage: each changed object once, current "
+                      "(latest-state, default), or every update in order (every-message)")
+    pset.add_argument("--always-put", choices=["yes", "no"],
+                      help="send whole objects, never PATCH")
     pset.set_defaults(func=cmd_peers_set)
 
     pul = psub.add_parser("pull", help="fetch a partner's locations or sessions into our store")
@@ -515,6 +622,31 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--country-code", help="our party (default: as `ocpi serve` recorded)")
     sync.add_argument("--party-id")
     sync.set_defaults(func=cmd_smappee_sync)
+
+    obx = sub.add_parser("outbox", help="messages to partners: status, dead letters, worker")
+    osub = obx.add_subparsers(dest="action", required=True)
+    ost = osub.add_parser("status", help="per partner: pending, oldest, last error, next try")
+    common(ost)
+    ost.set_defaults(func=cmd_outbox_status)
+    ols = osub.add_parser("list", help="messages waiting (or, with --dead, refused)")
+    common(ols)
+    ols.add_argument("--dead", action="store_true", help="the refused ones, with the answer")
+    ols.add_argument("--partner", help="only this partner's")
+    ols.add_argument("--limit", type=int, default=100)
+    ols.set_defaults(func=cmd_outbox_list)
+    ort = osub.add_parser("retry", help="put a dead message (or all) back in the queue")
+    common(ort)
+    ort.add_argument("id", type=int, nargs="?")
+    ort.add_argument("--all-dead", action="store_true")
+    ort.set_defaults(func=cmd_outbox_retry)
+    odr = osub.add_parser("drop", help="delete a message for good")
+    common(odr)
+    odr.add_argument("id", type=int)
+    odr.set_defaults(func=cmd_outbox_drop)
+    owk = osub.add_parser("work", help="deliver messages (serve does this too)")
+    common(owk)
+    owk.add_argument("--once", action="store_true", help="deliver what is due, then exit")
+    owk.set_defaults(func=cmd_outbox_work)
 
     imp = sub.add_parser("import", help="load the node's own objects from a file")
     isub = imp.add_subparsers(dest="import_command", required=True)

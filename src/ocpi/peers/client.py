@@ -131,7 +131,8 @@ class OcpiClient:
         return mode == "on" or not is_v2_1(self.version)
 
     def headers(self, *, module: str | None = None, to_party: tuple[str, str] | None = None,
-                correlation_id: str | None = None) -> dict[str, str]:
+                correlation_id: str | None = None,
+                from_party: tuple[str, str] | None = None) -> dict[str, str]:
         headers = {
             "Authorization": encode_token(self.token, self.version, self.profile),
             "X-Request-ID": uuid.uuid4().hex,
@@ -142,9 +143,9 @@ class OcpiClient:
             headers["Connection"] = "close"
         if self._routing(module):
             to = to_party or self.to_party
-            if self.from_party:
-                headers["OCPI-from-country-code"], headers["OCPI-from-party-id"] = \
-                    self.from_party
+            sender = from_party or self.from_party
+            if sender:
+                headers["OCPI-from-country-code"], headers["OCPI-from-party-id"] = sender
             if to:
                 headers["OCPI-to-country-code"], headers["OCPI-to-party-id"] = to
         return headers
@@ -152,7 +153,8 @@ class OcpiClient:
     async def request(self, method: str, url: str, *, body: Any = None,
                       params: dict[str, Any] | None = None, module: str | None = None,
                       to_party: tuple[str, str] | None = None,
-                      correlation_id: str | None = None) -> Answer:
+                      correlation_id: str | None = None,
+                      from_party: tuple[str, str] | None = None) -> Answer:
         """One call; raises ``PartnerError`` unless the answer is an OCPI envelope."""
         if self._http is None:
             raise RuntimeError("use OcpiClient as an async context manager")
@@ -160,7 +162,8 @@ class OcpiClient:
             await check_partner_url(url)
         except UnsafeUrl as exc:
             raise PartnerError(self.partner, method, url, str(exc), retryable=False) from None
-        headers = self.headers(module=module, to_party=to_party, correlation_id=correlation_id)
+        headers = self.headers(module=module, to_party=to_party, correlation_id=correlation_id,
+                               from_party=from_party)
         content = None
         if body is not None:
             content = jsonutil.dumps(body)

@@ -12,6 +12,7 @@ from typing import Any
 from ..core import jsonutil
 
 ROUTING_MODES = ("auto", "on", "off")
+DELIVERY_MODES = ("latest-state", "every-message")
 
 
 def default_timeout() -> float:
@@ -25,6 +26,10 @@ class Profile:
     routing_headers: str = "auto"  # auto: only towards a hub; on; off
     connection_close: bool = False  # send "Connection: close" (partners with broken keep-alive)
     timeout: float | None = None  # seconds; default $OCPI_PARTNER_TIMEOUT or 10
+    # outbox: "latest-state" sends each changed object once, current, after an outage;
+    # "every-message" replays every update in order (hubs that must see them all)
+    delivery: str = "latest-state"
+    always_put: bool = False  # never PATCH (partners that do not take it)
 
     @classmethod
     def from_json(cls, text: str | None) -> "Profile":
@@ -56,6 +61,8 @@ class Profile:
                 data[key] = value
         if data["routing_headers"] not in ROUTING_MODES:
             raise ValueError(f"routing_headers must be one of {', '.join(ROUTING_MODES)}")
+        if data["delivery"] not in DELIVERY_MODES:
+            raise ValueError(f"delivery must be one of {', '.join(DELIVERY_MODES)}")
         if data["page_limit"] is not None and int(data["page_limit"]) < 1:
             data["page_limit"] = None  # 0 clears the cap
         return Profile(**data)

@@ -98,4 +98,50 @@ settings = Table(
     Column("value", Text, nullable=False),  # JSON
 )
 
+# --- store and forward (see ocpi.outbox) ---------------------------------------
+
+outbox = Table(
+    "outbox",
+    metadata,
+    # the queue order: FIFO per partner is ``seq`` order
+    Column("seq", _Seq, primary_key=True, autoincrement=True),
+    Column("peer_id", Integer, ForeignKey("peers.id", ondelete="CASCADE"), nullable=False),
+    Column("module", String(24), nullable=False),
+    Column("object_key", String(80), nullable=False),  # "CC/PID/id", normalised
+    Column("last_updated", DateTime(), nullable=False),  # of the snapshot
+    Column("data", Text, nullable=False),  # the canonical object as it was written
+    Column("to_country_code", String(2)),  # routing headers (a hub routes on them)
+    Column("to_party_id", String(3)),
+    Column("state", String(8), nullable=False),  # pending | dead
+    Column("created_at", DateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("next_attempt_at", DateTime()),
+    Column("correlation_id", String(32), nullable=False),  # the same on every retry
+    Column("last_error", Text),
+    Index("ix_outbox_peer_state_seq", "peer_id", "state", "seq"),
+    Index("ix_outbox_peer_object", "peer_id", "module", "object_key"),
+)
+
+# what each partner has of each object: PATCHes are the difference to it
+delivered = Table(
+    "outbox_delivered",
+    metadata,
+    Column("peer_id", Integer, ForeignKey("peers.id", ondelete="CASCADE"), primary_key=True),
+    Column("module", String(24), primary_key=True),
+    Column("object_key", String(80), primary_key=True),
+    Column("last_updated", DateTime(), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("delivered_at", DateTime(), nullable=False),
+)
+
+# one worker at a time drains a partner's queue; a lease, so a dead worker's
+# partners are taken over (at once when it died on this host, else at expiry)
+leases = Table(
+    "outbox_leases",
+    metadata,
+    Column("peer_id", Integer, ForeignKey("peers.id", ondelete="CASCADE"), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("expires_at", DateTime(), nullable=False),
+)
+
 OBJECT_TABLES = {"locations": locations, "sessions": sessions}

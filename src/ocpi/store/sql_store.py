@@ -6,7 +6,7 @@ their sender), ``EMSP`` rows are objects partners pushed to it (receiver).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +14,8 @@ from sqlalchemy import and_, delete, func, insert, select, update
 
 from ..core import jsonutil
 from ..core.enums import ModuleID, RoleEnum
-from .database import Database
+from ..outbox.publish import publish
+from .database import Database, Tx
 from .keys import id_key, party_key, ts_key
 from .schema import OBJECT_TABLES
 
@@ -40,6 +41,20 @@ class SqlStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # called after a commit that queued messages (an in-process outbox worker)
+        self.on_publish: list[Callable[[], None]] = []
+
+    async def _publish(self, tx: Tx, module: ModuleID, role: RoleEnum,
+                       objects: list[dict[str, Any]]) -> int:
+        """The node's own objects (CPO role) go to partners, in this transaction."""
+        if str(role) != str(RoleEnum.cpo) or not objects:
+            return 0
+        return await publish(tx, str(module), objects)
+
+    def _published(self, count: int) -> None:
+        if count:
+            for listener in self.on_publish:
+                listener()
 
     def _where(self, table: Any, role: RoleEnum, id: str, country_code: str | None,
                party_id: str | None) -> Any:
@@ -105,23 +120,38 @@ class SqlStore:
         }
         async with self.db.begin() as tx:
             await tx.execute(insert(table).values(**values))
+            queued = await self._publish(tx, module, role, [data])
+        self._published(queued)
         return data
 
     async def update(self, module: ModuleID, role: RoleEnum, data: dict[str, Any], id: str,
                      *args: Any, country_code: str | None = None, party_id: str | None = None,
                      **kwargs: Any) -> dict[str, Any] | None:
-        """Replace the stored object, unless the stored one is newer (then ``None``)."""
+        """Replace the stored object, unless the stored one is newer (then ``None``).
+
+        Writing the same object again is a success that changes nothing and
+        sends nothing (a retried request must not reach partners twice).
+        """
         table = OBJECT_TABLES[str(module)]
         updated = ts_key(data["last_updated"])
-        stmt = (update(table)
-                .where(self._where(table, role, id, country_code or data.get("country_code"),
-                                   party_id or data.get("party_id")))
-                .where(table.c.last_updated <= updated)
-                .values(last_updated=updated, data=jsonutil.dumps(data).decode(),
-                        **_columns(str(module), data)))
+        text = jsonutil.dumps(data).decode()
+        where = self._where(table, role, id, country_code or data.get("country_code"),
+                            party_id or data.get("party_id"))
+        stmt = (update(table).where(where)
+                .where(table.c.last_updated <= updated, table.c.data != text)
+                .values(last_updated=updated, data=text, **_columns(str(module), data)))
+        queued = 0
         async with self.db.begin() as tx:
             result = await tx.execute(stmt)
-        return data if result.rowcount else None
+            if result.rowcount:
+                queued = await self._publish(tx, module, role, [data])
+            else:
+                same = (await tx.execute(select(table.c.seq).where(
+                    where, table.c.data == text))).first()
+                if same is None:
+                    return None
+        self._published(queued)
+        return data
 
     async def upsert_many(self, module: ModuleID, role: RoleEnum,
                           items: list[dict[str, Any]]) -> dict[str, int]:
@@ -131,6 +161,7 @@ class SqlStore:
         """
         table = OBJECT_TABLES[str(module)]
         counts = {"created": 0, "updated": 0, "unchanged": 0}
+        written: list[dict[str, Any]] = []
         async with self.db.begin() as tx:
             for data in items:
                 cc, pid = party_key(data["country_code"]), party_key(data["party_id"])
@@ -144,12 +175,16 @@ class SqlStore:
                         role=str(role), country_code=cc, party_id=pid, id=id_key(data["id"]),
                         last_updated=updated, data=text, **_columns(str(module), data)))
                     counts["created"] += 1
+                    written.append(data)
                 elif found.last_updated > updated or found.data == text:
                     counts["unchanged"] += 1
                 else:
                     await tx.execute(update(table).where(where).values(
                         last_updated=updated, data=text, **_columns(str(module), data)))
                     counts["updated"] += 1
+                    written.append(data)
+            queued = await self._publish(tx, module, role, written)
+        self._published(queued)
         return counts
 
     async def find_sessions(self, role: RoleEnum, *, location_id: str | None = None,

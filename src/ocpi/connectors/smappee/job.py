@@ -22,7 +22,9 @@ def attach(app: Any, config_path: str, owner: tuple[str, str]) -> float:
     node = app.state.node
     if node.db is None:
         raise ValueError("the Smappee connector needs the built-in store")
-    sync = SmappeeSync(SqlStore(node.db), config, owner)
+    # the app's own store: its writes wake the app's outbox worker
+    store = node.crud if isinstance(node.crud, SqlStore) else SqlStore(node.db)
+    sync = SmappeeSync(store, config, owner)
 
     async def loop() -> None:
         while True:

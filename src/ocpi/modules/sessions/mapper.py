@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from ...core.mapping import drop, version_filter
+from ..locations import mapper as location_mapper
 from ..versions.enums import is_v2_1
 from .schemas import EXTENSION_FIELDS_211, SCHEMAS
 
@@ -112,3 +113,18 @@ def to_wire(obj: dict[str, Any], version: str, strict: bool = True,
             out["total_cost"] = _price_to_221(out["total_cost"])
         key = version if version in SCHEMAS else "2.3.0"
     return drop(out, _OTHER[key]) if strict else out
+
+
+def embedded_location(session: dict[str, Any], location: dict[str, Any] | None
+                      ) -> dict[str, Any]:
+    """The 2.1.1 ``location`` a session carries: the stored Location cut down to
+    the session's EVSE and Connector (a bare one when the Location is unknown)."""
+    if location is None:
+        return {"id": session["location_id"], "evses": [{
+            "uid": session.get("evse_uid"), "connectors": [{"id": session.get("connector_id")}]}]}
+    evses = [dict(e, connectors=[c for c in e.get("connectors", [])
+                                 if str(c.get("id")) == str(session.get("connector_id"))]
+                  or e.get("connectors", []))
+             for e in location.get("evses") or []
+             if str(e.get("uid")) == str(session.get("evse_uid"))]
+    return location_mapper.to_wire({**location, "evses": evses}, "2.1.1", "location")

@@ -12,7 +12,6 @@ from ...core.errors import NotFound
 from ...core.interface import Endpoint, ModuleDefinition
 from ...core.status import Status
 from ...core.transport import OcpiRequest
-from ..locations import mapper as location_mapper
 from ..versions.enums import is_v2_1
 from . import mapper
 from .schemas import SCHEMAS, ChargingPreferences
@@ -27,21 +26,13 @@ def _unknown(ctx: OcpiRequest, session_id: str) -> NotFound:
 
 
 async def _location_211(ctx: OcpiRequest, session: dict[str, Any]) -> dict[str, Any] | None:
-    """The 2.1.1 ``location`` of a session that came in a newer version:
-    the stored Location cut down to the session's EVSE and Connector."""
+    """The 2.1.1 ``location`` of a session that came in a newer version."""
     if "location" in session or not session.get("location_id"):
         return None
     loc = await ctx.node.crud.get(ModuleID.locations, ctx.role, session["location_id"],
                                   **ctx.node.crud_kwargs(ctx, session.get("country_code"),
                                                          session.get("party_id")))
-    if loc is None:
-        return {"id": session["location_id"], "evses": [{
-            "uid": session.get("evse_uid"), "connectors": [{"id": session.get("connector_id")}]}]}
-    evses = [dict(e, connectors=[c for c in e.get("connectors", [])
-                                 if str(c.get("id")) == str(session.get("connector_id"))]
-                  or e.get("connectors", []))
-             for e in loc.get("evses") or [] if str(e.get("uid")) == str(session.get("evse_uid"))]
-    return location_mapper.to_wire({**loc, "evses": evses}, "2.1.1", "location")
+    return mapper.embedded_location(session, loc)
 
 
 async def _wire(ctx: OcpiRequest, session: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,7 @@
+"""Store and forward: the node's one way of sending its objects to partners.
+
+A write of an object the node owns inserts one message per subscribed partner
+in the same transaction (``publish.publish``); a worker delivers them FIFO per
+partner and retries until the partner says yes (``worker.OutboxWorker``).
+See ``docs/outbox.md``.
+"""

@@ -1,0 +1,48 @@
+"""The transactional half of the outbox: messages are written with the object."""
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from ..core import jsonutil
+from ..core.datetime import utcnow
+from ..peers.peer import Peer
+from ..store.database import Tx
+from ..store.keys import ts_key
+from ..store.schema import outbox, peers
+from .routing import ROUTED, object_key, recipients
+
+
+async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]]) -> int:
+    """Queue each object for every partner that receives it, inside ``tx``.
+
+    Called by the store in the transaction that writes the objects, so an
+    object is never stored without its messages. Returns the number queued.
+    """
+    if module not in ROUTED:
+        return 0
+    rows = (await tx.execute(select(peers).where(peers.c.state == "registered"))).all()
+    if not rows:
+        return 0
+    partners = [Peer.from_row(r) for r in rows]
+    now = utcnow().replace(tzinfo=None)
+    messages = []
+    for data in objects:
+        targets = recipients(partners, module, data)
+        if not targets:
+            continue
+        snapshot = jsonutil.dumps(data).decode()
+        key, updated = object_key(data), ts_key(data["last_updated"])
+        for peer, to in targets:
+            messages.append({
+                "peer_id": peer.id, "module": module, "object_key": key,
+                "last_updated": updated, "data": snapshot,
+                "to_country_code": to[0] if to else None, "to_party_id": to[1] if to else None,
+                "state": "pending", "created_at": now, "attempts": 0,
+                "correlation_id": uuid.uuid4().hex,
+            })
+    if messages:
+        await tx.execute(insert(outbox), messages)
+    return len(messages)

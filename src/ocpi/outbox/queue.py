@@ -1,0 +1,149 @@
+"""The outbox table as a queue: what the worker reads and how it settles a message.
+
+A message is deleted only after the partner accepted it, in the same
+transaction that records what the partner now has; a crash anywhere before
+that leaves it at the head of the queue, to be sent again (at-least-once).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, select, update
+
+from ..core import jsonutil
+from ..core.datetime import utcnow
+from ..store.database import Database
+from ..store.schema import delivered, outbox
+
+
+def now() -> datetime:
+    return utcnow().replace(tzinfo=None)
+
+
+@dataclass
+class Message:
+    seq: int
+    peer_id: int
+    module: str
+    object_key: str
+    last_updated: datetime
+    data: str
+    to_party: tuple[str, str] | None
+    state: str
+    attempts: int
+    next_attempt_at: datetime | None
+    correlation_id: str
+    last_error: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, r: Any) -> "Message":
+        to = (r.to_country_code, r.to_party_id) if r.to_country_code else None
+        return cls(r.seq, r.peer_id, r.module, r.object_key, r.last_updated, r.data, to,
+                   r.state, r.attempts, r.next_attempt_at, r.correlation_id, r.last_error,
+                   r.created_at)
+
+    def object(self) -> dict[str, Any]:
+        return jsonutil.loads(self.data)
+
+
+@dataclass
+class Had:
+    """What a partner has of one object: the last version it accepted."""
+
+    last_updated: datetime
+    data: dict[str, Any]
+
+
+def _object(peer_id: int, module: str, key: str, table: Any = outbox) -> Any:
+    return and_(table.c.peer_id == peer_id, table.c.module == module,
+                table.c.object_key == key)
+
+
+class Queue:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def heads(self) -> list[tuple[int, datetime | None]]:
+        """Each partner's oldest pending message's next attempt (``None``: due now)."""
+        first = (select(outbox.c.peer_id, func.min(outbox.c.seq).label("seq"))
+                 .where(outbox.c.state == "pending").group_by(outbox.c.peer_id).subquery())
+        stmt = select(outbox.c.peer_id, outbox.c.next_attempt_at).join(
+            first, outbox.c.seq == first.c.seq)
+        async with self.db.begin() as tx:
+            return [(r.peer_id, r.next_attempt_at) for r in (await tx.execute(stmt)).all()]
+
+    async def pending(self, peer_id: int, limit: int, after: int = 0) -> list[Message]:
+        stmt = (select(outbox).where(outbox.c.peer_id == peer_id, outbox.c.state == "pending",
+                                     outbox.c.seq > after)
+                .order_by(outbox.c.seq).limit(limit))
+        async with self.db.begin() as tx:
+            return [Message.from_row(r) for r in (await tx.execute(stmt)).all()]
+
+    async def newest(self, msg: Message) -> Message:
+        """The newest pending message for the same object (``latest-state`` delivery)."""
+        stmt = (select(outbox).where(_object(msg.peer_id, msg.module, msg.object_key),
+                                     outbox.c.state == "pending")
+                .order_by(outbox.c.seq.desc()).limit(1))
+        async with self.db.begin() as tx:
+            row = (await tx.execute(stmt)).first()
+        return Message.from_row(row) if row else msg
+
+    async def had(self, peer_id: int, module: str, key: str) -> Had | None:
+        stmt = select(delivered.c.last_updated, delivered.c.data).where(
+            _object(peer_id, module, key, delivered))
+        async with self.db.begin() as tx:
+            row = (await tx.execute(stmt)).first()
+        return Had(row.last_updated, jsonutil.loads(row.data)) if row else None
+
+    async def settle(self, sent: Message, *, accepted: str | None) -> None:
+        """The partner has ``sent`` (or never needs it): drop it and, for its object,
+        every older pending message it makes redundant. ``accepted`` is the object
+        text the partner now has (``None``: unchanged)."""
+        async with self.db.begin() as tx:
+            await tx.execute(delete(outbox).where(
+                _object(sent.peer_id, sent.module, sent.object_key),
+                outbox.c.state == "pending", outbox.c.seq <= sent.seq))
+            if accepted is None:
+                return
+            key = _object(sent.peer_id, sent.module, sent.object_key, delivered)
+            values = {"last_updated": sent.last_updated, "data": accepted,
+                      "delivered_at": now()}
+            done = await tx.execute(update(delivered).where(key).values(**values))
+            if not done.rowcount:
+                await tx.execute(insert(delivered).values(
+                    peer_id=sent.peer_id, module=sent.module, object_key=sent.object_key,
+                    **values))
+
+    async def forget(self, peer_id: int, module: str, key: str) -> None:
+        """The partner lost the object: the next message for it is a PUT."""
+        async with self.db.begin() as tx:
+            await tx.execute(delete(delivered).where(_object(peer_id, module, key, delivered)))
+
+    async def retry_later(self, msg: Message, error: str, delay: float) -> None:
+        async with self.db.begin() as tx:
+            await tx.execute(update(outbox).where(outbox.c.seq == msg.seq).values(
+                attempts=outbox.c.attempts + 1, last_error=error[:2000],
+                next_attempt_at=now() + timedelta(seconds=delay)))
+
+    async def dead(self, msg: Message, error: str, *, with_older: bool) -> None:
+        """Set a refused message aside with the partner's answer; the queue goes on.
+
+        ``with_older``: older pending messages of the object, which it carried
+        (``latest-state``), go with it.
+        """
+        async with self.db.begin() as tx:
+            if with_older:
+                await tx.execute(delete(outbox).where(
+                    _object(msg.peer_id, msg.module, msg.object_key),
+                    outbox.c.state == "pending", outbox.c.seq < msg.seq))
+            await tx.execute(update(outbox).where(outbox.c.seq == msg.seq).values(
+                state="dead", attempts=outbox.c.attempts + 1, last_error=error[:2000],
+                next_attempt_at=None))
+
+    async def hold(self, peer_id: int, error: str, delay: float) -> None:
+        """Hold a partner's whole queue (it cannot be called now, e.g. unregistered)."""
+        heads = await self.pending(peer_id, 1)
+        if heads:
+            await self.retry_later(heads[0], error, delay)

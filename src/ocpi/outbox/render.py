@@ -1,0 +1,125 @@
+"""What one message becomes on the wire for one partner: a PUT or a PATCH.
+
+The PATCH is the difference between what the partner has (the last object
+it accepted from us) and the object now, in the partner's version. A whole
+object goes instead when a PATCH cannot say it: a field was removed, the
+partner never had the object, or a field that a PATCH appends rather than
+replaces changed (2.2+ session ``charging_periods``: a retried PATCH would
+add them twice). Location changes inside one EVSE or Connector go to that
+EVSE's or Connector's URL, as EVSE status updates should.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..modules.locations import mapper as location_mapper
+from ..modules.sessions import mapper as session_mapper
+
+# fields whose PATCH semantics are not "replace" (or that 2.1.1 embeds whole)
+_PUT_WHEN_CHANGED = {"sessions": frozenset({"charging_periods", "location"}),
+                     "locations": frozenset()}
+
+
+@dataclass(frozen=True)
+class Push:
+    method: str  # PUT or PATCH
+    url: str
+    body: dict[str, Any]
+
+
+def public(data: dict[str, Any]) -> dict[str, Any]:
+    """The object without the node's private ``_`` keys (raw sources, preferences)."""
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def to_wire(module: str, version: str, data: dict[str, Any],
+            location: dict[str, Any] | None = None) -> dict[str, Any]:
+    if module == "sessions":
+        return session_mapper.to_wire(public(data), version, location=location)
+    return location_mapper.to_wire(public(data), version, "location")
+
+
+def _diff(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Changed fields, and whether any field disappeared (which a PATCH cannot say)."""
+    changed = {k: v for k, v in new.items() if old.get(k) != v}
+    return changed, any(k not in new for k in old)
+
+
+def _one_changed(old: list[Any], new: list[Any], key: str) -> tuple[int, dict[str, Any]] | None:
+    """The index and changes of the only item that changed in a keyed list, if so."""
+    if not (isinstance(old, list) and isinstance(new, list)) or len(old) != len(new):
+        return None
+    if [str(o.get(key)) for o in old] != [str(n.get(key)) for n in new]:
+        return None
+    found = None
+    for i, (o, n) in enumerate(zip(old, new, strict=True)):
+        if o == n:
+            continue
+        changed, removed = _diff(o, n)
+        if found is not None or removed:
+            return None
+        found = (i, changed)
+    return found
+
+
+def _location_patch(url: str, old: dict[str, Any], new: dict[str, Any],
+                    changed: dict[str, Any]) -> Push | None:
+    """A PATCH for a location change, at the deepest level that holds all of it."""
+    if "evses" not in changed:
+        return Push("PATCH", url, {**changed, "last_updated": new["last_updated"]})
+    if set(changed) - {"evses", "last_updated"}:
+        return None
+    evse = _one_changed(old.get("evses") or [], new.get("evses") or [], "uid")
+    if evse is None:
+        return None
+    i, evse_changed = evse
+    new_evse = new["evses"][i]
+    evse_url = f"{url}/{new_evse['uid']}"
+    stamp = new_evse.get("last_updated") or new["last_updated"]
+    if "connectors" not in evse_changed:
+        return Push("PATCH", evse_url, {**evse_changed, "last_updated": stamp})
+    if set(evse_changed) - {"connectors", "last_updated"}:
+        return None
+    conn = _one_changed(old["evses"][i].get("connectors") or [],
+                        new_evse.get("connectors") or [], "id")
+    if conn is None:
+        return None
+    j, conn_changed = conn
+    new_conn = new_evse["connectors"][j]
+    return Push("PATCH", f"{evse_url}/{new_conn['id']}",
+                {**conn_changed, "last_updated": new_conn.get("last_updated") or stamp})
+
+
+def _url(endpoint: str, data: dict[str, Any]) -> str:
+    return f"{endpoint.rstrip('/')}/{data['country_code']}/{data['party_id']}/{data['id']}"
+
+
+def put(module: str, version: str, endpoint: str, new: dict[str, Any],
+        location: dict[str, Any] | None = None) -> Push:
+    """The whole object, for a partner that does not have it (or takes no PATCH)."""
+    return Push("PUT", _url(endpoint, new), to_wire(module, version, new, location))
+
+
+def render(module: str, version: str, endpoint: str, new: dict[str, Any],
+           had: dict[str, Any] | None, *, always_put: bool = False,
+           location: dict[str, Any] | None = None) -> Push | None:
+    """The request that brings the partner from ``had`` to ``new``; ``None`` when
+    the partner already has everything it can see of ``new``.
+
+    ``location`` is the 2.1.1 Location a session embeds.
+    """
+    if had is None or always_put:
+        return put(module, version, endpoint, new, location)
+    url = _url(endpoint, new)
+    new_wire = to_wire(module, version, new, location)
+    old_wire = to_wire(module, version, had, location)
+    changed, removed = _diff(old_wire, new_wire)
+    if not changed and not removed:
+        return None
+    push = None
+    if not removed and not (set(changed) & _PUT_WHEN_CHANGED[module]):
+        if module == "locations":
+            push = _location_patch(url, old_wire, new_wire, changed)
+        else:
+            push = Push("PATCH", url, {**changed, "last_updated": new_wire["last_updated"]})
+    return push or Push("PUT", url, new_wire)

@@ -1,0 +1,253 @@
+"""The delivery worker: FIFO per partner, retried until the partner says yes.
+
+Each partner's queue is drained by one task holding that partner's lease.
+The head message is sent until it is accepted (HTTP 2xx with an OCPI 1xxx
+status) or refused (4xx, or a 2xxx status: set aside as dead, the queue goes
+on). Anything else (timeout, connection error, 5xx, 3xxx) holds the queue and
+is retried with capped exponential backoff and jitter, with the same
+correlation id every time.
+"""
+
+import asyncio
+import logging
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.enums import ModuleID, RoleEnum
+from ..modules.sessions.mapper import embedded_location
+from ..modules.versions.enums import is_v2_1
+from ..peers.client import OcpiClient, PartnerError
+from ..peers.registry import Peer, Registry
+from ..store.database import Database
+from ..store.sql_store import SqlStore
+from .leases import Leases, new_holder
+from .queue import Message, Queue, now
+from .render import Push, public, put, render
+
+log = logging.getLogger("ocpi.outbox")
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
+
+@dataclass
+class Backoff:
+    """Capped exponential backoff with jitter (half to full delay)."""
+
+    base: float = field(default_factory=lambda: _env_float("OCPI_OUTBOX_RETRY_BASE", 1.0))
+    cap: float = field(default_factory=lambda: _env_float("OCPI_OUTBOX_RETRY_MAX", 300.0))
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int) -> float:
+        full = min(self.cap, self.base * 2 ** max(0, attempt - 1))
+        return full * (0.5 + self.rng.random() / 2)
+
+
+@dataclass
+class Counters:
+    """Since this worker started; the queue's own figures come from the database."""
+
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+
+
+class _Held(Exception):
+    """The head message must wait: stop draining this partner for now."""
+
+
+class OutboxWorker:
+    def __init__(self, db: Database, *, from_party: tuple[str, str] | None = None,
+                 poll_interval: float | None = None, backoff: Backoff | None = None,
+                 holder: str | None = None, batch: int = 200) -> None:
+        self.db = db
+        self.queue = Queue(db)
+        self.registry = Registry(db)
+        self.store = SqlStore(db)
+        self.from_party = from_party
+        self.poll_interval = poll_interval if poll_interval is not None else _env_float(
+            "OCPI_OUTBOX_POLL", 1.0)
+        self.backoff = backoff or Backoff()
+        self.leases = Leases(db, holder or new_holder())
+        self.batch = batch
+        self.counters = Counters()
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """New messages were written in this process: look now, not at the next poll."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Deliver until ``stop`` is set (or the task is cancelled)."""
+        stop = stop or asyncio.Event()
+        try:
+            while not stop.is_set():
+                try:
+                    wait = await self.tick()
+                except Exception:  # a database hiccup must not end delivery
+                    log.exception("outbox: scanning the queue failed")
+                    wait = self.poll_interval
+                self._wake.clear()
+                waiter = asyncio.ensure_future(self._wake.wait())
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({waiter, stopper}, timeout=wait,
+                                   return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                stopper.cancel()
+        finally:
+            await self.shutdown()
+
+    async def shutdown(self) -> None:
+        tasks = list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def tick(self) -> float:
+        """Start a drain for every partner whose head is due; seconds until the next."""
+        wait = self.poll_interval
+        current = now()
+        for peer_id, due in await self.queue.heads():
+            if peer_id in self._running:
+                continue
+            if due is not None and due > current:
+                wait = min(wait, (due - current).total_seconds())
+                continue
+            task = asyncio.create_task(self._drain(peer_id))
+            self._running[peer_id] = task
+            task.add_done_callback(self._drained(peer_id))
+        return max(wait, 0.0)
+
+    def _drained(self, peer_id: int) -> Callable[[asyncio.Task[None]], None]:
+        def done(task: asyncio.Task[None]) -> None:
+            self._running.pop(peer_id, None)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("outbox: delivery to partner %s failed", peer_id,
+                          exc_info=task.exception())
+            self._wake.set()
+        return done
+
+    async def drain_once(self) -> None:
+        """Deliver everything due now and return (``ocpi outbox work --once``, tests)."""
+        while True:
+            await self.tick()
+            if not self._running:
+                return
+            await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+
+    # --- one partner ---------------------------------------------------------------
+
+    async def _drain(self, peer_id: int) -> None:
+        if not await self.leases.claim(peer_id):
+            return
+        try:
+            peer = await self.registry.get_by_id(peer_id)
+            if peer is None or peer.state != "registered" or not peer.token_out:
+                state = peer.state if peer else "gone"
+                await self.queue.hold(peer_id, f"partner is {state}; messages are kept",
+                                      self.backoff.cap)
+                return
+            async with OcpiClient.for_peer(peer, self.from_party) as client:
+                await self._send_all(peer, client)
+        except _Held:
+            pass
+        finally:
+            await self.leases.release(peer_id)
+
+    async def _send_all(self, peer: Peer, client: OcpiClient) -> None:
+        renew_at = asyncio.get_running_loop().time() + self.leases.ttl.total_seconds() / 3
+        after = 0
+        done_through: dict[tuple[str, str], int] = {}
+        while True:
+            batch = await self.queue.pending(peer.id, self.batch, after)
+            if not batch:
+                return
+            for msg in batch:
+                after = msg.seq
+                if done_through.get((msg.module, msg.object_key), 0) >= msg.seq:
+                    continue  # carried by a newer message already sent
+                if msg.next_attempt_at is not None and msg.next_attempt_at > now():
+                    raise _Held
+                sent = await self._deliver(peer, client, msg)
+                done_through[(msg.module, msg.object_key)] = sent
+                if asyncio.get_running_loop().time() > renew_at:
+                    if not await self.leases.renew(peer.id):
+                        raise _Held  # another worker took over
+                    renew_at += self.leases.ttl.total_seconds() / 3
+
+    async def _deliver(self, peer: Peer, client: OcpiClient, head: Message) -> int:
+        """Send ``head`` (or, in latest-state, the newest state of its object).
+
+        Returns the seq up to which the object's messages are settled; raises
+        ``_Held`` when the partner must be retried later.
+        """
+        msg = head if peer.profile.delivery == "every-message" else await self.queue.newest(head)
+        had = await self.queue.had(peer.id, msg.module, msg.object_key)
+        if had is not None and had.last_updated > msg.last_updated:
+            await self.queue.settle(msg, accepted=None)  # never older over newer
+            return msg.seq
+        new = public(msg.object())
+        endpoint = peer.endpoint(msg.module, "RECEIVER")
+        if endpoint is None:
+            await self._refused(peer, head, msg, f"{peer.name} has no {msg.module} receiver "
+                                "endpoint")
+            return msg.seq
+        location = await self._location_211(peer, msg.module, new)
+        push = render(msg.module, peer.version or "2.2.1", endpoint, new,
+                      had.data if had else None, always_put=peer.profile.always_put,
+                      location=location)
+        if push is None:  # nothing the partner can see has changed
+            await self.queue.settle(msg, accepted=msg.data)
+            return msg.seq
+        error = await self._try(client, push, msg, head.correlation_id)
+        if error is not None and push.method == "PATCH" and (
+                error.http_status == 404 or error.status_code == 2003):
+            # the partner lost the object: send it whole, now
+            await self.queue.forget(peer.id, msg.module, msg.object_key)
+            whole = put(msg.module, peer.version or "2.2.1", endpoint, new, location)
+            error = await self._try(client, whole, msg, head.correlation_id)
+        if error is not None:
+            if error.retryable:
+                self.counters.retried += 1
+                await self.queue.retry_later(head, str(error),
+                                             self.backoff.delay(head.attempts + 1))
+                raise _Held
+            await self._refused(peer, head, msg, str(error))
+            return msg.seq
+        await self.queue.settle(msg, accepted=msg.data)
+        self.counters.delivered += 1
+        return msg.seq
+
+    async def _try(self, client: OcpiClient, push: Push, msg: Message,
+                   correlation_id: str) -> PartnerError | None:
+        try:
+            owner = msg.object_key.split("/", 2)
+            await client.call(push.method, push.url, body=push.body, module=msg.module,
+                              to_party=msg.to_party, correlation_id=correlation_id,
+                              from_party=(owner[0], owner[1]))
+        except PartnerError as exc:
+            return exc
+        return None
+
+    async def _refused(self, peer: Peer, head: Message, msg: Message, reason: str) -> None:
+        self.counters.dead += 1
+        log.warning("outbox: %s refused message %s (%s %s); set aside: %s", peer.name,
+                    msg.seq, msg.module, msg.object_key, reason)
+        await self.queue.dead(msg, reason, with_older=msg.seq != head.seq)
+
+    async def _location_211(self, peer: Peer, module: str, session: dict[str, Any]
+                            ) -> dict[str, Any] | None:
+        """2.1.1 sessions embed their Location: the one stored now."""
+        if module != "sessions" or not is_v2_1(peer.version or "") or "location" in session \
+                or not session.get("location_id"):
+            return None
+        location = await self.store.get(ModuleID.locations, RoleEnum.cpo,
+                                        session["location_id"],
+                                        country_code=session.get("country_code"),
+                                        party_id=session.get("party_id"))
+        return embedded_location(session, location)
