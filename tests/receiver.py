@@ -1,0 +1,204 @@
+"""A partner's receiving endpoints on a raw HTTP server that misbehaves on schedule.
+
+It is the other side of the wire for outbox tests: it applies PUTs and PATCHes
+as a receiver would, records the state of each object after every accepted
+request, and, by a seeded schedule, answers 500, stalls past the client's
+timeout, resets the connection, or goes down for a while. A timeout or reset
+may come *after* the request was applied (a lost answer), which is where an
+at-least-once sender sends a duplicate.
+"""
+
+import asyncio
+import json
+import random
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Chaos:
+    """Probabilities per request; the rest are answered at once."""
+
+    seed: int = 1
+    error500: float = 0.0
+    timeout: float = 0.0
+    reset: float = 0.0
+    down: float = 0.0
+    stall: float = 1.0  # seconds a timeout stalls (longer than the client waits)
+    down_for: float = 0.3
+    rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def draw(self) -> str:
+        x = self.rng.random()
+        for name in ("error500", "timeout", "reset", "down"):
+            p = getattr(self, name)
+            if x < p:
+                return name
+            x -= p
+        return "ok"
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    body: Any
+    correlation_id: str | None
+    headers: dict[str, str]
+
+
+class Receiver:
+    """``with Receiver(chaos) as r: ... r.url``; objects keyed by their URL path."""
+
+    def __init__(self, chaos: Chaos | None = None,
+                 refuse: Callable[[str, str, Any], bool] | None = None) -> None:
+        self.chaos = chaos or Chaos()
+        self.refuse = refuse
+        self.accepted: list[Received] = []
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.history: dict[str, list[dict[str, Any]]] = {}
+        self.lost_answers = 0
+        self.events: dict[str, int] = {}
+        self.url = ""
+        self._loop = asyncio.new_event_loop()
+        self._server: asyncio.base_events.Server | None = None
+        self._port = 0
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._lock = threading.Lock()
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    def __enter__(self) -> "Receiver":
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._open(), self._loop).result(5)
+        self.url = f"http://127.0.0.1:{self._port}"
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        async def close() -> None:
+            if self._server is not None:
+                self._server.close()
+        asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    async def _open(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self._port,
+                                                  reuse_address=True)
+        self._port = self._server.sockets[0].getsockname()[1]
+
+    async def _go_down(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        await asyncio.sleep(self.chaos.down_for)
+        await self._open()
+
+    # --- HTTP ----------------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = {k.strip().lower(): v.strip() for k, v in
+                           (line.split(":", 1) for line in lines[1:] if ":" in line)}
+                raw = await reader.readexactly(int(headers.get("content-length", "0")))
+                if not await self._handle(method, path, raw, headers, writer):
+                    return
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            if not writer.is_closing():
+                writer.close()
+
+    def _abort(self, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is not None:  # RST, not FIN: a reset connection
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+
+    async def _handle(self, method: str, path: str, raw: bytes, headers: dict[str, str],
+                      writer: asyncio.StreamWriter) -> bool:
+        with self._lock:
+            action = self.chaos.draw()
+            applies_first = self.chaos.rng.random() < 0.5
+        self.events[action] = self.events.get(action, 0) + 1
+        if action == "error500":
+            await self._reply(writer, 500, {"status_code": 3000, "status_message": "boom"})
+            return True
+        if action == "down":
+            self._abort(writer)
+            await self._go_down()
+            return False
+        body = json.loads(raw) if raw else None
+        if action in ("timeout", "reset"):
+            if applies_first:
+                self._apply(method, path, body, headers)
+                self.lost_answers += 1
+            if action == "timeout":
+                await asyncio.sleep(self.chaos.stall)
+            self._abort(writer)
+            return False
+        if self.refuse is not None and self.refuse(method, path, body):
+            await self._reply(writer, 400, {"status_code": 2001,
+                                            "status_message": "refused by the test"})
+            return True
+        code = self._apply(method, path, body, headers)
+        if code is None:
+            await self._reply(writer, 404, {"status_code": 2003,
+                                            "status_message": "unknown object"})
+        else:
+            await self._reply(writer, 200, {"status_code": 1000, "status_message": "ok"})
+        return True
+
+    async def _reply(self, writer: asyncio.StreamWriter, status: int, payload: dict) -> None:
+        payload = {**payload, "timestamp": "2026-01-01T00:00:00Z"}
+        data = json.dumps(payload).encode()
+        writer.write(f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+        await writer.drain()
+
+    # --- receiving -----------------------------------------------------------------
+
+    def _apply(self, method: str, path: str, body: Any, headers: dict[str, str]) -> int | None:
+        """PUT replaces, PATCH merges (at the object, EVSE or Connector the URL names)."""
+        parts = path.rstrip("/").split("/")
+        module = next((m for m in ("locations", "sessions") if m in parts), None)
+        i = parts.index(module) if module else len(parts)
+        key = "/".join(parts[: i + 4])  # .../module/cc/pid/id
+        sub = parts[i + 4:]
+        with self._lock:
+            current = self.objects.get(key)
+            if method == "PUT" and not sub:
+                new = dict(body)
+            elif current is None:
+                return None
+            else:
+                new = json.loads(json.dumps(current))
+                target = new
+                for uid, list_name, id_field in zip(sub, ("evses", "connectors"),
+                                                    ("uid", "id"), strict=False):
+                    target = next(x for x in target[list_name] if str(x[id_field]) == uid)
+                target.update(body) if method == "PATCH" else (target.clear(),
+                                                               target.update(body))
+            self.objects[key] = new
+            self.history.setdefault(key, []).append(new)
+            self.accepted.append(Received(method, path, body, headers.get("x-correlation-id"),
+                                          headers))
+        return 200
+
+    def wait_for(self, done: Callable[["Receiver"], bool], timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not done(self):
+            if time.monotonic() > deadline:
+                raise AssertionError("the receiver did not get what was expected in time")
+            time.sleep(0.02)

@@ -1,0 +1,309 @@
+"""Store and forward: what is queued, for whom, and how it goes on the wire."""
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from ocpi.core.enums import ModuleID, RoleEnum
+from ocpi.outbox import admin
+from ocpi.outbox.worker import Backoff, OutboxWorker
+from ocpi.store.database import Database
+from ocpi.store.schema import outbox
+from ocpi.store.sql_store import SqlStore
+
+from .outbox_helpers import CPO, receiving_partner, session, write
+from .receiver import Receiver
+
+pytestmark = pytest.mark.usefixtures("local_partners")
+
+FAST = Backoff(base=0.01, cap=0.05)
+
+
+@pytest.fixture
+async def db(database_url):
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+def worker(db: Database) -> OutboxWorker:
+    return OutboxWorker(db, from_party=CPO, backoff=FAST, poll_interval=0.05)
+
+
+async def queued(db: Database) -> int:
+    async with db.begin() as tx:
+        return (await tx.execute(select(func.count()).select_from(outbox))).scalar_one()
+
+
+def sessions_path(r: Receiver, version: str = "2.2.1") -> str:
+    return f"/ocpi/emsp/{version}/sessions/NL/OCP"
+
+
+async def test_a_put_first_then_patches_of_the_changed_fields(db):
+    """Gireve's session flow: PUT when the EV plugs in, kWh PATCHes, the final one."""
+    store = SqlStore(db)
+    with Receiver() as r:
+        await receiving_partner(db, r.url, "DE", "MSP", delivery="every-message")
+        await write(store, session(1, kwh=0, status="PENDING"))
+        await write(store, session(1, kwh=1.5, status="ACTIVE", second=60))
+        await write(store, session(1, kwh=4.25, status="ACTIVE", second=120))
+        await write(store, {**session(1, kwh=7, status="COMPLETED", second=180),
+                            "end_date_time": "2026-11-20T10:03:00Z"})
+        assert await queued(db) == 4
+        await worker(db).drain_once()
+    path = sessions_path(r) + "/S0001"
+    assert [(m.method, m.path) for m in r.accepted] == [("PUT", path)] + [("PATCH", path)] * 3
+    assert r.accepted[0].body["status"] == "PENDING" and "cdr_token" in r.accepted[0].body
+    assert r.accepted[1].body == {"kwh": 1.5, "status": "ACTIVE",
+                                  "last_updated": "2026-11-20T10:01:00Z"}
+    assert r.accepted[2].body == {"kwh": 4.25, "last_updated": "2026-11-20T10:02:00Z"}
+    assert r.accepted[3].body == {"kwh": 7, "status": "COMPLETED",
+                                  "end_date_time": "2026-11-20T10:03:00Z",
+                                  "last_updated": "2026-11-20T10:03:00Z"}
+    assert r.objects[path]["status"] == "COMPLETED" and r.objects[path]["kwh"] == 7
+    assert await queued(db) == 0
+    # routing headers name us and the eMSP; every request has its own request id
+    h = r.accepted[0].headers
+    assert (h["ocpi-from-country-code"], h["ocpi-from-party-id"]) == CPO
+    assert (h["ocpi-to-country-code"], h["ocpi-to-party-id"]) == ("DE", "MSP")
+    assert len({m.headers["x-request-id"] for m in r.accepted}) == 4
+
+
+async def test_always_put_sends_whole_objects(db):
+    store = SqlStore(db)
+    with Receiver() as r:
+        await receiving_partner(db, r.url, "DE", "MSP", always_put=True)
+        await write(store, session(1, kwh=0))
+        await worker(db).drain_once()
+        await write(store, session(1, kwh=2, second=60))
+        await worker(db).drain_once()
+    assert [m.method for m in r.accepted] == ["PUT", "PUT"]
+    assert r.accepted[1].body["kwh"] == 2 and "cdr_token" in r.accepted[1].body
+
+
+async def test_sessions_go_only_to_the_emsp_owning_the_token(db):
+    store = SqlStore(db)
+    with Receiver() as first, Receiver() as second:
+        await receiving_partner(db, first.url, "DE", "MSP")
+        await receiving_partner(db, second.url, "BE", "OTH")
+        for n in range(5):
+            await write(store, session(n, owner=("DE", "MSP")))
+        await write(store, session(9, owner=("BE", "OTH")))
+        await write(store, session(10, owner=("FR", "NOB")))  # nobody we know
+        await worker(db).drain_once()
+    assert sorted(m.path.rsplit("/", 1)[1] for m in first.accepted) == \
+        [f"S{n:04d}" for n in range(5)]
+    assert [m.path.rsplit("/", 1)[1] for m in second.accepted] == ["S0009"]
+
+
+async def test_a_hub_carries_sessions_of_emsps_we_are_not_connected_to(db):
+    store = SqlStore(db)
+    with Receiver() as direct, Receiver() as hub:
+        await receiving_partner(db, direct.url, "DE", "MSP")
+        await receiving_partner(db, hub.url, "FR", "GIR", role="HUB")
+        await write(store, session(1, owner=("DE", "MSP")))  # direct partner: not via hub
+        await write(store, session(2, owner=("IT", "EMP")))  # only the hub can route it
+        await worker(db).drain_once()
+    assert [m.path.rsplit("/", 1)[1] for m in direct.accepted] == ["S0001"]
+    assert [m.path.rsplit("/", 1)[1] for m in hub.accepted] == ["S0002"]
+    h = hub.accepted[0].headers
+    assert (h["ocpi-to-country-code"], h["ocpi-to-party-id"]) == ("IT", "EMP")
+
+
+async def test_a_211_partner_gets_the_location_object_and_authorization_id(db):
+    store = SqlStore(db)
+    location = {
+        "country_code": "NL", "party_id": "OCP", "id": "LOC1", "publish": True,
+        "address": "Main 1", "city": "Utrecht", "country": "NLD",
+        "coordinates": {"latitude": "52.090", "longitude": "5.120"},
+        "time_zone": "Europe/Amsterdam",
+        "evses": [{"uid": "EVSE1", "status": "AVAILABLE", "connectors": [
+            {"id": "1", "standard": "IEC_62196_T2", "format": "SOCKET", "power_type": "AC_3_PHASE",
+             "max_voltage": 230, "max_amperage": 16, "last_updated": "2026-11-20T09:00:00Z"}],
+            "last_updated": "2026-11-20T09:00:00Z"}],
+        "last_updated": "2026-11-20T09:00:00Z",
+    }
+    await store.create(ModuleID.locations, RoleEnum.cpo, location)
+    with Receiver() as r:
+        await receiving_partner(db, r.url, "DE", "MSP", version="2.1.1")
+        await write(store, {**session(1), "authorization_reference": "AUTH-77"})
+        await worker(db).drain_once()
+    put = r.accepted[0]
+    assert put.method == "PUT" and put.path == "/ocpi/emsp/2.1.1/sessions/NL/OCP/S0001"
+    assert put.body["location"]["id"] == "LOC1"
+    assert put.body["location"]["evses"][0]["uid"] == "EVSE1"
+    assert put.body["authorization_id"] == "AUTH-77"
+    assert put.body["start_datetime"] == "2026-11-20T10:00:00Z"
+    assert "cdr_token" not in put.body and put.body["auth_id"] == "DEMSPC00001"
+
+
+async def test_an_evse_status_change_goes_as_an_evse_patch(db):
+    store = SqlStore(db)
+    with Receiver() as r:
+        await receiving_partner(db, r.url, "DE", "MSP")
+        loc = {"country_code": "NL", "party_id": "OCP", "id": "LOC1", "publish": True,
+               "address": "Main 1", "city": "Utrecht", "country": "NLD",
+               "coordinates": {"latitude": "52.090", "longitude": "5.120"},
+               "time_zone": "Europe/Amsterdam", "last_updated": "2026-11-20T09:00:00Z",
+               "evses": [{"uid": u, "status": "AVAILABLE", "connectors": [],
+                          "last_updated": "2026-11-20T09:00:00Z"} for u in ("E1", "E2")]}
+        await write(store, loc, ModuleID.locations)
+        await worker(db).drain_once()
+        changed = {**loc, "last_updated": "2026-11-20T09:05:00Z",
+                   "evses": [loc["evses"][0], {**loc["evses"][1], "status": "CHARGING",
+                                               "last_updated": "2026-11-20T09:05:00Z"}]}
+        await write(store, changed, ModuleID.locations)
+        await worker(db).drain_once()
+        renamed = {**changed, "name": "Station", "last_updated": "2026-11-20T09:06:00Z"}
+        await write(store, renamed, ModuleID.locations)
+        await worker(db).drain_once()
+    base = "/ocpi/emsp/2.2.1/locations/NL/OCP/LOC1"
+    assert [(m.method, m.path) for m in r.accepted] == [
+        ("PUT", base), ("PATCH", base + "/E2"), ("PATCH", base)]
+    assert r.accepted[1].body == {"status": "CHARGING", "last_updated": "2026-11-20T09:05:00Z"}
+    assert r.accepted[2].body == {"name": "Station", "last_updated": "2026-11-20T09:06:00Z"}
+    assert r.objects[base]["evses"][1]["status"] == "CHARGING"
+
+
+async def test_a_refused_message_is_set_aside_and_the_queue_goes_on(db):
+    store = SqlStore(db)
+    with Receiver(refuse=lambda m, path, body: path.endswith("/S0002")) as r:
+        await receiving_partner(db, r.url, "DE", "MSP")
+        for n in (1, 2, 3):
+            await write(store, session(n))
+        await worker(db).drain_once()
+        assert [m.path.rsplit("/", 1)[1] for m in r.accepted] == ["S0001", "S0003"]
+        dead = await admin.messages(db, state="dead")
+        assert len(dead) == 1
+        partner, msg = dead[0]
+        assert partner == "de-msp" and msg.object_key == "NL/OCP/s0002"
+        assert "2001" in msg.last_error and "refused by the test" in msg.last_error
+        [status] = await admin.status(db)
+        assert (status.pending, status.dead) == (0, 1)
+        # the operator fixes it at the partner and puts it back
+        r.refuse = None
+        assert await admin.retry(db, all_dead=True) == 1
+        await worker(db).drain_once()
+    assert [m.path.rsplit("/", 1)[1] for m in r.accepted] == ["S0001", "S0003", "S0002"]
+    assert await queued(db) == 0
+
+
+async def test_a_patch_the_partner_cannot_place_is_sent_whole(db):
+    store = SqlStore(db)
+    with Receiver() as r:
+        await receiving_partner(db, r.url, "DE", "MSP")
+        await write(store, session(1))
+        await worker(db).drain_once()
+        r.objects.clear()  # the partner lost its data
+        await write(store, session(1, kwh=3, second=60))
+        await worker(db).drain_once()
+    assert [m.method for m in r.accepted] == ["PUT", "PUT"]
+    assert r.objects[sessions_path(r) + "/S0001"]["kwh"] == 3
+
+
+async def test_latest_state_sends_each_changed_object_once_in_first_change_order(db):
+    store = SqlStore(db)
+    with Receiver() as r:
+        await receiving_partner(db, r.url, "DE", "MSP")
+        second = 0
+        for n in (1, 2, 1, 3, 2, 1):  # an outage: nothing is delivered meanwhile
+            second += 60
+            await write(store, session(n, kwh=second / 60, second=second))
+        assert await queued(db) == 6
+        await worker(db).drain_once()
+    assert [m.path.rsplit("/", 1)[1] for m in r.accepted] == ["S0001", "S0002", "S0003"]
+    assert [m.body["kwh"] for m in r.accepted] == [6, 5, 4]  # each one current
+    assert await queued(db) == 0
+
+
+async def test_every_message_replays_each_update_in_order(db):
+    store = SqlStore(db)
+    with Receiver() as r:
+        await receiving_partner(db, r.url, "DE", "MSP", delivery="every-message")
+        second = 0
+        for n in (1, 2, 1, 3, 2, 1):
+            second += 60
+            await write(store, session(n, kwh=second / 60, second=second))
+        await worker(db).drain_once()
+    got = [(m.path.rsplit("/", 1)[1], r_kwh) for m, r_kwh in
+           zip(r.accepted, [h["kwh"] for h in _states(r)], strict=True)]
+    assert got == [("S0001", 1), ("S0002", 2), ("S0001", 3), ("S0003", 4), ("S0002", 5),
+                   ("S0001", 6)]
+
+
+def _states(r: Receiver) -> list[dict]:
+    """The receiver's object state after each accepted request, in arrival order."""
+    seen: dict[str, int] = {}
+    out = []
+    for m in r.accepted:
+        key = m.path
+        seen[key] = seen.get(key, 0) + 1
+        out.append(r.history[key][seen[key] - 1])
+    return out
+
+
+async def test_an_object_is_never_stored_without_its_messages(db):
+    store = SqlStore(db)
+    with Receiver() as r:
+        await receiving_partner(db, r.url, "DE", "MSP")
+        await write(store, session(1))
+        with pytest.raises(Exception):  # noqa: B017 - the duplicate key, whatever the driver
+            await store.create(ModuleID.sessions, RoleEnum.cpo, session(1, second=5))
+        assert await queued(db) == 1  # the failed write queued nothing
+        # writing the same object again is no change and sends nothing
+        assert await store.update(ModuleID.sessions, RoleEnum.cpo, session(1), "S0001",
+                                  country_code="NL", party_id="OCP") is not None
+        assert await queued(db) == 1
+        # an older version is not applied and not sent
+        assert await store.update(ModuleID.sessions, RoleEnum.cpo,
+                                  {**session(1), "kwh": 9, "last_updated": "2026-01-01T00:00:00Z"},
+                                  "S0001", country_code="NL", party_id="OCP") is None
+        assert await queued(db) == 1
+
+
+async def test_objects_partners_pushed_to_us_are_not_forwarded(db):
+    store = SqlStore(db)
+    with Receiver() as r:
+        await receiving_partner(db, r.url, "DE", "MSP")
+        await store.create(ModuleID.sessions, RoleEnum.emsp, session(1))
+        await store.upsert_many(ModuleID.sessions, RoleEnum.emsp, [session(2)])
+        assert await queued(db) == 0
+        await store.upsert_many(ModuleID.sessions, RoleEnum.cpo, [session(3), session(4)])
+        assert await queued(db) == 2
+
+
+async def test_a_partner_that_is_down_holds_its_queue_and_not_the_others(db):
+    store = SqlStore(db)
+    with Receiver() as up:
+        await receiving_partner(db, up.url, "DE", "MSP")
+        await receiving_partner(db, "http://127.0.0.1:9", "BE", "OTH")  # nothing listens
+        await write(store, session(1, owner=("BE", "OTH")))
+        await write(store, session(2, owner=("DE", "MSP")))
+        await write(store, session(3, owner=("BE", "OTH")))
+        await worker(db).drain_once()
+        assert [m.path.rsplit("/", 1)[1] for m in up.accepted] == ["S0002"]
+        [down] = [s for s in await admin.status(db) if s.name == "be-oth"]
+        assert down.pending == 2 and down.attempts >= 1
+        assert "cannot connect" in down.last_error and down.next_attempt_at is not None
+
+
+async def test_metrics_show_the_queue_per_partner(database_url, monkeypatch):
+    from ocpi import get_application
+
+    from .conftest import OPERATOR
+
+    app = get_application(database_url=database_url, operator_token=OPERATOR,
+                          country_code="NL", party_id="OCP")
+    db = app.state.node.db
+    await receiving_partner(db, "http://127.0.0.1:9", "DE", "MSP")
+    await write(app.state.node.crud, session(1))
+    await write(app.state.node.crud, session(2))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        r = await client.get("/metrics", headers={"Authorization": f"Token {OPERATOR}"})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+        assert 'ocpi_outbox_pending{partner="de-msp"} 2' in r.text
+        assert "# TYPE ocpi_outbox_oldest_pending_age_seconds gauge" in r.text
+        r = await client.get("/metrics")
+        assert r.status_code == 401 and r.json()["status_code"] == 2000
+    await db.dispose()
