@@ -24,7 +24,7 @@ from ..peers.registry import Peer, Registry
 from ..store.database import Database
 from ..store.sql_store import SqlStore
 from .leases import Leases, new_holder
-from .queue import Message, Queue, now
+from .queue import Had, Message, Queue, now
 from .render import Push, public, put, render
 
 log = logging.getLogger("ocpi.outbox")
@@ -76,6 +76,8 @@ class OutboxWorker:
         self.batch = batch
         self.counters = Counters()
         self._running: dict[int, asyncio.Task[None]] = {}
+        # per partner being drained, what it has: only the drain holding its lease changes it
+        self._had: dict[int, dict[tuple[str, str], Had | None]] = {}
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -157,12 +159,14 @@ class OutboxWorker:
         except _Held:
             pass
         finally:
+            self._had.pop(peer_id, None)
             await self.leases.release(peer_id)
 
     async def _send_all(self, peer: Peer, client: OcpiClient) -> None:
         renew_at = asyncio.get_running_loop().time() + self.leases.ttl.total_seconds() / 3
         after = 0
         done_through: dict[tuple[str, str], int] = {}
+        self._had[peer.id] = {}
         while True:
             batch = await self.queue.pending(peer.id, self.batch, after)
             if not batch:
@@ -187,7 +191,10 @@ class OutboxWorker:
         ``_Held`` when the partner must be retried later.
         """
         msg = head if peer.profile.delivery == "every-message" else await self.queue.newest(head)
-        had = await self.queue.had(peer.id, msg.module, msg.object_key)
+        obj, known = (msg.module, msg.object_key), self._had[peer.id]
+        if obj not in known:
+            known[obj] = await self.queue.had(peer.id, msg.module, msg.object_key)
+        had = known[obj]
         if had is not None and had.last_updated > msg.last_updated:
             await self.queue.settle(msg, accepted=None)  # never older over newer
             return msg.seq
@@ -202,13 +209,14 @@ class OutboxWorker:
                       had.data if had else None, always_put=peer.profile.always_put,
                       location=location)
         if push is None:  # nothing the partner can see has changed
-            await self.queue.settle(msg, accepted=msg.data)
+            await self._settle(msg, new)
             return msg.seq
         error = await self._try(client, push, msg, head.correlation_id)
         if error is not None and push.method == "PATCH" and (
                 error.http_status == 404 or error.status_code == 2003):
             # the partner lost the object: send it whole, now
             await self.queue.forget(peer.id, msg.module, msg.object_key)
+            known[obj] = None
             whole = put(msg.module, peer.version or "2.2.1", endpoint, new, location)
             error = await self._try(client, whole, msg, head.correlation_id)
         if error is not None:
@@ -219,9 +227,13 @@ class OutboxWorker:
                 raise _Held
             await self._refused(peer, head, msg, str(error))
             return msg.seq
-        await self.queue.settle(msg, accepted=msg.data)
+        await self._settle(msg, new)
         self.counters.delivered += 1
         return msg.seq
+
+    async def _settle(self, msg: Message, new: dict[str, Any]) -> None:
+        await self.queue.settle(msg, accepted=msg.data)
+        self._had[msg.peer_id][(msg.module, msg.object_key)] = Had(msg.last_updated, new)
 
     async def _try(self, client: OcpiClient, push: Push, msg: Message,
                    correlation_id: str) -> PartnerError | None:
