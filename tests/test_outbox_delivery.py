@@ -62,10 +62,8 @@ async def run(db: Database, writes: list[dict[str, Any]], receiver: Receiver) ->
         await write(store, data)
         if i % 50 == 0:
             await asyncio.sleep(0)  # let delivery run beside the writes
-    expected = len(writes)
-    for _ in range(1200):
-        if len(receiver.accepted) >= expected and not worker._running:
-            await worker.drain_once()
+    for _ in range(1200):  # until the queue is empty (at most 2 minutes)
+        if not await worker.queue.heads():
             break
         await asyncio.sleep(0.1)
     stop.set()
