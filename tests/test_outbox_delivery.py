@@ -6,6 +6,7 @@ Writes and delivery run at the same time, as in a live node.
 """
 
 import asyncio
+import itertools
 import random
 from typing import Any
 
@@ -102,7 +103,7 @@ def check_latest_state(receiver: Receiver, writes: list[dict[str, Any]]) -> None
         assert (copy["status"], copy["kwh"], copy["last_updated"]) == \
             (data["status"], data["kwh"], data["last_updated"])
     for states in receiver.history.values():  # never backwards
-        for before, after in zip(states, states[1:], strict=False):
+        for before, after in itertools.pairwise(states):
             assert after["last_updated"] >= before["last_updated"]
             assert after["kwh"] >= before["kwh"]
 
