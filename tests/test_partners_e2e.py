@@ -166,10 +166,11 @@ def test_partner_profile_is_set_from_the_cli(tmp_path):
     ocpi("peers", "add", "--country-code", "FR", "--party-id", "GIR", "--role", "HUB", db=db)
     r = ocpi("peers", "set", "fr-gir-hub", "--plain-token", "yes", "--page-limit", "20",
              "--routing-headers", "on", "--connection-close", "yes", "--timeout", "5",
-             "--json", db=db)
+             "--delivery", "every-message", "--always-put", "yes", "--json", db=db)
     assert r.returncode == 0, r.stderr
     profile = json.loads(ocpi("peers", "list", "--json", db=db).stdout)[0]["profile"]
     assert profile == {"plain_token": True, "page_limit": 20, "routing_headers": "on",
-                       "connection_close": True, "timeout": 5.0}
+                       "connection_close": True, "timeout": 5.0, "delivery": "every-message",
+                       "always_put": True}
     r = ocpi("peers", "set", "nobody", "--page-limit", "5", db=db)
     assert r.returncode == 1 and "no partner called nobody" in r.stderr
