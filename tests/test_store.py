@@ -66,8 +66,8 @@ async def test_a_database_from_the_first_release_gains_the_new_columns(database_
     setup._ready = True  # write the old layout by hand, no upgrade yet
     now = datetime(2026, 1, 1)
     async with setup.begin() as tx:
-        await tx.execute(text("DROP TABLE IF EXISTS tokens"))
-        await tx.execute(text("DROP TABLE IF EXISTS peers"))
+        for table in ("outbox", "outbox_delivered", "outbox_leases", "tokens", "peers"):
+            await tx.execute(text(f"DROP TABLE IF EXISTS {table}"))
     if setup._sync is not None:
         old.create_all(setup._sync)
     else:
