@@ -17,12 +17,14 @@ from ocpi.connectors.smappee.sync import REFRESH_KEY, SmappeeSync
 from ocpi.core.datetime import parse_datetime
 from ocpi.core.enums import ModuleID, RoleEnum
 from ocpi.modules.sessions import mapper as session_mapper
+from ocpi.outbox import admin
 from ocpi.store import settings as node_state
 from ocpi.store.database import Database
 from ocpi.store.schema import sessions
 from ocpi.store.sql_store import SqlStore
 
 from .conftest import auth
+from .outbox_helpers import receiving_partner
 from .servers import served
 from .smappee_server import CLIENT, USER, Scripted, SmappeeMock
 from .test_partners_e2e import OPERATOR, ocpi, serving
@@ -83,15 +85,21 @@ def scripted_day() -> list[Scripted]:
 
 async def test_a_scripted_day_ends_with_exactly_the_right_sessions(store, smappee):
     smappee.parks[PARK] = script = scripted_day()
+    # the eMSP behind token 04AABBCC is our partner: its sessions go out through the outbox
+    await receiving_partner(store.db, "http://127.0.0.1:9", "DE", "MSP")
     sync = sync_for(store, smappee, active_window_days=0.25)
     history: dict[str, list[tuple[str, Decimal]]] = {}
+    to_partner: list[tuple[str, str, Decimal, str]] = []
     smappee.now_ms = T0 - 3 * 60 * MIN
     while smappee.now_ms <= T0 + 26 * 60 * MIN:
         result = await sync.run_once()
         assert result.unmapped == []
         stored = await _all(store)
         for sid, _ in result.changed:
-            history.setdefault(sid, []).append((stored[sid]["status"], stored[sid]["kwh"]))
+            s = stored[sid]
+            history.setdefault(sid, []).append((s["status"], s["kwh"]))
+            if s["cdr_token"]["party_id"] == "MSP":
+                to_partner.append((sid, s["status"], s["kwh"], s["last_updated"]))
         smappee.now_ms += 30 * MIN
 
     stored = await _all(store)
@@ -123,10 +131,20 @@ async def test_a_scripted_day_ends_with_exactly_the_right_sessions(store, smappe
     assert long[0][0] in ("PENDING", "ACTIVE") and len(long) > 12  # followed to its end
     assert smappee.grants.count("password") == 1 and "refresh_token" in smappee.grants
 
+    # the outbox holds exactly the partner's sessions' changes, in the order made
+    queued = [json.loads(m.data) for _, m in
+              await admin.messages(store.db, state="pending", limit=10_000)]
+    assert [(q["id"], q["status"], Decimal(str(q["kwh"])), q["last_updated"])
+            for q in queued] == to_partner
+    theirs = {session_id(PARK, x.id) for x in script if x.rfid == "04AABBCC"}
+    assert {q["id"] for q in queued} == theirs and len(theirs) > 20  # those only
+    assert all(q["cdr_token"]["uid"] == "04AABBCC" for q in queued)
+
     before = await _rows(store)
     again = await sync.run_once()
     assert (again.created, again.updated, again.changed) == (0, 0, [])
     assert await _rows(store) == before
+    assert len(await admin.messages(store.db, state="pending", limit=10_000)) == len(queued)
 
 
 async def _rows(store: SqlStore) -> list[tuple]:
