@@ -7,6 +7,7 @@ a node restarted after ``kill -9`` resumes without waiting for the expiry.
 
 import os
 import socket
+import time
 import uuid
 from datetime import timedelta
 
@@ -46,8 +47,21 @@ class Leases:
         self.db = db
         self.holder = holder
         self.ttl = timedelta(seconds=ttl)
+        # leases this worker holds, and until when (monotonic) it need not renew them:
+        # a busy partner costs no lease write per drain
+        self._held: dict[int, float] = {}
 
     async def claim(self, peer_id: int) -> bool:
+        if self._held.get(peer_id, 0.0) > time.monotonic():
+            return True
+        claimed = await self._claim(peer_id)
+        if claimed:
+            self._held[peer_id] = time.monotonic() + self.ttl.total_seconds() / 2
+        else:
+            self._held.pop(peer_id, None)
+        return claimed
+
+    async def _claim(self, peer_id: int) -> bool:
         try:
             async with self.db.begin() as tx:
                 row = (await tx.execute(select(leases).where(leases.c.peer_id == peer_id))
@@ -74,9 +88,18 @@ class Leases:
                 update(leases).where(leases.c.peer_id == peer_id,
                                      leases.c.holder == self.holder)
                 .values(expires_at=now() + self.ttl))
-        return bool(result.rowcount)
+        if result.rowcount:
+            self._held[peer_id] = time.monotonic() + self.ttl.total_seconds() / 2
+            return True
+        self._held.pop(peer_id, None)
+        return False
+
+    async def release_all(self) -> None:
+        for peer_id in list(self._held):
+            await self.release(peer_id)
 
     async def release(self, peer_id: int) -> None:
+        self._held.pop(peer_id, None)
         async with self.db.begin() as tx:
             await tx.execute(delete(leases).where(leases.c.peer_id == peer_id,
                                                   leases.c.holder == self.holder))

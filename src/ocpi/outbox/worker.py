@@ -76,6 +76,8 @@ class OutboxWorker:
         self.batch = batch
         self.counters = Counters()
         self._running: dict[int, asyncio.Task[None]] = {}
+        # one open client per partner: a drain reuses its connection
+        self._clients: dict[int, tuple[tuple[Any, ...], OcpiClient]] = {}
         # per partner being drained, what it has: only the drain holding its lease changes it
         self._had: dict[int, dict[tuple[str, str], Had | None]] = {}
         self._wake = asyncio.Event()
@@ -89,12 +91,12 @@ class OutboxWorker:
         stop = stop or asyncio.Event()
         try:
             while not stop.is_set():
+                self._wake.clear()  # before the scan: a write during it wakes us again
                 try:
                     wait = await self.tick()
                 except Exception:  # a database hiccup must not end delivery
                     log.exception("outbox: scanning the queue failed")
                     wait = self.poll_interval
-                self._wake.clear()
                 waiter = asyncio.ensure_future(self._wake.wait())
                 stopper = asyncio.ensure_future(stop.wait())
                 await asyncio.wait({waiter, stopper}, timeout=wait,
@@ -109,6 +111,10 @@ class OutboxWorker:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for _, client in self._clients.values():
+            await client.__aexit__(None, None, None)
+        self._clients.clear()
+        await self.leases.release_all()
 
     async def tick(self) -> float:
         """Start a drain for every partner whose head is due; seconds until the next."""
@@ -135,12 +141,16 @@ class OutboxWorker:
         return done
 
     async def drain_once(self) -> None:
-        """Deliver everything due now and return (``ocpi outbox work --once``, tests)."""
-        while True:
-            await self.tick()
-            if not self._running:
-                return
-            await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+        """Deliver everything due now and return (``ocpi outbox work --once``, tests);
+        leases and connections are given up at the end."""
+        try:
+            while True:
+                await self.tick()
+                if not self._running:
+                    return
+                await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+        finally:
+            await self.shutdown()
 
     # --- one partner ---------------------------------------------------------------
 
@@ -154,13 +164,23 @@ class OutboxWorker:
                 await self.queue.hold(peer_id, f"partner is {state}; messages are kept",
                                       self.backoff.cap)
                 return
-            async with OcpiClient.for_peer(peer, self.from_party) as client:
-                await self._send_all(peer, client)
+            await self._send_all(peer, await self._client(peer))
         except _Held:
             pass
         finally:
             self._had.pop(peer_id, None)
-            await self.leases.release(peer_id)
+
+    async def _client(self, peer: Peer) -> OcpiClient:
+        """The partner's open client, new when its token, version or profile changed."""
+        key = (peer.token_out, peer.version, peer.profile.to_json())
+        cached = self._clients.get(peer.id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        if cached is not None:
+            await cached[1].__aexit__(None, None, None)
+        client = await OcpiClient.for_peer(peer, self.from_party).__aenter__()
+        self._clients[peer.id] = (key, client)
+        return client
 
     async def _send_all(self, peer: Peer, client: OcpiClient) -> None:
         renew_at = asyncio.get_running_loop().time() + self.leases.ttl.total_seconds() / 3
