@@ -73,6 +73,8 @@ def session(n: int, second: int) -> dict:
 
 async def partner(db: Database, url: str) -> None:
     registry = Registry(db)
+    if await registry.list_peers():
+        raise SystemExit("give an empty database: the benchmark must be its only user")
     peer, _ = await registry.add_peer("DE", "MSP", "EMSP", name="bench")
     await registry.update_peer(peer.id, state="registered", version="2.2.1",
                                token_out="bench-token", parties=[Party("EMSP", "DE", "MSP", {})],
@@ -131,7 +133,7 @@ async def latency(db: Database, url: str, n: int, gap: float) -> list[float]:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=10_000)
-    parser.add_argument("--database", help="default: a fresh SQLite file")
+    parser.add_argument("--database", help="an empty database (default: a fresh SQLite file)")
     parser.add_argument("--low-load", type=int, default=200, help="writes for the latency run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -209,7 +209,8 @@ class OcpiClient:
                 self.partner, method, url,
                 f"refused: HTTP {answer.http_status}, status_code {answer.status_code} "
                 f"({message})", http_status=answer.http_status, status_code=answer.status_code,
-                retryable=answer.http_status >= 500 or 3000 <= answer.status_code < 4000)
+                retryable=answer.http_status >= 500 or answer.http_status == 429
+                or 3000 <= answer.status_code < 4000)
         return answer
 
     async def get_pages(self, url: str, *, params: dict[str, Any] | None = None,
