@@ -59,7 +59,7 @@ class Receiver:
     """``with Receiver(chaos) as r: ... r.url``; objects keyed by their URL path."""
 
     def __init__(self, chaos: Chaos | None = None,
-                 refuse: Callable[[str, str, Any], bool] | None = None) -> None:
+                 refuse: Callable[[str, str, Any], Any] | None = None) -> None:
         self.chaos = chaos or Chaos()
         self.refuse = refuse
         self.accepted: list[Received] = []
@@ -153,9 +153,11 @@ class Receiver:
                 await asyncio.sleep(self.chaos.stall)
             self._abort(writer)
             return False
-        if self.refuse is not None and self.refuse(method, path, body):
-            await self._reply(writer, 400, {"status_code": 2001,
-                                            "status_message": "refused by the test"})
+        refusal = self.refuse(method, path, body) if self.refuse is not None else None
+        if refusal:  # True: 400/2001; or an (HTTP status, OCPI status) of the test's choice
+            http, code = (400, 2001) if refusal is True else refusal
+            await self._reply(writer, http, {"status_code": code,
+                                             "status_message": "refused by the test"})
             return True
         code = self._apply(method, path, body, headers)
         if code is None:

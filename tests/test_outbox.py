@@ -307,3 +307,26 @@ async def test_metrics_show_the_queue_per_partner(database_url, monkeypatch):
         r = await client.get("/metrics")
         assert r.status_code == 401 and r.json()["status_code"] == 2000
     await db.dispose()
+
+
+@pytest.mark.parametrize("answer,retried", [
+    ((429, 2000), True), ((200, 3001), True), ((503, 3000), True),
+    ((200, 2001), False), ((404, 2000), False), ((401, 2000), False),
+])
+async def test_what_is_retried_and_what_is_a_refusal(db, answer, retried):
+    store = SqlStore(db)
+    with Receiver(refuse=lambda m, path, b: answer) as r:
+        await receiving_partner(db, r.url, "DE", "MSP")
+        await write(store, session(1))
+        await write(store, session(2))
+        w = OutboxWorker(db, from_party=CPO, backoff=Backoff(base=5, cap=5))
+        await w.drain_once()
+    [status] = await admin.status(db)
+    if retried:  # the head waits for its next attempt and holds the queue
+        assert (status.pending, status.dead, status.attempts) == (2, 0, 1)
+        assert f"HTTP {answer[0]}" in status.last_error and status.next_attempt_at is not None
+        assert len(r.accepted) == 0
+        assert r.events["ok"] == 1  # one request: the second message was not tried
+    else:  # each refused message is set aside; the queue went on to the next
+        assert (status.pending, status.dead) == (0, 2)
+        assert r.events["ok"] == 2
