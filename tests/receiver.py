@@ -67,6 +67,9 @@ class Receiver:
         self.history: dict[str, list[dict[str, Any]]] = {}
         self.lost_answers = 0
         self.events: dict[str, int] = {}
+        # every request that arrived, answered or not: (method, path, X-Correlation-ID,
+        # X-Request-ID)
+        self.requests: list[tuple[str, str, str | None, str | None]] = []
         self.url = ""
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.base_events.Server | None = None
@@ -133,6 +136,8 @@ class Receiver:
 
     async def _handle(self, method: str, path: str, raw: bytes, headers: dict[str, str],
                       writer: asyncio.StreamWriter) -> bool:
+        self.requests.append((method, path, headers.get("x-correlation-id"),
+                              headers.get("x-request-id")))
         with self._lock:
             action = self.chaos.draw()
             applies_first = self.chaos.rng.random() < 0.5

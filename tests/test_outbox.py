@@ -1,5 +1,7 @@
 """Store and forward: what is queued, for whom, and how it goes on the wire."""
 
+import asyncio
+
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -330,3 +332,31 @@ async def test_what_is_retried_and_what_is_a_refusal(db, answer, retried):
     else:  # each refused message is set aside; the queue went on to the next
         assert (status.pending, status.dead) == (0, 2)
         assert r.events["ok"] == 2
+
+
+async def test_retries_of_a_message_keep_its_correlation_id(db):
+    store = SqlStore(db)
+    failures = {"left": 3}
+
+    def flaky(method, path, body):
+        if failures["left"]:
+            failures["left"] -= 1
+            return (503, 3000)
+        return None
+
+    with Receiver(refuse=flaky) as r:
+        await receiving_partner(db, r.url, "DE", "MSP")
+        await write(store, session(1))
+        await write(store, session(2))
+        w = worker(db)
+        for _ in range(50):
+            await w.drain_once()
+            if len(r.accepted) == 2:
+                break
+            await asyncio.sleep(0.02)
+    first = [req for req in r.requests if req[1].endswith("/S0001")]
+    second = [req for req in r.requests if req[1].endswith("/S0002")]
+    assert len(first) == 4 and len(second) == 1  # three 503s, then accepted
+    assert len({c for _, _, c, _ in first}) == 1  # one correlation id for all attempts
+    assert first[0][2] != second[0][2]  # another message, another correlation id
+    assert len({rid for *_, rid in r.requests}) == 5  # a new request id every time
