@@ -360,3 +360,14 @@ async def test_retries_of_a_message_keep_its_correlation_id(db):
     assert len({c for _, _, c, _ in first}) == 1  # one correlation id for all attempts
     assert first[0][2] != second[0][2]  # another message, another correlation id
     assert len({rid for *_, rid in r.requests}) == 5  # a new request id every time
+
+
+async def test_a_host_that_does_not_resolve_is_retried_not_refused(db, monkeypatch):
+    monkeypatch.delenv("OCPI_ALLOW_INSECURE_PARTNERS")  # the real URL checks, DNS included
+    store = SqlStore(db)
+    await receiving_partner(db, "https://partner.invalid", "DE", "MSP")
+    await write(store, session(1))
+    await OutboxWorker(db, from_party=CPO, backoff=Backoff(base=5, cap=5)).drain_once()
+    [status] = await admin.status(db)
+    assert (status.pending, status.dead, status.attempts) == (1, 0, 1)
+    assert "cannot resolve host" in status.last_error

@@ -197,7 +197,16 @@ class OutboxWorker:
                     continue  # carried by a newer message already sent
                 if msg.next_attempt_at is not None and msg.next_attempt_at > now():
                     raise _Held
-                sent = await self._deliver(peer, client, msg)
+                try:
+                    sent = await self._deliver(peer, client, msg)
+                except (_Held, asyncio.CancelledError):
+                    raise
+                except Exception as exc:  # our bug or a database error: hold, do not spin
+                    log.exception("outbox: message %s to %s could not be handled", msg.seq,
+                                  peer.name)
+                    await self.queue.retry_later(msg, f"internal error: {exc!r}",
+                                                 self.backoff.delay(msg.attempts + 1))
+                    raise _Held from None
                 done_through[(msg.module, msg.object_key)] = sent
                 if asyncio.get_running_loop().time() > renew_at:
                     if not await self.leases.renew(peer.id):

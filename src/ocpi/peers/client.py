@@ -20,7 +20,7 @@ import httpx
 from ..core import jsonutil
 from ..modules.versions.enums import is_v2_1
 from .profile import Profile
-from .urls import UnsafeUrl, check_partner_url
+from .urls import UnresolvableHost, UnsafeUrl, check_partner_url
 
 if TYPE_CHECKING:
     from .registry import Peer
@@ -161,7 +161,9 @@ class OcpiClient:
         try:
             await check_partner_url(url)
         except UnsafeUrl as exc:
-            raise PartnerError(self.partner, method, url, str(exc), retryable=False) from None
+            # a host that does not resolve may resolve again (DNS outage); a bad URL will not
+            raise PartnerError(self.partner, method, url, str(exc),
+                               retryable=isinstance(exc, UnresolvableHost)) from None
         headers = self.headers(module=module, to_party=to_party, correlation_id=correlation_id,
                                from_party=from_party)
         content = None
