@@ -1,6 +1,7 @@
 """Store and forward: what is queued, for whom, and how it goes on the wire."""
 
 import asyncio
+import os
 
 import httpx
 import pytest
@@ -313,7 +314,7 @@ async def test_metrics_show_the_queue_per_partner(database_url, monkeypatch):
 
 @pytest.mark.parametrize("answer,retried", [
     ((429, 2000), True), ((200, 3001), True), ((503, 3000), True),
-    ((200, 2001), False), ((404, 2000), False), ((401, 2000), False),
+    ((200, 2001), False), ((404, 2000), False), ((401, 2000), False), ((400, 3000), False),
 ])
 async def test_what_is_retried_and_what_is_a_refusal(db, answer, retried):
     store = SqlStore(db)
@@ -371,3 +372,39 @@ async def test_a_host_that_does_not_resolve_is_retried_not_refused(db, monkeypat
     [status] = await admin.status(db)
     assert (status.pending, status.dead, status.attempts) == (1, 0, 1)
     assert "cannot resolve host" in status.last_error
+
+
+async def test_one_worker_per_partner_and_a_dead_holder_is_taken_over(db):
+    import subprocess
+    import sys
+    import time
+
+    from ocpi.outbox.leases import HOST, PID_NS, Leases
+
+    store = SqlStore(db)
+    with Receiver() as r:
+        peer_id = await receiving_partner(db, r.url, "DE", "MSP")
+        await write(store, session(1))
+        other = Leases(db, f"{HOST}:{os.getpid()}:{PID_NS}:othernode")
+        assert await other.claim(peer_id)
+        blocked = worker(db)
+        started = time.monotonic()
+        await blocked.drain_once()  # returns at once: no spinning on a held partner
+        assert time.monotonic() - started < 1 and r.accepted == []
+        assert blocked.leases.blocked[peer_id] > time.monotonic() + 30
+
+        # a holder elsewhere (another host, or another pid namespace) is waited out
+        previous = other
+        for holder in ("elsewhere:1:1:x", f"{HOST}:1:{PID_NS + 1}:x"):
+            await previous.release(peer_id)
+            previous = Leases(db, holder)
+            assert await previous.claim(peer_id)
+            await worker(db).drain_once()
+            assert r.accepted == []
+        # a holder that died on this host is taken over at once
+        gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True).stdout.strip()
+        await previous.release(peer_id)
+        assert await Leases(db, f"{HOST}:{gone}:{PID_NS}:x").claim(peer_id)
+        await worker(db).drain_once()
+        assert len(r.accepted) == 1

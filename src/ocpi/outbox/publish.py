@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from ..core import jsonutil
 from ..core.datetime import utcnow
@@ -13,6 +13,8 @@ from ..store.database import Tx
 from ..store.keys import ts_key
 from ..store.schema import outbox, peers
 from .routing import ROUTED, object_key, recipients
+
+_QUEUE_LOCK = 0x0C91_0B0C  # the advisory lock that orders publishing transactions
 
 
 async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]]) -> int:
@@ -44,5 +46,9 @@ async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]]) -> int
                 "correlation_id": uuid.uuid4().hex,
             })
     if messages:
+        if tx.dialect == "postgresql":
+            # publishers take turns from here to commit, so ``seq`` order is commit
+            # order: the worker never sees seq 11 before a seq 10 that commits later
+            await tx.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _QUEUE_LOCK})
         await tx.execute(insert(outbox), messages)
     return len(messages)

@@ -110,8 +110,11 @@ class Queue:
             key = _object(sent.peer_id, sent.module, sent.object_key, delivered)
             values = {"last_updated": sent.last_updated, "data": accepted,
                       "delivered_at": now()}
-            done = await tx.execute(update(delivered).where(key).values(**values))
+            done = await tx.execute(update(delivered).where(
+                key, delivered.c.last_updated <= sent.last_updated).values(**values))
             if not done.rowcount:
+                if (await tx.execute(select(delivered.c.last_updated).where(key))).first():
+                    return  # the partner has something newer: never record going back
                 await tx.execute(insert(delivered).values(
                     peer_id=sent.peer_id, module=sent.module, object_key=sent.object_key,
                     **values))

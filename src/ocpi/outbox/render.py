@@ -12,6 +12,7 @@ EVSE's or Connector's URL, as EVSE status updates should.
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.objects import later
 from ..modules.locations import mapper as location_mapper
 from ..modules.sessions import mapper as session_mapper
 
@@ -75,7 +76,9 @@ def _location_patch(url: str, old: dict[str, Any], new: dict[str, Any],
     i, evse_changed = evse
     new_evse = new["evses"][i]
     evse_url = f"{url}/{new_evse['uid']}"
-    stamp = new_evse.get("last_updated") or new["last_updated"]
+    # never older than the Location's: a source that did not stamp the EVSE must not
+    # send a change the partner would ignore as old
+    stamp = later(new_evse.get("last_updated"), new["last_updated"])
     if "connectors" not in evse_changed:
         return Push("PATCH", evse_url, {**evse_changed, "last_updated": stamp})
     if set(evse_changed) - {"connectors", "last_updated"}:
@@ -87,7 +90,7 @@ def _location_patch(url: str, old: dict[str, Any], new: dict[str, Any],
     j, conn_changed = conn
     new_conn = new_evse["connectors"][j]
     return Push("PATCH", f"{evse_url}/{new_conn['id']}",
-                {**conn_changed, "last_updated": new_conn.get("last_updated") or stamp})
+                {**conn_changed, "last_updated": later(new_conn.get("last_updated"), stamp)})
 
 
 def _url(endpoint: str, data: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +77,7 @@ class OutboxWorker:
         self.batch = batch
         self.counters = Counters()
         self._running: dict[int, asyncio.Task[None]] = {}
+        self._pause: dict[int, float] = {}  # partners whose drain broke: not before (monotonic)
         # one open client per partner: a drain reuses its connection
         self._clients: dict[int, tuple[tuple[Any, ...], OcpiClient]] = {}
         # per partner being drained, what it has: only the drain holding its lease changes it
@@ -119,12 +121,16 @@ class OutboxWorker:
     async def tick(self) -> float:
         """Start a drain for every partner whose head is due; seconds until the next."""
         wait = self.poll_interval
-        current = now()
+        current, clock = now(), time.monotonic()
         for peer_id, due in await self.queue.heads():
             if peer_id in self._running:
                 continue
             if due is not None and due > current:
                 wait = min(wait, (due - current).total_seconds())
+                continue
+            later = max(self.leases.blocked.get(peer_id, 0.0), self._pause.get(peer_id, 0.0))
+            if later > clock:  # another worker holds it, or its last drain broke
+                wait = min(wait, later - clock)
                 continue
             task = asyncio.create_task(self._drain(peer_id))
             self._running[peer_id] = task
@@ -137,6 +143,7 @@ class OutboxWorker:
             if not task.cancelled() and task.exception() is not None:
                 log.error("outbox: delivery to partner %s failed", peer_id,
                           exc_info=task.exception())
+                self._pause[peer_id] = time.monotonic() + self.poll_interval  # no spinning
             self._wake.set()
         return done
 
@@ -183,7 +190,8 @@ class OutboxWorker:
         return client
 
     async def _send_all(self, peer: Peer, client: OcpiClient) -> None:
-        renew_at = asyncio.get_running_loop().time() + self.leases.ttl.total_seconds() / 3
+        # one message may take two calls (a PATCH the partner cannot place, then a PUT)
+        needed = 2 * peer.profile.effective_timeout() + 5
         after = 0
         done_through: dict[tuple[str, str], int] = {}
         self._had[peer.id] = {}
@@ -197,6 +205,8 @@ class OutboxWorker:
                     continue  # carried by a newer message already sent
                 if msg.next_attempt_at is not None and msg.next_attempt_at > now():
                     raise _Held
+                if not await self.leases.ensure(peer.id, needed):
+                    raise _Held  # the lease ran out and another worker has the partner
                 try:
                     sent = await self._deliver(peer, client, msg)
                 except (_Held, asyncio.CancelledError):
@@ -208,10 +218,6 @@ class OutboxWorker:
                                                  self.backoff.delay(msg.attempts + 1))
                     raise _Held from None
                 done_through[(msg.module, msg.object_key)] = sent
-                if asyncio.get_running_loop().time() > renew_at:
-                    if not await self.leases.renew(peer.id):
-                        raise _Held  # another worker took over
-                    renew_at += self.leases.ttl.total_seconds() / 3
 
     async def _deliver(self, peer: Peer, client: OcpiClient, head: Message) -> int:
         """Send ``head`` (or, in latest-state, the newest state of its object).

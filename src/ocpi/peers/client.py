@@ -198,7 +198,7 @@ class OcpiClient:
         except (TypeError, ValueError):
             raise PartnerError(self.partner, method, url,
                                f"status_code {payload['status_code']!r} is not a number",
-                               http_status=status) from None
+                               http_status=status, retryable=status >= 500) from None
         return Answer(status, code, payload.get("status_message"), payload.get("data"),
                       response.headers)
 
@@ -212,7 +212,7 @@ class OcpiClient:
                 f"refused: HTTP {answer.http_status}, status_code {answer.status_code} "
                 f"({message})", http_status=answer.http_status, status_code=answer.status_code,
                 retryable=answer.http_status >= 500 or answer.http_status == 429
-                or 3000 <= answer.status_code < 4000)
+                or (answer.http_status < 400 and 3000 <= answer.status_code < 4000))
         return answer
 
     async def get_pages(self, url: str, *, params: dict[str, Any] | None = None,

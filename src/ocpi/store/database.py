@@ -33,6 +33,10 @@ class Tx:
     def __init__(self, conn: Connection | AsyncConnection) -> None:
         self._conn = conn
 
+    @property
+    def dialect(self) -> str:
+        return self._conn.dialect.name
+
     async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
         if isinstance(self._conn, AsyncConnection):
             return await self._conn.execute(stmt, params)

@@ -179,8 +179,13 @@ class SqlStore:
                 elif found.last_updated > updated or found.data == text:
                     counts["unchanged"] += 1
                 else:
-                    await tx.execute(update(table).where(where).values(
+                    # guarded again: a concurrent writer may have stored a newer one
+                    done = await tx.execute(update(table).where(
+                        where, table.c.last_updated <= updated).values(
                         last_updated=updated, data=text, **_columns(str(module), data)))
+                    if not done.rowcount:
+                        counts["unchanged"] += 1
+                        continue
                     counts["updated"] += 1
                     written.append(data)
             queued = await self._publish(tx, module, role, written)
