@@ -309,6 +309,9 @@ async def test_metrics_show_the_queue_per_partner(database_url, monkeypatch):
         assert "# TYPE ocpi_outbox_oldest_pending_age_seconds gauge" in r.text
         r = await client.get("/metrics")
         assert r.status_code == 401 and r.json()["status_code"] == 2000
+        _, partner_token = await app.state.node.registry.add_peer("BE", "OTH", "EMSP")
+        r = await client.get("/metrics", headers={"Authorization": f"Token {partner_token}"})
+        assert r.status_code == 403 and "/metrics is for the node operator" in r.text
     await db.dispose()
 
 

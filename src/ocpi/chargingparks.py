@@ -17,9 +17,9 @@ from starlette.responses import Response
 
 from .core.enums import RoleEnum
 from .core.envelope import envelope
-from .core.errors import Forbidden, InvalidParameters, OcpiError
+from .core.errors import InvalidParameters, OcpiError
 from .core.status import Status
-from .core.transport import authenticate, error_response
+from .core.transport import authenticate_operator, error_response
 
 if TYPE_CHECKING:
     from .node import Node
@@ -73,9 +73,7 @@ def _csv(items: list[dict[str, Any]]) -> Response:
 def make_endpoint(node: "Node") -> Any:
     async def park_sessions(request: Request) -> Response:
         try:
-            caller, _ = await authenticate(node, request, "2.2.1")
-            if not caller.is_operator:
-                raise Forbidden("the charging-park API is for the node operator")
+            await authenticate_operator(node, request, "the charging-park API")
             if not node.builtin_store:
                 raise OcpiError("needs the built-in store", status_code=Status.SERVER_ERROR,
                                 http_status=501)

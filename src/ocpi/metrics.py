@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .core.errors import Forbidden, OcpiError
-from .core.transport import authenticate, error_response
+from .core.errors import OcpiError
+from .core.transport import authenticate_operator, error_response
 from .outbox import metrics as outbox_metrics
 
 if TYPE_CHECKING:
@@ -22,9 +22,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 def make_endpoint(node: "Node") -> Any:
     async def metrics(request: Request) -> Response:
         try:
-            caller, _ = await authenticate(node, request, "2.2.1")
-            if not caller.is_operator:
-                raise Forbidden("metrics are for the node operator")
+            await authenticate_operator(node, request, "/metrics")
         except OcpiError as exc:
             return error_response(exc)
         if node.db is None:

@@ -91,6 +91,13 @@ async def authenticate(node: "Node", request: Request, version: str,
     raise Unauthorized("missing or unknown Authorization token")
 
 
+async def authenticate_operator(node: "Node", request: Request, what: str) -> None:
+    """The node's own non-OCPI endpoints (``what``): the operator token only."""
+    caller, _ = await authenticate(node, request, "2.2.1")
+    if not caller.is_operator:
+        raise Forbidden(f"{what} is for the node operator")
+
+
 def error_response(exc: OcpiError) -> Response:
     return envelope(status_code=exc.status_code, status_message=exc.message,
                     http_status=exc.http_status)
