@@ -65,7 +65,6 @@ class Receiver:
         self.accepted: list[Received] = []
         self.objects: dict[str, dict[str, Any]] = {}
         self.history: dict[str, list[dict[str, Any]]] = {}
-        self.lost_answers = 0
         self.events: dict[str, int] = {}
         # every request that arrived, answered or not: (method, path, X-Correlation-ID,
         # X-Request-ID)
@@ -152,8 +151,7 @@ class Receiver:
         body = json.loads(raw) if raw else None
         if action in ("timeout", "reset"):
             if applies_first:
-                self._apply(method, path, body, headers)
-                self.lost_answers += 1
+                self._apply(method, path, body, headers)  # and the answer is lost
             if action == "timeout":
                 await asyncio.sleep(self.chaos.stall)
             self._abort(writer)

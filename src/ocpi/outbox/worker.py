@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.enums import ModuleID, RoleEnum
-from ..modules.sessions.mapper import embedded_location
+from ..modules.sessions.mapper import embedded_location, needs_location
 from ..modules.versions.enums import is_v2_1
 from ..peers.client import OcpiClient, PartnerError
 from ..peers.registry import Peer, Registry
@@ -239,8 +239,9 @@ class OutboxWorker:
             await self._refused(peer, head, msg, f"{peer.name} has no {msg.module} receiver "
                                 "endpoint")
             return msg.seq
-        location = await self._location_211(peer, msg.module, new)
-        push = render(msg.module, peer.version or "2.2.1", endpoint, new,
+        version = client.version  # the negotiated one, as the client speaks it
+        location = await self._location_211(version, msg.module, new)
+        push = render(msg.module, version, endpoint, new,
                       had.data if had else None, always_put=peer.profile.always_put,
                       location=location)
         if push is None:  # nothing the partner can see has changed
@@ -252,7 +253,7 @@ class OutboxWorker:
             # the partner lost the object: send it whole, now
             await self.queue.forget(peer.id, msg.module, msg.object_key)
             known[obj] = None
-            whole = put(msg.module, peer.version or "2.2.1", endpoint, new, location)
+            whole = put(msg.module, version, endpoint, new, location)
             error = await self._try(client, whole, msg, head.correlation_id)
         if error is not None:
             if error.retryable:
@@ -287,11 +288,10 @@ class OutboxWorker:
                     msg.seq, msg.module, msg.object_key, reason)
         await self.queue.dead(msg, reason, with_older=msg.seq != head.seq)
 
-    async def _location_211(self, peer: Peer, module: str, session: dict[str, Any]
+    async def _location_211(self, version: str, module: str, session: dict[str, Any]
                             ) -> dict[str, Any] | None:
         """2.1.1 sessions embed their Location: the one stored now."""
-        if module != "sessions" or not is_v2_1(peer.version or "") or "location" in session \
-                or not session.get("location_id"):
+        if module != "sessions" or not is_v2_1(version) or not needs_location(session):
             return None
         location = await self.store.get(ModuleID.locations, RoleEnum.cpo,
                                         session["location_id"],

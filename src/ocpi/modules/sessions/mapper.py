@@ -115,6 +115,11 @@ def to_wire(obj: dict[str, Any], version: str, strict: bool = True,
     return drop(out, _OTHER[key]) if strict else out
 
 
+def needs_location(session: dict[str, Any]) -> bool:
+    """A 2.1.1 rendering must embed the stored Location (the session came newer)."""
+    return "location" not in session and bool(session.get("location_id"))
+
+
 def embedded_location(session: dict[str, Any], location: dict[str, Any] | None
                       ) -> dict[str, Any]:
     """The 2.1.1 ``location`` a session carries: the stored Location cut down to

@@ -27,7 +27,7 @@ def _unknown(ctx: OcpiRequest, session_id: str) -> NotFound:
 
 async def _location_211(ctx: OcpiRequest, session: dict[str, Any]) -> dict[str, Any] | None:
     """The 2.1.1 ``location`` of a session that came in a newer version."""
-    if "location" in session or not session.get("location_id"):
+    if not mapper.needs_location(session):
         return None
     loc = await ctx.node.crud.get(ModuleID.locations, ctx.role, session["location_id"],
                                   **ctx.node.crud_kwargs(ctx, session.get("country_code"),
