@@ -83,14 +83,18 @@ def _base_location(version: str) -> dict:
                    else "location_example.json")
 
 
+async def _partner_location(node, version: str) -> tuple[dict, dict, str]:
+    """The version's example Location, its owner's headers and its receiver URL."""
+    loc = _base_location(version)
+    cc, pid = _owner(version, loc)
+    h = auth(await node.partner(cc, pid), version)
+    return loc, h, f"/ocpi/emsp/{version}/locations/{cc}/{pid}/{loc['id']}"
+
+
 @pytest.mark.parametrize(("version", "name", "level"),
                          [(v, n, lv) for v, items in LOCATION_PATCHES.items() for n, lv in items])
 async def test_location_patch_example(node, version, name, level):
-    loc = _base_location(version)
-    cc, pid = _owner(version, loc)
-    token = await node.partner(cc, pid)
-    h = auth(token, version)
-    base = f"/ocpi/emsp/{version}/locations/{cc}/{pid}/{loc['id']}"
+    loc, h, base = await _partner_location(node, version)
     assert (await node.client.put(base, content=dumps(loc), headers=h)).status_code == 201
     fragment = example(version, name)
     if level == "hours":
@@ -137,11 +141,7 @@ async def test_session_patch_example(node, version, name):
     ("2.3.0", "location_put_example_add_evse.json", "power_type"),
 ])
 async def test_incomplete_evse_example_is_refused_naming_the_field(node, version, name, missing):
-    loc = _base_location(version)
-    cc, pid = _owner(version, loc)
-    token = await node.partner(cc, pid)
-    h = auth(token, version)
-    base = f"/ocpi/emsp/{version}/locations/{cc}/{pid}/{loc['id']}"
+    loc, h, base = await _partner_location(node, version)
     await node.client.put(base, content=dumps(loc), headers=h)
     evse = example(version, name)
     r = await node.client.put(f"{base}/{evse['uid']}", content=dumps(evse), headers=h)

@@ -411,3 +411,33 @@ async def test_one_worker_per_partner_and_a_dead_holder_is_taken_over(db):
         assert await Leases(db, f"{HOST}:{gone}:{PID_NS}:x").claim(peer_id)
         await worker(db).drain_once()
         assert len(r.accepted) == 1
+
+
+def test_an_evse_patch_is_never_stamped_older_than_its_location():
+    from ocpi.outbox.render import render
+
+    loc = {"country_code": "NL", "party_id": "OCP", "id": "L1",
+           "last_updated": "2026-11-20T09:00:00Z",
+           "evses": [{"uid": "E1", "status": "AVAILABLE", "last_updated": "2026-11-20T09:00:00Z"}]}
+    # the source changed the status and stamped only the Location
+    now = {**loc, "last_updated": "2026-11-20T09:30:00Z",
+           "evses": [{**loc["evses"][0], "status": "CHARGING"}]}
+    push = render("locations", "2.2.1", "https://p/locations", now, loc)
+    assert push is not None and push.url == "https://p/locations/NL/OCP/L1/E1"
+    assert push.body == {"status": "CHARGING", "last_updated": "2026-11-20T09:30:00Z"}
+
+
+async def test_what_a_partner_has_never_goes_back_to_an_older_version(db):
+    from ocpi.outbox.queue import Queue
+
+    store = SqlStore(db)
+    await receiving_partner(db, "http://127.0.0.1:9", "DE", "MSP",
+                            delivery="every-message")
+    await write(store, session(1, kwh=1, second=60))
+    await write(store, session(1, kwh=2, second=120))
+    queue = Queue(db)
+    [old, new] = [m for _, m in await admin.messages(db, state="pending")]
+    await queue.settle(new, accepted=new.data)
+    await queue.settle(old, accepted=old.data)  # a late settle of the older one
+    had = await queue.had(new.peer_id, "sessions", new.object_key)
+    assert had is not None and had.data["kwh"] == 2
