@@ -14,12 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Connection, MetaData
 
 from ocpi import get_application
 from ocpi.core import jsonutil
 from ocpi.core.mapping import without_nulls
+from ocpi.store import migrate
 from ocpi.store.database import Database
-from ocpi.store.schema import metadata
 
 OPERATOR = "operator-secret-token"
 PG_URL = os.environ.get("OCPI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -40,13 +41,25 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 
 async def reset_postgres() -> None:
-    """Empty tables on the shared PostgreSQL test database."""
+    """The shared PostgreSQL test database made anew by the migrations, so every
+    test runs on the schema an upgraded production database has."""
     db = Database(PG_URL)
-    assert db._async is not None
-    async with db._async.begin() as conn:
-        await conn.run_sync(metadata.drop_all)
-        await conn.run_sync(metadata.create_all)
+    await db.run_schema_change(migrate_from_nothing)
     await db.dispose()
+
+
+def drop_everything(conn: Connection) -> None:
+    """Every table, ``alembic_version`` included."""
+    tables = MetaData()
+    tables.reflect(conn)
+    tables.drop_all(conn)
+
+
+def migrate_from_nothing(conn: Connection) -> None:
+    from alembic import command
+
+    drop_everything(conn)
+    command.upgrade(migrate.config(conn), "head")
 
 
 @pytest.fixture

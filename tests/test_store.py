@@ -1,9 +1,6 @@
 """The built-in store directly, on SQLite and PostgreSQL."""
 
-from datetime import datetime
-
 import pytest
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, MetaData, String, Table, text
 
 from ocpi.core.enums import ModuleID, RoleEnum
 from ocpi.demo import sample_locations
@@ -45,50 +42,6 @@ async def test_tokens_are_stored_hashed(database_url):
     caller = await registry.identify(token)
     assert caller is not None and caller.owns("de", "abc") and not caller.owns("DE", "XYZ")
     assert await registry.identify("guess") is None
-    await db.dispose()
-
-
-async def test_a_database_from_the_first_release_gains_the_new_columns(database_url):
-    """Until Alembic: columns a release adds are added to an existing database."""
-    old = MetaData()
-    old_peers = Table("peers", old, Column("id", Integer, primary_key=True),
-                      Column("name", String(64), nullable=False, unique=True),
-                      Column("country_code", String(2), nullable=False),
-                      Column("party_id", String(3), nullable=False),
-                      Column("role", String(8), nullable=False),
-                      Column("state", String(16), nullable=False),
-                      Column("created_at", DateTime(), nullable=False))
-    old_tokens = Table("tokens", old, Column("token_hash", String(64), primary_key=True),
-                       Column("peer_id", Integer, ForeignKey("peers.id")),
-                       Column("kind", String(8), nullable=False),
-                       Column("created_at", DateTime(), nullable=False))
-    setup = Database(database_url)
-    setup._ready = True  # write the old layout by hand, no upgrade yet
-    now = datetime(2026, 1, 1)
-    async with setup.begin() as tx:
-        for table in ("outbox", "outbox_delivered", "outbox_leases", "tokens", "peers"):
-            await tx.execute(text(f"DROP TABLE IF EXISTS {table}"))
-    if setup._sync is not None:
-        old.create_all(setup._sync)
-    else:
-        async with setup._async.begin() as conn:
-            await conn.run_sync(old.create_all)
-    async with setup.begin() as tx:
-        peer_id = (await tx.execute(old_peers.insert().values(
-            name="old", country_code="NL", party_id="OLD", role="EMSP", state="registered",
-            created_at=now).returning(old_peers.c.id))).scalar_one()
-        await tx.execute(old_tokens.insert().values(token_hash=hash_token("old-token"),
-                                                    peer_id=peer_id, kind="C", created_at=now))
-    await setup.dispose()
-
-    db = Database(database_url)
-    registry = Registry(db)
-    caller = await registry.identify("old-token")
-    assert caller is not None and (caller.country_code, caller.party_id) == ("NL", "OLD")
-    peer = (await registry.list_peers())[0]
-    assert peer.state == "registered" and peer.version is None and peer.profile.timeout is None
-    _, token_a = await registry.invite("DE", "NEW", "CPO")
-    assert (await registry.identify(token_a)).token_kind == "A"
     await db.dispose()
 
 

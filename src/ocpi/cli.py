@@ -11,6 +11,7 @@ from typing import Any
 
 from .core import jsonutil
 from .core.enums import ModuleID, RoleEnum
+from .store import migrate
 from .store import settings as settings_store
 from .store.database import Database, database_url_from_env
 from .store.settings import NodeSettings
@@ -478,6 +479,44 @@ def cmd_outbox_work(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- db ----------------------------------------------------------------------------
+
+def _schema(args: argparse.Namespace, action: Any) -> Any:
+    async def run() -> Any:
+        db = _db(args)
+        try:
+            return await action(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    before, head = _schema(args, Database.upgrade_schema)
+    if before.at_head:
+        text = f"already at {head} (head)"
+    elif before.empty:
+        text = f"created at {head} (the database was empty)"
+    else:
+        text = f"upgraded from {before.describe()} to {head}"
+    _print(args, {"from": before.revision, "was": before.describe(), "to": head}, text)
+    return 0
+
+
+def cmd_db_current(args: argparse.Namespace) -> int:
+    state = _schema(args, Database.schema_state)
+    if state.at_head:
+        text = f"{state.revision} (head)"
+    elif state.empty:
+        text = f"empty (head is {migrate.HEAD}): the node creates its tables on first use"
+    else:
+        text = f"{state.describe()}, behind head {migrate.HEAD}: run `ocpi db upgrade`"
+    _print(args, {"revision": state.revision, "state": state.describe(), "head": migrate.HEAD,
+                  "at_head": state.at_head}, text)
+    return 0
+
+
 # --- import ------------------------------------------------------------------------
 
 def cmd_import_locations(args: argparse.Namespace) -> int:
@@ -648,6 +687,15 @@ def build_parser() -> argparse.ArgumentParser:
     owk.add_argument("--once", action="store_true", help="deliver what is due, then exit")
     owk.set_defaults(func=cmd_outbox_work)
 
+    dbp = sub.add_parser("db", help="the database schema: migrations")
+    dsub = dbp.add_subparsers(dest="db_command", required=True)
+    dup = dsub.add_parser("upgrade", help="bring the schema to this release's (back up first)")
+    common(dup)
+    dup.set_defaults(func=cmd_db_upgrade)
+    dcur = dsub.add_parser("current", help="the schema's revision and whether it is at head")
+    common(dcur)
+    dcur.set_defaults(func=cmd_db_current)
+
     imp = sub.add_parser("import", help="load the node's own objects from a file")
     isub = imp.add_subparsers(dest="import_command", required=True)
     locs = isub.add_parser("locations", help="an OCPI Location or a list of them")
@@ -662,7 +710,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except migrate.SchemaError as exc:  # e.g. PostgreSQL behind head: the node will not start
+        return _fail(str(exc))
 
 
 if __name__ == "__main__":

@@ -7,18 +7,21 @@ same ``Tx.execute`` so the store has one code path.
 """
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
-from sqlalchemy import Executable, create_engine, event, inspect, text
+from sqlalchemy import Executable, NullPool, create_engine, event, make_url, text
 from sqlalchemy.engine import Connection, Engine, Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.schema import CreateColumn
 
-from .schema import metadata
+from . import migrate
 
 DEFAULT_DATABASE_URL = "sqlite:///./ocpi.db"
+SCHEMA_LOCK = 0x6F637069  # PostgreSQL advisory lock: one schema change at a time ("ocpi")
+
+T = TypeVar("T")
 
 
 def database_url_from_env() -> str:
@@ -65,7 +68,7 @@ class Database:
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[Tx]:
         if not self._ready:
-            await self.create_schema()
+            await self.ensure_schema()
         if self._sync is not None:
             with self._sync.begin() as conn:
                 yield Tx(conn)
@@ -74,17 +77,66 @@ class Database:
             async with self._async.begin() as aconn:
                 yield Tx(aconn)
 
-    async def create_schema(self) -> None:
-        """Create missing tables, then add columns and indexes a newer release
-        introduced (additive only; real migrations arrive with Alembic)."""
-        if self._sync is not None:
-            with self._sync.begin() as conn:
-                _create_and_extend(conn)
-        else:
-            assert self._async is not None
-            async with self._async.begin() as aconn:
-                await aconn.run_sync(_create_and_extend)
+    async def ensure_schema(self) -> None:
+        """Make the schema this release's, once per process (``begin`` calls it).
+
+        SQLite is upgraded on the spot: it is the node's own file. PostgreSQL
+        behind head raises ``migrate.SchemaBehind``: a shared server's schema
+        changes when its operator runs ``ocpi db upgrade``, after a backup.
+        """
+        if await self._run(migrate.read_revision) != migrate.HEAD:
+            await self.run_schema_change(
+                partial(migrate.ensure, upgrade_behind=self.dialect == "sqlite"))
         self._ready = True
+
+    async def upgrade_schema(self) -> tuple[migrate.SchemaState, str]:
+        """``ocpi db upgrade``: to head, from wherever the database is."""
+        result = await self.run_schema_change(migrate.upgrade)
+        self._ready = True
+        return result
+
+    async def schema_state(self) -> migrate.SchemaState:
+        return await self._run(migrate.state)
+
+    async def run_schema_change(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` in one transaction that may change the schema, alone.
+
+        SQLite: its own connection, ``BEGIN IMMEDIATE`` (a second process
+        waits, then finds the work done) and foreign keys off, so a table
+        rebuilt in batch mode does not cascade deletes to the rows that
+        reference it; the keys are checked before commit. PostgreSQL: an
+        advisory lock, and its DDL is transactional anyway.
+        """
+        if self._async is not None:
+            async with self._async.begin() as aconn:
+                await aconn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                    {"key": SCHEMA_LOCK})
+                return await aconn.run_sync(fn)
+        assert self._sync is not None
+        if make_url(self._sync.url).database in (None, "", ":memory:"):
+            with self._sync.begin() as conn:  # private to this engine: nothing to lock
+                return fn(conn)
+        engine = create_engine(self._sync.url, poolclass=NullPool, hide_parameters=True)
+        event.listen(engine, "connect", _sqlite_schema_connection)
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        try:
+            with engine.begin() as conn:
+                result = fn(conn)
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                if broken is not None:
+                    raise migrate.SchemaError(f"schema change left a broken foreign key in "
+                                              f"{broken[0]}; nothing was changed")
+                return result
+        finally:
+            engine.dispose()
+
+    async def _run(self, fn: Callable[[Connection], T]) -> T:
+        if self._sync is not None:
+            with self._sync.connect() as conn:
+                return fn(conn)
+        assert self._async is not None
+        async with self._async.connect() as aconn:
+            return await aconn.run_sync(fn)
 
     async def dispose(self) -> None:
         if self._sync is not None:
@@ -93,21 +145,14 @@ class Database:
             await self._async.dispose()
 
 
-def _create_and_extend(conn: Connection) -> None:
-    metadata.create_all(conn)
-    inspector = inspect(conn)
-    for table in metadata.sorted_tables:
-        present = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in present:
-                continue
-            if not column.nullable and column.server_default is None:
-                raise RuntimeError(f"cannot add {table.name}.{column.name} to an existing "
-                                   "database: it needs a default")
-            ddl = CreateColumn(column).compile(dialect=conn.dialect)
-            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
-        for index in table.indexes:
-            index.create(conn, checkfirst=True)
+def _sqlite_schema_connection(dbapi_conn: Any, _record: Any) -> None:
+    """Transactions by hand (``BEGIN IMMEDIATE``, so DDL is inside them too)."""
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute("PRAGMA foreign_keys=OFF")  # only takes effect outside a transaction
+    cur.close()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
