@@ -11,7 +11,7 @@ from .datetime import parse_datetime
 from .errors import InvalidParameters
 
 
-def _int(request: Request, name: str, default: int) -> int:
+def _int(request: Request, name: str, default: Any) -> Any:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -42,16 +42,21 @@ def filters_from(request: Request, max_limit: int) -> dict[str, Any]:
         "limit": min(limit, max_limit) if limit > 0 else max_limit,
         "date_from": _dt(request, "date_from"),
         "date_to": _dt(request, "date_to"),
+        # our own next links carry the last seq: the next page is a keyset lookup
+        "after": _int(request, "after", None),
     }
 
 
 def page_headers(request: Request, public_url: str | None, filters: dict[str, Any],
-                 total: int, count: int, is_last_page: bool) -> dict[str, str]:
+                 total: int, count: int, is_last_page: bool, after: int | None = None
+                 ) -> dict[str, str]:
     headers = {"X-Total-Count": str(total), "X-Limit": str(filters["limit"])}
     if not is_last_page and count > 0:
         query = [(k, v) for k, v in request.query_params.multi_items()
-                 if k not in ("offset", "limit")]
+                 if k not in ("offset", "limit", "after")]
         query += [("offset", str(filters["offset"] + count)), ("limit", str(filters["limit"]))]
+        if after is not None:
+            query.append(("after", str(after)))
         if public_url:
             base = public_url.rstrip("/")
         else:

@@ -18,13 +18,14 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from ..core import jsonutil
 from ..core.authentication.authenticator import Caller
 from ..core.datetime import utcnow
 from ..core.enums import RoleEnum
 from ..store.database import Database
+from ..store.prepared import Prepared
 from ..store.schema import peers, tokens
 from .credentials import Party
 from .peer import Peer
@@ -47,6 +48,22 @@ def _role(value: str) -> RoleEnum:
         return RoleEnum(value)
     except ValueError:
         return RoleEnum.other
+
+
+def _parties(parties: str | None, cc: str, pid: str, role: str
+             ) -> tuple[tuple[str, str, str], ...]:
+    if parties:
+        return tuple((p["country_code"], p["party_id"], p["role"])
+                     for p in jsonutil.loads(parties))
+    return ((cc, pid, role),)
+
+
+# a token's kind and its partner: the read every request starts with
+_IDENTIFY = Prepared(
+    select(tokens.c.kind, peers.c.id, peers.c.country_code, peers.c.party_id, peers.c.role,
+           peers.c.parties, peers.c.rotating)
+    .join(peers, peers.c.id == tokens.c.peer_id)
+    .where(tokens.c.token_hash == bindparam("token_hash")))
 
 
 def _now() -> datetime:
@@ -110,6 +127,19 @@ class Registry:
         return [Peer.from_row(r) for r in rows]
 
     async def identify(self, token: str) -> Caller | None:
+        """Every request's first step: one prepared read when nothing is rotating."""
+        found = await self.db.fetch(_IDENTIFY, {"token_hash": hash_token(token)})
+        if not found:
+            return None
+        kind, peer_id, cc, pid, role, parties, rotating = found[0]
+        if kind == "A":
+            return Caller("A", cc, pid, _role(role), peer_id)
+        if kind == "C" and not rotating:
+            return Caller("C", cc, pid, _role(role), peer_id, _parties(parties, cc, pid, role))
+        return await self._identify_in_grace(token)
+
+    async def _identify_in_grace(self, token: str) -> Caller | None:
+        """An old token in its grace period, or the first use of a new one."""
         stmt = (select(tokens.c.kind, tokens.c.expires_at, peers.c.id, peers.c.country_code,
                        peers.c.party_id, peers.c.role, peers.c.parties, peers.c.rotating)
                 .join(peers, peers.c.id == tokens.c.peer_id)
@@ -129,13 +159,9 @@ class Registry:
                                  .values(rotating=False))
         if row.kind == "A":
             return Caller("A", row.country_code, row.party_id, _role(row.role), row.id)
-        if row.parties:
-            parties = tuple((p["country_code"], p["party_id"], p["role"])
-                            for p in jsonutil.loads(row.parties))
-        else:
-            parties = ((row.country_code, row.party_id, row.role),)
         kind = "OLD" if row.kind == "OLD" else "C"
-        return Caller(kind, row.country_code, row.party_id, _role(row.role), row.id, parties)
+        return Caller(kind, row.country_code, row.party_id, _role(row.role), row.id,
+                      _parties(row.parties, row.country_code, row.party_id, row.role))
 
     # --- partners we invite (they register with us) --------------------------------
 

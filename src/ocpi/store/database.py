@@ -17,6 +17,8 @@ from sqlalchemy.engine import Connection, Engine, Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from . import migrate
+from .group_commit import SqliteWriter
+from .prepared import Prepared
 
 DEFAULT_DATABASE_URL = "sqlite:///./ocpi.db"
 SCHEMA_LOCK = 0x6F637069  # PostgreSQL advisory lock: one schema change at a time ("ocpi")
@@ -31,10 +33,11 @@ def database_url_from_env() -> str:
 class Tx:
     """A transaction; ``execute`` is awaitable whichever driver runs it."""
 
-    __slots__ = ("_conn",)
+    __slots__ = ("_conn", "_open")
 
-    def __init__(self, conn: Connection | AsyncConnection) -> None:
+    def __init__(self, conn: Connection | AsyncConnection, open_: Any = None) -> None:
         self._conn = conn
+        self._open = open_  # SQLite: the group-commit unit, told when it writes
 
     @property
     def dialect(self) -> str:
@@ -43,7 +46,27 @@ class Tx:
     async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
         if isinstance(self._conn, AsyncConnection):
             return await self._conn.execute(stmt, params)
+        if self._open is not None and not getattr(stmt, "is_select", False):
+            self._open.wrote = True
         return self._conn.execute(stmt, params)
+
+    async def run(self, prepared: Prepared, params: dict[str, Any]) -> int:
+        """A prepared write in this transaction; the number of rows it changed."""
+        sql, values = prepared.bind(self._conn.dialect, params)
+        if isinstance(self._conn, AsyncConnection):
+            return (await self._conn.exec_driver_sql(sql, values)).rowcount
+        if self._open is not None:
+            self._open.wrote = True
+        return self._conn.exec_driver_sql(sql, values).rowcount
+
+    async def fetch(self, prepared: Prepared, params: dict[str, Any]) -> list[Any]:
+        """Rows of a prepared statement, in this transaction."""
+        sql, values = prepared.bind(self._conn.dialect, params)
+        if isinstance(self._conn, AsyncConnection):
+            return list((await self._conn.exec_driver_sql(sql, values)).all())
+        if self._open is not None and not getattr(prepared.stmt, "is_select", False):
+            self._open.wrote = True
+        return list(self._conn.exec_driver_sql(sql, values).all())
 
 
 class Database:
@@ -54,10 +77,14 @@ class Database:
         self._sync: Engine | None = None
         self._async: AsyncEngine | None = None
         self._ready = False
+        self._reader: Any = None  # SQLite: the connection hot reads use
+        self._writer: SqliteWriter | None = None  # SQLite: the one writer, group commit
         if self.dialect == "sqlite":
             # hide_parameters: an error message must never carry a token or secret
+            # check_same_thread off: a batch's COMMIT runs in a thread (group_commit)
             self._sync = create_engine(url.replace("sqlite+aiosqlite", "sqlite"),
-                                       hide_parameters=True)
+                                       hide_parameters=True,
+                                       connect_args={"check_same_thread": False})
             event.listen(self._sync, "connect", _sqlite_pragmas)
         else:
             if url.startswith("postgresql://") or url.startswith("postgres://"):
@@ -70,12 +97,33 @@ class Database:
         if not self._ready:
             await self.ensure_schema()
         if self._sync is not None:
-            with self._sync.begin() as conn:
-                yield Tx(conn)
+            if self._writer is None:  # again after dispose, as an engine is
+                self._writer = SqliteWriter.for_file(self._sync)
+            async with self._writer.transaction() as unit:
+                yield Tx(unit.conn, unit)
         else:
             assert self._async is not None
             async with self._async.begin() as aconn:
                 yield Tx(aconn)
+
+    async def fetch(self, prepared: Prepared, params: dict[str, Any]) -> list[Any]:
+        """Rows of a prepared read, outside any transaction (the hot read path).
+
+        SQLite reads on a connection of their own, in the event loop: WAL
+        lets it see every committed write without waiting for the writer.
+        """
+        if not self._ready:
+            await self.ensure_schema()
+        if self._sync is not None:
+            if self._reader is None:
+                self._reader = self._sync.raw_connection()
+            sql, values = prepared.bind(self._sync.dialect, params)
+            cursor = self._reader.driver_connection.execute(sql, values)  # type: ignore[union-attr]
+            return cursor.fetchall()
+        assert self._async is not None
+        sql, values = prepared.bind(self._async.dialect, params)
+        async with self._async.connect() as aconn:
+            return list((await aconn.exec_driver_sql(sql, values)).all())
 
     async def ensure_schema(self) -> None:
         """Make the schema this release's, once per process (``begin`` calls it).
@@ -139,6 +187,12 @@ class Database:
             return await aconn.run_sync(fn)
 
     async def dispose(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         if self._sync is not None:
             self._sync.dispose()
         if self._async is not None:

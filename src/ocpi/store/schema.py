@@ -6,6 +6,7 @@ Timestamps are naive UTC so SQLite and PostgreSQL compare them alike.
 """
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Boolean,
     Column,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
     false,
 )
 
@@ -38,9 +40,12 @@ def _object_table(name: str, *extra: Column) -> Table:
         Column("last_updated", DateTime(), nullable=False),
         *extra,
         Column("data", Text, nullable=False),
+        # versions whose wire form is ``data`` itself: list pages splice the text
+        Column("wire_versions", String(32)),
         UniqueConstraint("role", "country_code", "party_id", "id", name=f"uq_{name}_key"),
         Index(f"ix_{name}_role_updated", "role", "last_updated"),
         Index(f"ix_{name}_role_id", "role", "id"),
+        Index(f"ix_{name}_role_seq", "role", "seq"),  # list pages walk this, not the rows
     )
 
 
@@ -52,7 +57,24 @@ sessions = _object_table(
     Column("status", String(16)),
     Column("token_country_code", String(2)),
     Column("token_party_id", String(3)),
+    # an eMSP lists only the sessions of its own tokens
+    Index("ix_sessions_token_owner", "role", "token_country_code", "token_party_id", "seq"),
 )
+
+# how many objects each role has: a list page's X-Total-Count without a count(*)
+# over 100,000 rows; kept in the writing transaction for the node's own (CPO) rows
+object_counts = Table(
+    "object_counts",
+    metadata,
+    Column("module", String(24), primary_key=True),
+    Column("role", String(8), primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+
+# a new database starts with nothing listed (migration 0005 counts an old one)
+event.listen(object_counts, "after_create", DDL(
+    "INSERT INTO object_counts (module, role, n) VALUES ('locations', 'CPO', 0), "
+    "('sessions', 'CPO', 0)"))
 
 peers = Table(
     "peers",

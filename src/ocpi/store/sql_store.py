@@ -8,25 +8,32 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
 from ..core import jsonutil
 from ..core.enums import ModuleID, RoleEnum
+from ..modules.wire import plain_versions
 from ..outbox.publish import publish
 from .database import Database, Tx
 from .keys import id_key, party_key, ts_key
-from .schema import OBJECT_TABLES
+from .offsets import OffsetMemo
+from .prepared import Prepared
+from .schema import OBJECT_TABLES, object_counts
+
+_COUNTED = str(RoleEnum.cpo)  # only the node's own objects are listed to partners
 
 
 def _columns(module: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Module-specific key columns pulled out of an object."""
+    """Columns pulled out of an object: its zero-copy versions, and keys to look it up by."""
+    wire = {"wire_versions": plain_versions(module, data)}
     if module != "sessions":
-        return {}
+        return wire
     token = data.get("cdr_token") or {}
     start = data.get("start_date_time")
     return {
+        **wire,
         "location_id": id_key(data["location_id"]) if data.get("location_id") else None,
         "start_date_time": ts_key(start) if start else None,
         "status": data.get("status"),
@@ -36,11 +43,65 @@ def _columns(module: str, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class _PageStatements(NamedTuple):
+    count: Prepared
+    offset: Prepared
+    after: Prepared
+
+
+def _page_statements(table: Any) -> _PageStatements:
+    role = table.c.role == bindparam("role")
+    keys = select(table.c.seq).where(role).order_by(table.c.seq).limit(bindparam("lim"))
+
+    def page(keys: Any) -> Prepared:
+        return Prepared(select(table.c.seq, table.c.data, table.c.wire_versions)
+                        .where(table.c.seq.in_(keys.scalar_subquery())).order_by(table.c.seq))
+
+    return _PageStatements(
+        count=Prepared(select(func.count()).select_from(table).where(role)),
+        offset=page(keys.offset(bindparam("off"))),
+        after=page(keys.where(table.c.seq > bindparam("after"))))
+
+
+_PAGES = {name: _page_statements(table) for name, table in OBJECT_TABLES.items()}
+_GET_OWNED = {name: Prepared(select(t.c.data).where(
+    t.c.role == bindparam("role"), t.c.id == bindparam("id"),
+    t.c.country_code == bindparam("cc"), t.c.party_id == bindparam("pid")))
+    for name, t in OBJECT_TABLES.items()}
+
+
+def _update_owned(table: Any) -> Prepared:
+    """Replace an object unless the stored one is newer or the same."""
+    keys = {"role", "country_code", "party_id", "id", "seq", "last_updated", "data"}
+    extra = {c.name: bindparam(c.name, type_=c.type) for c in table.columns
+             if c.name not in keys}
+    return Prepared(update(table).where(
+        table.c.role == bindparam("role"), table.c.id == bindparam("id"),
+        table.c.country_code == bindparam("cc"), table.c.party_id == bindparam("pid"),
+        table.c.last_updated <= bindparam("updated", type_=table.c.last_updated.type),
+        table.c.data != bindparam("text"))
+        .values(last_updated=bindparam("updated", type_=table.c.last_updated.type),
+                data=bindparam("text"), **extra))
+
+
+_UPDATE_OWNED = {name: _update_owned(t) for name, t in OBJECT_TABLES.items()}
+_COUNT = Prepared(select(object_counts.c.n).where(object_counts.c.module == bindparam("module"),
+                                                  object_counts.c.role == bindparam("role")))
+
+
+class Page(NamedTuple):
+    rows: list[tuple[str, str | None]]  # (JSON text, versions it is the wire form of)
+    total: int
+    is_last: bool
+    last_seq: int | None  # the keyset cursor of the next page
+
+
 class SqlStore:
     """Implements the ``Crud`` interface on a ``Database``."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.offsets = OffsetMemo()
         # called after a commit that queued messages (an in-process outbox worker)
         self.on_publish: list[Callable[[], None]] = []
 
@@ -50,6 +111,12 @@ class SqlStore:
         if str(role) != str(RoleEnum.cpo) or not objects:
             return 0
         return await publish(tx, str(module), objects)
+
+    async def _count(self, tx: Tx, module: ModuleID, role: RoleEnum, added: int) -> None:
+        if added and str(role) == _COUNTED:
+            await tx.execute(update(object_counts).where(
+                object_counts.c.module == str(module), object_counts.c.role == _COUNTED)
+                .values(n=object_counts.c.n + added))
 
     def _published(self, count: int) -> None:
         if count:
@@ -69,41 +136,78 @@ class SqlStore:
                   country_code: str | None = None, party_id: str | None = None,
                   **kwargs: Any) -> dict[str, Any] | None:
         table = OBJECT_TABLES[str(module)]
-        stmt = (select(table.c.data)
-                .where(self._where(table, role, id, country_code, party_id))
-                .order_by(table.c.seq).limit(1))
-        async with self.db.begin() as tx:
-            row = (await tx.execute(stmt)).first()
-        return jsonutil.loads(row[0]) if row else None
+        async with self.db.begin() as tx:  # the writer's view: a write in flight included
+            if country_code and party_id:  # every partner call: prepared
+                rows = await tx.fetch(_GET_OWNED[table.name], {
+                    "role": str(role), "id": id_key(id), "cc": party_key(country_code),
+                    "pid": party_key(party_id)})
+            else:
+                rows = (await tx.execute(
+                    select(table.c.data).where(
+                        self._where(table, role, id, country_code, party_id))
+                    .order_by(table.c.seq).limit(1))).all()
+        return jsonutil.loads(rows[0][0]) if rows else None
 
     async def list(self, module: ModuleID, role: RoleEnum, filters: dict[str, Any],
                    *args: Any, visible_to: tuple[str, str] | None = None,
                    **kwargs: Any) -> tuple[list[dict[str, Any]], int, bool]:
-        raw, total, is_last = await self.list_raw(module, role, filters, visible_to=visible_to)
-        return [jsonutil.loads(r) for r in raw], total, is_last
+        page = await self.list_raw(module, role, filters, visible_to=visible_to)
+        return [jsonutil.loads(text) for text, _ in page.rows], page.total, page.is_last
 
     async def list_raw(self, module: ModuleID, role: RoleEnum, filters: dict[str, Any],
-                       *, visible_to: tuple[str, str] | None = None
-                       ) -> tuple[list[str], int, bool]:
-        """Like ``list`` but returns the stored JSON text, for zero-copy pages."""
+                       *, visible_to: tuple[str, str] | None = None) -> Page:
+        """A page of stored JSON texts, each with the versions it is the wire form of.
+
+        ``filters["after"]`` (the seq our own next link carries) turns the
+        offset into a keyset lookup; without it the offset is walked in the
+        (role, seq) index, never over the JSON rows.
+        """
         table = OBJECT_TABLES[str(module)]
-        cond = [table.c.role == str(role)]
-        if filters.get("date_from") is not None:
-            cond.append(table.c.last_updated >= ts_key(filters["date_from"]))
-        if filters.get("date_to") is not None:
-            cond.append(table.c.last_updated < ts_key(filters["date_to"]))
-        if visible_to is not None and module == ModuleID.sessions:
-            cond.append(table.c.token_country_code == party_key(visible_to[0]))
-            cond.append(table.c.token_party_id == party_key(visible_to[1]))
-        where = and_(*cond)
         offset = int(filters.get("offset") or 0)
         limit = int(filters.get("limit") or 50)
-        async with self.db.begin() as tx:
-            total = (await tx.execute(select(func.count()).select_from(table).where(where))
-                     ).scalar_one()
-            rows = (await tx.execute(select(table.c.data).where(where).order_by(table.c.seq)
-                                     .offset(offset).limit(limit))).all()
-        return [r[0] for r in rows], total, offset + len(rows) >= total
+        after = filters.get("after")
+        filtered = (filters.get("date_from") is not None or filters.get("date_to") is not None
+                    or (visible_to is not None and module == ModuleID.sessions))
+        if not filtered:  # the full list, as a hub's daily pull asks for it: prepared
+            fast = _PAGES[table.name]
+            params = {"role": str(role), "lim": limit + 1, "off": offset,
+                      "after": after, "module": str(module)}
+            total = None
+            if str(role) == _COUNTED:
+                found = await self.db.fetch(_COUNT, params)
+                total = found[0][0] if found else None
+            if total is None:
+                total = (await self.db.fetch(fast.count, params))[0][0]
+            if after is None and offset:
+                params["after"] = after = self.offsets.after(table.name, str(role), offset)
+            rows = await self.db.fetch(fast.offset if after is None else fast.after, params)
+            if rows:
+                self.offsets.note(table.name, str(role), offset, rows[0][0] - 1)
+                if len(rows) > limit:
+                    self.offsets.note(table.name, str(role), offset + limit, rows[limit - 1][0])
+        else:
+            cond = [table.c.role == str(role)]
+            if filters.get("date_from") is not None:
+                cond.append(table.c.last_updated >= ts_key(filters["date_from"]))
+            if filters.get("date_to") is not None:
+                cond.append(table.c.last_updated < ts_key(filters["date_to"]))
+            if visible_to is not None and module == ModuleID.sessions:
+                cond.append(table.c.token_country_code == party_key(visible_to[0]))
+                cond.append(table.c.token_party_id == party_key(visible_to[1]))
+            where = and_(*cond)
+            keys = select(table.c.seq).where(where).order_by(table.c.seq).limit(limit + 1)
+            keys = keys.where(table.c.seq > after) if after is not None else keys.offset(offset)
+            async with self.db.begin() as tx:
+                total = (await tx.execute(select(func.count()).select_from(table).where(where))
+                         ).scalar_one()
+                rows = (await tx.execute(
+                    select(table.c.seq, table.c.data, table.c.wire_versions)
+                    .where(table.c.seq.in_(keys.scalar_subquery())).order_by(table.c.seq))
+                        ).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page([(r[1], r[2]) for r in rows], total, not more,
+                    rows[-1][0] if rows else None)
 
     async def create(self, module: ModuleID, role: RoleEnum, data: dict[str, Any], *args: Any,
                      country_code: str | None = None, party_id: str | None = None,
@@ -120,6 +224,7 @@ class SqlStore:
         }
         async with self.db.begin() as tx:
             await tx.execute(insert(table).values(**values))
+            await self._count(tx, module, role, 1)
             queued = await self._publish(tx, module, role, [data])
         self._published(queued)
         return data
@@ -135,15 +240,22 @@ class SqlStore:
         table = OBJECT_TABLES[str(module)]
         updated = ts_key(data["last_updated"])
         text = jsonutil.dumps(data).decode()
-        where = self._where(table, role, id, country_code or data.get("country_code"),
-                            party_id or data.get("party_id"))
-        stmt = (update(table).where(where)
-                .where(table.c.last_updated <= updated, table.c.data != text)
-                .values(last_updated=updated, data=text, **_columns(str(module), data)))
+        cc = country_code or data.get("country_code")
+        pid = party_id or data.get("party_id")
+        where = self._where(table, role, id, cc, pid)
+        columns = _columns(str(module), data)
         queued = 0
         async with self.db.begin() as tx:
-            result = await tx.execute(stmt)
-            if result.rowcount:
+            if cc and pid:  # every partner call: prepared
+                changed = await tx.run(_UPDATE_OWNED[table.name], {
+                    "role": str(role), "id": id_key(id), "cc": party_key(cc),
+                    "pid": party_key(pid), "updated": updated, "text": text, **columns})
+            else:
+                changed = (await tx.execute(
+                    update(table).where(where)
+                    .where(table.c.last_updated <= updated, table.c.data != text)
+                    .values(last_updated=updated, data=text, **columns))).rowcount
+            if changed:
                 queued = await self._publish(tx, module, role, [data])
             else:
                 same = (await tx.execute(select(table.c.seq).where(
@@ -188,6 +300,7 @@ class SqlStore:
                         continue
                     counts["updated"] += 1
                     written.append(data)
+            await self._count(tx, module, role, counts["created"])
             queued = await self._publish(tx, module, role, written)
         self._published(queued)
         return counts
@@ -226,8 +339,11 @@ class SqlStore:
                      **kwargs: Any) -> None:
         table = OBJECT_TABLES[str(module)]
         async with self.db.begin() as tx:
-            await tx.execute(delete(table).where(
+            gone = await tx.execute(delete(table).where(
                 self._where(table, role, id, country_code, party_id)))
+            await self._count(tx, module, role, -gone.rowcount)
+        if gone.rowcount:
+            self.offsets.forget()
 
     async def do(self, module: ModuleID, role: RoleEnum | None, action: Any, *args: Any,
                  data: dict | None = None, **kwargs: Any) -> Any:

@@ -1,0 +1,117 @@
+"""The hot paths issue 6 made fast still answer exactly what the slow ones did:
+zero-copy pages, keyset links, the offset memo, kept counts, group commit."""
+
+import asyncio
+import copy
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ocpi.core.enums import ModuleID, RoleEnum
+from ocpi.modules.locations import mapper as location_mapper
+from ocpi.store.database import Database
+from ocpi.store.schema import locations, object_counts
+from ocpi.store.sql_store import SqlStore
+
+from .conftest import auth, body
+from .outbox_helpers import session
+
+LOC = ModuleID.locations
+
+
+def site(n: int, **extra) -> dict:
+    return {"country_code": "NL", "party_id": "OCP", "id": f"L{n:03d}", "publish": True,
+            "address": "Laan 1", "city": "Utrecht", "country": "NLD",
+            "coordinates": {"latitude": "52.1", "longitude": "5.1"},
+            "time_zone": "Europe/Amsterdam", "last_updated": "2026-11-01T00:00:00Z",
+            "evses": [{"uid": f"E{n}", "status": "AVAILABLE", "last_updated":
+                       "2026-11-01T00:00:00Z", "connectors": [{
+                           "id": "1", "standard": "IEC_62196_T2", "format": "SOCKET",
+                           "power_type": "AC_3_PHASE", "max_voltage": 230,
+                           "max_amperage": 16, "last_updated": "2026-11-01T00:00:00Z"}]}],
+            **extra}
+
+
+async def _counted(db: Database) -> tuple[int, int]:
+    async with db.begin() as tx:
+        kept = (await tx.execute(select(object_counts.c.n).where(
+            object_counts.c.module == "locations", object_counts.c.role == "CPO"))).scalar()
+        real = (await tx.execute(select(func.count()).select_from(locations).where(
+            locations.c.role == "CPO"))).scalar()
+    return kept, real
+
+
+async def test_pages_follow_the_keyset_link_and_offsets_stay_exact(node):
+    store = node.node.crud
+    await store.upsert_many(LOC, RoleEnum.cpo, [site(n) for n in range(120)])
+    token = await node.partner("DE", "MSP", "EMSP")
+    url = "/ocpi/cpo/2.2.1/locations?limit=50"
+    r = await node.client.get(url, headers=auth(token))
+    assert r.headers["X-Total-Count"] == "120"
+    assert [x["id"] for x in body(r)["data"]] == [f"L{n:03d}" for n in range(50)]
+    link = r.headers["Link"]
+    assert "offset=50" in link and "after=" in link
+    nxt = link[1:link.index(">")].removeprefix("http://testserver")
+    second = await node.client.get(nxt, headers=auth(token))
+    assert [x["id"] for x in body(second)["data"]] == [f"L{n:03d}" for n in range(50, 100)]
+    # a delete before the page shifts the offsets: the remembered start is forgotten
+    await store.delete(LOC, RoleEnum.cpo, "L010", country_code="NL", party_id="OCP")
+    again = await node.client.get("/ocpi/cpo/2.2.1/locations?offset=50&limit=50",
+                                  headers=auth(token))
+    assert again.headers["X-Total-Count"] == "119"
+    assert body(again)["data"][0]["id"] == "L051"
+    assert await _counted(node.node.db) == (119, 119)
+
+
+@pytest.mark.parametrize("version", ["2.1.1", "2.2.1", "2.3.0"])
+async def test_a_spliced_page_is_what_rendering_gives(node, version):
+    """Stored text goes out as is only where it is that version's wire form."""
+    store = node.node.crud
+    odd = site(1, _note="internal", parking_restrictions=["EV_ONLY"])
+    odd["evses"][0]["connectors"][0]["tariff_ids"] = ["T1"]
+    plain = site(2)
+    await store.upsert_many(LOC, RoleEnum.cpo, [odd, plain])
+    token = await node.partner("DE", "MSP", "EMSP")
+    r = await node.client.get(f"/ocpi/cpo/{version}/locations", headers=auth(token, version))
+    got = body(r)["data"]
+    stored = [await store.get(LOC, RoleEnum.cpo, i, country_code="NL", party_id="OCP")
+              for i in ("L001", "L002")]
+    assert got == [location_mapper.to_wire(copy.deepcopy(s), version, "location")
+                   for s in stored]
+
+
+async def test_counts_are_kept_by_every_write(database_url):
+    db = Database(database_url)
+    store = SqlStore(db)
+    await store.create(LOC, RoleEnum.cpo, site(1))
+    await store.upsert_many(LOC, RoleEnum.cpo, [site(1), site(2), site(3)])
+    await store.create(LOC, RoleEnum.emsp, {**site(9), "party_id": "ABC"})  # not listed
+    assert await _counted(db) == (3, 3)
+    await store.delete(LOC, RoleEnum.cpo, "L002", country_code="NL", party_id="OCP")
+    assert await _counted(db) == (2, 2)
+    await db.dispose()
+
+
+async def test_one_failing_write_in_a_batch_leaves_the_others(database_url):
+    """Concurrent writes share commits; one refused write takes nothing else with it,
+    and every answered write is there for a fresh connection."""
+    db = Database(database_url)
+    store = SqlStore(db)
+    await store.create(ModuleID.sessions, RoleEnum.emsp, session(0))
+
+    async def write(n: int) -> None:
+        await store.create(ModuleID.sessions, RoleEnum.emsp, session(n, kwh=n / 4))
+
+    results = await asyncio.gather(*(write(n) for n in range(40)), return_exceptions=True)
+    assert isinstance(results[0], IntegrityError)  # session 0 exists already
+    assert all(r is None for r in results[1:])
+    await db.dispose()
+    fresh = Database(database_url)
+    again = SqlStore(fresh)
+    for n in range(40):
+        got = await again.get(ModuleID.sessions, RoleEnum.emsp, f"S{n:04d}",
+                              country_code="NL", party_id="OCP")
+        assert got is not None and got["kwh"] == (0 if n == 0 else Decimal(str(n / 4)))
+    await fresh.dispose()
