@@ -51,32 +51,46 @@ async def _save_settings(db: Database, identity: "NodeSettings") -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .app import get_application
+    from .serve_app import OPTIONS_ENV, build
 
     url = args.database or database_url_from_env()
     roles = [RoleEnum(r.upper()) for r in (args.role or ["cpo", "emsp"])]
     operator = os.environ.get("OCPI_OPERATOR_TOKEN")
     generated = operator is None
-    operator = operator or secrets.token_urlsafe(24)
+    if generated:  # every worker process must know the same one
+        operator = os.environ["OCPI_OPERATOR_TOKEN"] = secrets.token_urlsafe(24)
     public = args.public_url or os.environ.get("OCPI_PUBLIC_URL")
     base = (public or f"http://{args.host}:{args.port}").rstrip("/")
-    app = get_application(roles=roles, database_url=url, public_url=public,
-                          operator_token=operator, country_code=args.country_code,
-                          party_id=args.party_id, business_name=args.name)
+    smappee = args.smappee_config or os.environ.get("OCPI_SMAPPEE_CONFIG")
+    options = {"roles": [r.value for r in roles], "database_url": url, "public_url": public,
+               "country_code": args.country_code, "party_id": args.party_id,
+               "business_name": args.name, "smappee_config": smappee}
+    try:
+        app = build(options)
+    except ValueError as exc:
+        return _fail(f"Smappee connector: {exc}")
     db: Database = app.state.node.db
     identity = NodeSettings(base_url=base, country_code=args.country_code.upper(),
                             party_id=args.party_id.upper(), roles=[r.value for r in roles],
                             business_name=args.name)
-    asyncio.run(_save_settings(db, identity))
-    demo_token = None
-    if args.demo:
-        demo_token = asyncio.run(_prepare_demo(db, args.country_code, args.party_id))
-    asyncio.run(db.dispose())
+
+    async def prepare() -> str | None:  # one event loop: a pool never outlives its loop
+        try:
+            await _save_settings(db, identity)
+            if args.demo:
+                return await _prepare_demo(db, args.country_code, args.party_id)
+            return None
+        finally:
+            await db.dispose()
+
+    demo_token = asyncio.run(prepare())
     info = {"versions_url": f"{base}/ocpi/versions", "database": url,
-            "roles": [r.value for r in roles]}
+            "roles": [r.value for r in roles], "workers": args.workers}
     lines = [f"OCPI node for {args.country_code}/{args.party_id} "
              f"({', '.join(r.value for r in roles)}) on {url}",
              f"  versions: {base}/ocpi/versions"]
+    if args.workers > 1:
+        lines.append(f"  {args.workers} worker processes")
     if generated:
         info["operator_token"] = operator
         lines.append(f"  operator token (set OCPI_OPERATOR_TOKEN to fix it): {operator}")
@@ -85,18 +99,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         lines.append("  try it (the demo partner's token lists the sample locations):")
         lines.append(f"  curl -s -H 'Authorization: Token {demo_token}' "
                      f"{base}/ocpi/cpo/2.2.1/locations")
-    smappee = args.smappee_config or os.environ.get("OCPI_SMAPPEE_CONFIG")
     if smappee:
-        from .connectors.smappee.job import attach
-
-        try:
-            interval = attach(app, smappee, (args.country_code, args.party_id))
-        except ValueError as exc:
-            return _fail(f"Smappee connector: {exc}")
-        lines.append(f"  Smappee sync every {interval:g}s from {smappee}")
+        lines.append(f"  Smappee sync every {app.state.smappee_interval:g}s from {smappee}")
     _print(args, info, "\n".join(lines))
     sys.stdout.flush()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    if args.workers > 1:  # each process builds its own app: nothing shared but the database
+        os.environ[OPTIONS_ENV] = json.dumps(options)
+        uvicorn.run("ocpi.serve_app:create_app", factory=True, workers=args.workers,
+                    host=args.host, port=args.port, log_level="warning", access_log=False)
+    else:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+                    access_log=False)
     return 0
 
 
@@ -567,6 +580,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--role", action="append", choices=["cpo", "emsp"],
                        help="repeat for both (default: cpo and emsp)")
     serve.add_argument("--public-url", help="base URL partners see (behind a proxy)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="API processes (several need PostgreSQL; see docs/deployment.md)")
     serve.add_argument("--name", help="business name in our credentials")
     serve.add_argument("--smappee-config", help="run the Smappee sync periodically "
                        "(JSON config; also $OCPI_SMAPPEE_CONFIG)")
