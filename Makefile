@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint install dev clean
+.PHONY: run test lint install dev clean bench
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,3 +34,7 @@ lint: $(DEVSTAMP)
 
 clean:
 	rm -rf $(VENV) ocpi.db ocpi.db-wal ocpi.db-shm
+
+# Speed against a bare FastAPI ceiling, on SQLite and PostgreSQL (see docs/benchmarks.md)
+bench: $(DEVSTAMP)
+	$(BIN)/python benchmarks/bench.py

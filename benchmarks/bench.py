@@ -1,0 +1,447 @@
+"""`make bench`: the node under the shape of work it meets, against ceilings.
+
+    .venv/bin/python benchmarks/bench.py [--backends sqlite,postgresql] [--duration 10]
+
+For each backend it loads 100,000 Locations (3 EVSEs, 2 connectors each), starts
+``ocpi serve`` (one worker) the way a user does, and drives it with wrk. In the
+same run, on the same machine, a bare FastAPI app (``ceiling_app.py``) is driven
+the same way: its write and read rates are the ceilings every figure is divided
+by, so results compare across machines. The outbox drain runs ``outbox.py``'s
+measurement against a receiver in its own process. The results go to
+``docs/benchmarks.md`` (between its markers) and ``benchmarks/last_run.json``.
+"""
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(HERE))
+
+import outbox as outbox_bench  # noqa: E402
+
+from ocpi.core import jsonutil  # noqa: E402
+from ocpi.core.enums import ModuleID, RoleEnum  # noqa: E402
+from ocpi.modules.locations import mapper as location_mapper  # noqa: E402
+from ocpi.outbox.worker import OutboxWorker  # noqa: E402
+from ocpi.peers.credentials import Party  # noqa: E402
+from ocpi.peers.registry import Registry  # noqa: E402
+from ocpi.store.database import Database  # noqa: E402
+from ocpi.store.sql_store import SqlStore  # noqa: E402
+
+PG_ADMIN = os.environ.get("BENCH_POSTGRES_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+OPERATOR = "bench-operator-token"
+STAMP = "2026-11-01T00:00:00Z"
+TARGETS = {"put_session": 0.50, "get_page": 0.40, "offset_cost": 1.5, "drain": 1000,
+           "rss_mb": 300}
+
+
+# --- data --------------------------------------------------------------------------
+
+def location(n: int, cc: str, pid: str) -> dict[str, Any]:
+    """A canonical Location with 3 EVSEs of 2 connectors, like a real site."""
+    evses = []
+    for e in (1, 2, 3):
+        evses.append({
+            "uid": f"L{n}-{e}", "evse_id": f"{cc}*{pid}*E{n:06d}{e}",
+            "status": "AVAILABLE", "capabilities": ["RFID_READER", "REMOTE_START_STOP_CAPABLE"],
+            "connectors": [
+                {"id": "1", "standard": "IEC_62196_T2", "format": "SOCKET",
+                 "power_type": "AC_3_PHASE", "max_voltage": 400, "max_amperage": 32,
+                 "max_electric_power": 22000, "last_updated": STAMP},
+                {"id": "2", "standard": "IEC_62196_T2_COMBO", "format": "CABLE",
+                 "power_type": "DC", "max_voltage": 920, "max_amperage": 200,
+                 "max_electric_power": 150000, "last_updated": STAMP},
+            ],
+            "last_updated": STAMP,
+        })
+    return {
+        "country_code": cc, "party_id": pid, "id": f"L{n}", "publish": True,
+        "name": f"Site {n}", "address": f"Laan {n % 500}", "city": "Utrecht",
+        "postal_code": f"{3500 + n % 400} AB", "country": "NLD",
+        "coordinates": {"latitude": f"{52 + n % 1000 / 10000:.6f}",
+                        "longitude": f"{5 + n % 997 / 10000:.6f}"},
+        "parking_type": "ON_STREET", "evses": evses, "time_zone": "Europe/Amsterdam",
+        "opening_times": {"twentyfourseven": True}, "last_updated": STAMP,
+    }
+
+
+async def load(url: str, count: int) -> dict[str, str]:
+    """The store a national CPO has, plus a partner CPO's 1,000 Locations.
+
+    Written through the store's own bulk path (what ``ocpi import`` and pulls
+    use), so every column and count is what the node itself keeps.
+    """
+    db = Database(url)
+    registry = Registry(db)
+    _, emsp_token = await registry.add_peer("DE", "MSP", "EMSP", name="bench-emsp")
+    _, cpo_token = await registry.add_peer("DE", "CPX", "CPO", name="bench-cpo")
+    store = SqlStore(db)
+    step = 1000
+    for start in range(0, count, step):
+        await store.upsert_many(ModuleID.locations, RoleEnum.cpo, [
+            location(n, "NL", "OCP") for n in range(start, min(count, start + step))])
+    await store.upsert_many(ModuleID.locations, RoleEnum.emsp,
+                            [location(n, "DE", "CPX") for n in range(1000)])
+    await db.dispose()
+    b64 = base64.b64encode
+    return {"emsp": b64(emsp_token.encode()).decode(), "cpo": b64(cpo_token.encode()).decode()}
+
+
+def page_file(path: Path) -> None:
+    """The read ceiling's fixed answer: a real 50-Location page, serialised once."""
+    page = [location_mapper.to_wire(location(n, "NL", "OCP"), "2.2.1", "location")
+            for n in range(50)]
+    path.write_bytes(jsonutil.dumps({"data": page, "status_code": 1000,
+                                     "status_message": "Success",
+                                     "timestamp": "2026-11-21T00:00:00Z"}))
+
+
+# --- processes ---------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited with {proc.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not start")
+
+
+def start_node(db_url: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "OCPI_OPERATOR_TOKEN": OPERATOR}
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "ocpi"), "serve", "--database",
+                             db_url, "--port", str(port), "--country-code", "NL",
+                             "--party-id", "OCP"], env=env, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    wait_up(f"{base}/ocpi/versions", proc)
+    return proc, base
+
+
+def start_ceiling(page: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "CEILING_PAGE": str(page)}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "ceiling_app:app", "--port",
+                             str(port), "--log-level", "warning", "--no-access-log"],
+                            cwd=HERE, env=env)
+    base = f"http://127.0.0.1:{port}"
+    wait_up(f"{base}/ocpi/cpo/2.2.1/locations", proc)
+    return proc, base
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+# --- load generator ----------------------------------------------------------------
+
+def ensure_wrk() -> str:
+    """wrk from the system's packages, installed when missing."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    print("installing wrk from the system packages ...", flush=True)
+    if subprocess.call([*sudo, "apt-get", "install", "-y", "-q", "wrk"]) != 0:
+        subprocess.check_call([*sudo, "apt-get", "update", "-q"])
+        subprocess.check_call([*sudo, "apt-get", "install", "-y", "-q", "wrk"])
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is not installed and could not be installed")
+    return found
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * _UNITS[unit]
+
+
+def wrk(args: argparse.Namespace, url: str, script: str, token: str = "") -> dict[str, Any]:
+    """One wrk run (after a short warm-up): requests/s, p50/p99 in ms, errors."""
+    cmd = [args.wrk, "-t1", f"-c{args.connections}", "--latency", "-s",
+           str(HERE / "wrk" / script)]
+    env = {**os.environ, "BENCH_TOKEN": token}
+    subprocess.run([*cmd, "-d2s", url], env=env, capture_output=True, check=True)
+    out = subprocess.run([*cmd, f"-d{args.duration}s", url], env=env, capture_output=True,
+                         text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    result = {"rps": round(rate), "p50_ms": round(p50, 2), "p99_ms": round(p99, 2),
+              "non_2xx": int(bad.group(1)) if bad else 0}
+    if errors:
+        result["socket_errors"] = errors.group(1)
+    return result
+
+
+# --- one backend -------------------------------------------------------------------
+
+async def reset_postgres(name: str) -> str:
+    import asyncpg
+
+    admin = PG_ADMIN.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return admin.rsplit("/", 1)[0] + "/" + name
+
+
+def run_backend(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, Any]:
+    if backend == "sqlite":
+        db_url, drain_url = f"sqlite:///{tmp}/bench.db", f"sqlite:///{tmp}/drain.db"
+    else:
+        db_url = asyncio.run(reset_postgres("ocpi_bench"))
+        drain_url = asyncio.run(reset_postgres("ocpi_bench_drain"))
+    print(f"[{backend}] loading {args.locations:,} locations ...", flush=True)
+    t = time.perf_counter()
+    tokens = asyncio.run(load(db_url, args.locations))
+    print(f"[{backend}] loaded in {time.perf_counter() - t:.0f}s", flush=True)
+
+    page = tmp / "page.json"
+    page_file(page)
+    ceiling, ceiling_url = start_ceiling(page)
+    try:
+        write_ceiling = wrk(args, f"{ceiling_url}/ocpi/emsp/2.2.1/sessions", "put_session.lua",
+                            "x")
+        read_ceiling = wrk(args, f"{ceiling_url}/ocpi/cpo/2.2.1/locations?limit=50",
+                           "get.lua", "x")
+    finally:
+        stop(ceiling)
+
+    node, base = start_node(db_url)
+    try:
+        put = wrk(args, f"{base}/ocpi/emsp/2.2.1/sessions", "put_session.lua", tokens["cpo"])
+        patch = wrk(args, f"{base}/ocpi/emsp/2.2.1/locations", "patch_evse.lua",
+                    tokens["cpo"])
+        first = wrk(args, f"{base}/ocpi/cpo/2.2.1/locations?offset=0&limit=50", "get.lua",
+                    tokens["emsp"])
+        deep_offset = int(args.locations * 0.9)
+        deep = wrk(args, f"{base}/ocpi/cpo/2.2.1/locations?offset={deep_offset}&limit=50",
+                   "get.lua", tokens["emsp"])
+        check = httpx.get(f"{base}/ocpi/cpo/2.2.1/locations?offset={deep_offset}&limit=50",
+                          headers={"Authorization": f"Token {tokens['emsp']}"}, timeout=60).json()
+        assert len(check["data"]) == 50 and check["data"][0]["id"] == f"L{deep_offset}", \
+            "the deep page is not the right page"
+        rss = peak_rss_mb(node.pid)
+    finally:
+        stop(node)
+
+    print(f"[{backend}] outbox drain ...", flush=True)
+    drain = asyncio.run(outbox_drain(drain_url, args.messages, args.partners))
+    single_url = drain_url.replace("drain", "single")
+    if backend == "postgresql":
+        single_url = asyncio.run(reset_postgres("ocpi_bench_single"))
+    single = asyncio.run(outbox_drain(single_url, args.messages // 5, 1))
+    result = {
+        "write_ceiling": write_ceiling, "read_ceiling": read_ceiling,
+        "put_session": put, "patch_evse": patch, "get_first_page": first,
+        "get_page_at_offset": {**deep, "offset": deep_offset},
+        "outbox_drain": drain, "outbox_drain_one_partner": single,
+        "peak_rss_mb": round(rss),
+        "ratios": {
+            "put_session": round(put["rps"] / write_ceiling["rps"], 2),
+            "patch_evse": round(patch["rps"] / write_ceiling["rps"], 2),
+            "get_first_page": round(first["rps"] / read_ceiling["rps"], 2),
+            "get_page_at_offset": round(deep["rps"] / read_ceiling["rps"], 2),
+            "offset_cost": round(first["rps"] / deep["rps"], 2),
+        },
+    }
+    print(json.dumps({backend: result}, indent=1), flush=True)
+    return result
+
+
+async def outbox_drain(url: str, messages: int, partners: int) -> dict[str, Any]:
+    """A 10,000-message backlog spread over ``partners`` eMSPs, and over one.
+
+    Each partner's FIFO is served in order, one message at a time: a single
+    partner is bounded by a round trip plus a durable settle. Partners drain
+    in parallel, as they do for a CPO sending to many eMSPs and hubs.
+    """
+    proc, receiver = outbox_bench.start_receiver()
+    try:
+        db = Database(url)
+        registry = Registry(db)
+        for i in range(partners):
+            peer, _ = await registry.add_peer("DE", f"M{i:02d}", "EMSP", name=f"bench-{i}")
+            await registry.update_peer(
+                peer.id, state="registered", version="2.2.1", token_out="bench-token",
+                parties=[Party("EMSP", "DE", f"M{i:02d}", {})],
+                endpoints=[{"identifier": "sessions", "role": "RECEIVER",
+                            "url": f"{receiver}/ocpi/emsp/2.2.1/sessions"}])
+            await registry.set_profile(f"bench-{i}", delivery="every-message")
+        bare = await outbox_bench.bare_rate(receiver, min(messages, 3000))
+        store = SqlStore(db)
+        for start in range(0, messages, 1000):  # the backlog, written while partners were away
+            batch = []
+            for n in range(start, min(messages, start + 1000)):
+                data = outbox_bench.session(n, n)
+                data["cdr_token"] = {**data["cdr_token"], "party_id": f"M{n % partners:02d}"}
+                batch.append(data)
+            await store.upsert_many(ModuleID.sessions, RoleEnum.cpo, batch)
+        worker = OutboxWorker(db, from_party=outbox_bench.CPO)
+        t = time.perf_counter()
+        await worker.drain_once()
+        many = messages / (time.perf_counter() - t)
+        assert worker.counters.delivered == messages, worker.counters
+        await db.dispose()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return {"messages": messages, "partners": partners, "per_s": round(many),
+            "bare_sender_per_s": round(bare)}
+
+
+# --- report ------------------------------------------------------------------------
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def report(results: dict[str, Any], args: argparse.Namespace) -> str:
+    lines = [f"Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
+             f"wrk -t1 -c{args.connections} -d{args.duration}s, "
+             f"{args.locations:,} Locations (3 EVSEs, 2 connectors each).", ""]
+    lines.append("| workload | " + " | ".join(results) + " |")
+    lines.append("|---|" + "---|" * len(results))
+
+    def row(label: str, cell: Any) -> None:
+        lines.append(f"| {label} | " + " | ".join(cell(r) for r in results.values()) + " |")
+
+    def fig(key: str) -> Any:
+        return lambda r: (f"{r[key]['rps']:,}/s, p50 {r[key]['p50_ms']} ms, "
+                          f"p99 {r[key]['p99_ms']} ms")
+
+    row("ceiling: bare FastAPI write", fig("write_ceiling"))
+    row("ceiling: bare FastAPI read (fixed page)", fig("read_ceiling"))
+    for key, label, ceiling in (("put_session", "PUT Session (2.2.1, 1,000 ids)", "write"),
+                                ("patch_evse", "PATCH EVSE status", "write"),
+                                ("get_first_page", "GET 50 Locations, offset 0", "read"),
+                                ("get_page_at_offset", "GET 50 Locations, offset 90%",
+                                 "read")):
+        row(label, lambda r, k=key, c=ceiling: f"**{r['ratios'][k]:.2f}** of {c} ceiling; "
+            + fig(k)(r))
+    row("offset 90% cost / first page cost", lambda r: f"{r['ratios']['offset_cost']:.2f}")
+    row("outbox drain, 10,000 backlog over 10 partners",
+        lambda r: f"{r['outbox_drain']['per_s']:,} msg/s")
+    row("outbox drain, 2,000 backlog to one partner",
+        lambda r: f"{r['outbox_drain_one_partner']['per_s']:,} msg/s (a bare sequential "
+        f"sender: {r['outbox_drain']['bare_sender_per_s']:,}/s)")
+    row("peak RSS serving the pages", lambda r: f"{r['peak_rss_mb']} MB")
+    if "sqlite" in results:
+        r = results["sqlite"]
+        lines += ["", "Targets (SQLite, durable):", ""]
+        lines.append(f"- PUT Session at least 50% of the write ceiling: "
+                     f"{r['ratios']['put_session']:.2f}, "
+                     f"{verdict(r['ratios']['put_session'] >= TARGETS['put_session'])}")
+        lines.append(f"- GET page at least 40% of the read ceiling: "
+                     f"{r['ratios']['get_first_page']:.2f}, "
+                     f"{verdict(r['ratios']['get_first_page'] >= TARGETS['get_page'])}")
+        lines.append(f"- Page at offset 90,000 no more than 1.5x the first: "
+                     f"{r['ratios']['offset_cost']:.2f}x, "
+                     f"{verdict(r['ratios']['offset_cost'] <= TARGETS['offset_cost'])}")
+        lines.append(f"- Outbox drain at least 1,000 msg/s: {r['outbox_drain']['per_s']:,}, "
+                     f"{verdict(r['outbox_drain']['per_s'] >= TARGETS['drain'])}")
+        lines.append(f"- Peak RSS under 300 MB: {r['peak_rss_mb']} MB, "
+                     f"{verdict(r['peak_rss_mb'] < TARGETS['rss_mb'])}")
+    if any(r[k]["non_2xx"] for r in results.values() for k in
+           ("put_session", "patch_evse", "get_first_page", "get_page_at_offset")):
+        lines += ["", "**Some requests failed (non-2xx): the figures are not valid.**"]
+    return "\n".join(lines)
+
+
+def per_worker(results: dict[str, Any]) -> str:
+    """The deployment guide's figures: what one process does, per backend."""
+    lines = ["| one process | " + " | ".join(results) + " |", "|---|" + "---|" * len(results)]
+    for key, label in (("put_session", "PUT Session"), ("patch_evse", "PATCH EVSE status"),
+                       ("get_first_page", "GET 50 Locations")):
+        lines.append(f"| {label} | " + " | ".join(
+            f"{r[key]['rps']:,}/s" for r in results.values()) + " |")
+    lines.append("| outbox drain (10 partners) | " + " | ".join(
+        f"{r['outbox_drain']['per_s']:,} msg/s" for r in results.values()) + " |")
+    return "\n".join(lines)
+
+
+def _replace(path: Path, name: str, text: str) -> None:
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    content = path.read_text()
+    head, rest = content.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{begin}\n{text}\n{end}{tail}")
+
+
+def write_docs(text: str, results: dict[str, Any]) -> None:
+    _replace(ROOT / "docs" / "benchmarks.md", "bench", text)
+    _replace(ROOT / "docs" / "deployment.md", "deploy", per_worker(results))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--locations", type=int, default=100_000)
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--partners", type=int, default=10, help="eMSPs the backlog is for")
+    parser.add_argument("--no-docs", action="store_true", help="do not rewrite the docs")
+    args = parser.parse_args()
+    args.wrk = ensure_wrk()
+    os.environ.setdefault("OCPI_ALLOW_INSECURE_PARTNERS", "1")
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in args.backends.split(","):
+            results[backend] = run_backend(args, backend, Path(tmp))
+    (HERE / "last_run.json").write_text(json.dumps(results, indent=1))
+    text = report(results, args)
+    print(text)
+    if not args.no_docs:
+        write_docs(text, results)
+
+
+if __name__ == "__main__":
+    main()

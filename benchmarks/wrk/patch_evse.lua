@@ -1,0 +1,18 @@
+-- PATCH of an EVSE's status, as a CPO sends it to an eMSP, across 1,000 Locations.
+local counter = 0
+local base = os.time()
+local ids = 1000
+local statuses = {"AVAILABLE", "CHARGING", "BLOCKED", "AVAILABLE", "OUTOFORDER"}
+wrk.method = "PATCH"
+wrk.headers["Authorization"] = "Token " .. os.getenv("BENCH_TOKEN")
+wrk.headers["Content-Type"] = "application/json"
+
+request = function()
+  counter = counter + 1
+  local n = counter % ids
+  local stamp = os.date("!%Y-%m-%dT%H:%M:%SZ", base + counter)
+  local body = string.format('{"status":"%s","last_updated":"%s"}',
+                             statuses[counter % 5 + 1], stamp)
+  return wrk.format(nil, "/ocpi/emsp/2.2.1/locations/DE/CPX/L" .. n .. "/L" .. n .. "-1",
+                    nil, body)
+end
