@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route, Router
 
 from . import chargingparks, metrics
 from .core.enums import ModuleID, RoleEnum
@@ -41,8 +41,10 @@ MODULES: dict[ModuleID, ModuleDefinition] = {
 }
 
 
-def _routes_for(node: Node, definition: ModuleDefinition) -> list[Route]:
-    routes = []
+def _routes_for(node: Node, definition: ModuleDefinition) -> list[BaseRoute]:
+    """A module's routes, those below its prefix under one ``Mount``: a request
+    is matched against a few dozen prefixes instead of two hundred routes."""
+    routes: list[BaseRoute] = []
     for version in node.versions:
         if version not in definition.versions:
             continue
@@ -53,16 +55,20 @@ def _routes_for(node: Node, definition: ModuleDefinition) -> list[Route]:
                       for role in node.roles if role in definition.interfaces]
         for role, endpoints in mounts:
             prefix = module_path(definition.id, version, role)
+            below: list[BaseRoute] = []
             for ep in endpoints:
                 if ep.versions is not None and version not in ep.versions:
                     continue
                 endpoint = make_endpoint(node, ep.handler, version=version, role=role,
                                          module=definition.id, operator_only=ep.operator_only,
                                          allow_token_a=ep.allow_token_a)
-                path = prefix + ep.path
                 # with and without trailing slash, never a redirect
-                routes.append(Route(path, endpoint, methods=[ep.method]))
-                routes.append(Route(path + "/", endpoint, methods=[ep.method]))
+                where = below if ep.path else routes
+                path = ep.path if ep.path else prefix
+                where.append(Route(path, endpoint, methods=[ep.method]))
+                where.append(Route(path + "/", endpoint, methods=[ep.method]))
+            if below:
+                routes.append(Mount(prefix, app=Router(below, redirect_slashes=False)))
     return routes
 
 

@@ -57,6 +57,7 @@ class Tx:
             return (await self._conn.exec_driver_sql(sql, values)).rowcount
         if self._open is not None:
             self._open.wrote = True
+            return self._open.raw.execute(sql, values).rowcount  # type: ignore[no-any-return]
         return self._conn.exec_driver_sql(sql, values).rowcount
 
     async def fetch(self, prepared: Prepared, params: dict[str, Any]) -> list[Any]:
@@ -64,8 +65,10 @@ class Tx:
         sql, values = prepared.bind(self._conn.dialect, params)
         if isinstance(self._conn, AsyncConnection):
             return list((await self._conn.exec_driver_sql(sql, values)).all())
-        if self._open is not None and not getattr(prepared.stmt, "is_select", False):
-            self._open.wrote = True
+        if self._open is not None:
+            if not getattr(prepared.stmt, "is_select", False):
+                self._open.wrote = True
+            return self._open.raw.execute(sql, values).fetchall()  # type: ignore[no-any-return]
         return list(self._conn.exec_driver_sql(sql, values).all())
 
 

@@ -28,10 +28,11 @@ _current: contextvars.ContextVar["_Open | None"] = contextvars.ContextVar(
 
 
 class _Open:
-    __slots__ = ("conn", "wrote")
+    __slots__ = ("conn", "raw", "wrote")
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, raw: Any) -> None:
         self.conn = conn
+        self.raw = raw  # the sqlite3 connection: prepared statements skip SQLAlchemy
         self.wrote = False
 
 
@@ -61,6 +62,7 @@ class SqliteWriter:
         self._users = 1 if key is None else 0
         self._engine = engine
         self._conn: Connection | None = None
+        self._raw: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
         self._batch: list[asyncio.Future[None]] = []
@@ -72,6 +74,7 @@ class SqliteWriter:
         if self._conn is None:
             # the driver's own transaction handling off: BEGIN/SAVEPOINT/COMMIT are ours
             self._conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self._raw = self._conn.connection.driver_connection
         return self._conn
 
     @asynccontextmanager
@@ -84,26 +87,27 @@ class SqliteWriter:
             self._start_on(asyncio.get_running_loop())
         async with self._lock:
             conn = self._connection()
+            raw = self._raw
             if not self._in_batch:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                raw.execute("BEGIN IMMEDIATE")
                 self._in_batch = True
             self._savepoint += 1
             name = f"t{self._savepoint}"
-            conn.exec_driver_sql(f"SAVEPOINT {name}")
-            tx = _Open(conn)
+            raw.execute(f"SAVEPOINT {name}")
+            tx = _Open(conn, raw)
             token = _current.set(tx)
             try:
                 yield tx
             except BaseException:
-                conn.exec_driver_sql(f"ROLLBACK TO {name}")
-                conn.exec_driver_sql(f"RELEASE {name}")
+                raw.execute(f"ROLLBACK TO {name}")
+                raw.execute(f"RELEASE {name}")
                 raise
             finally:
                 _current.reset(token)
-            conn.exec_driver_sql(f"RELEASE {name}")
+            raw.execute(f"RELEASE {name}")
             if not tx.wrote:
                 if not self._batch:  # nothing written by anyone: end it, no fsync
-                    conn.exec_driver_sql("COMMIT")
+                    raw.execute("COMMIT")
                     self._in_batch = False
                 return
             done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -115,7 +119,7 @@ class SqliteWriter:
     def _start_on(self, loop: asyncio.AbstractEventLoop) -> None:
         """A new event loop (the CLI runs several in turn): fresh loop-bound state."""
         if self._in_batch and self._conn is not None:
-            self._conn.exec_driver_sql("ROLLBACK")  # nobody was answered for it
+            self._raw.execute("ROLLBACK")  # nobody was answered for it
         self._in_batch = False
         self._loop = loop
         self._lock = asyncio.Lock()
@@ -127,14 +131,14 @@ class SqliteWriter:
         async with self._lock:
             batch, self._batch = self._batch, []
             self._committer = None
-            conn = self._connection()
+            raw = self._raw
             try:
-                await asyncio.to_thread(conn.exec_driver_sql, "COMMIT")
+                await asyncio.to_thread(raw.execute, "COMMIT")
                 error: BaseException | None = None
             except BaseException as exc:  # the whole batch is lost: say so to each
                 error = exc
                 with contextlib.suppress(Exception):  # no transaction left to end
-                    conn.exec_driver_sql("ROLLBACK")
+                    raw.execute("ROLLBACK")
             finally:
                 self._in_batch = False
             for done in batch:
@@ -153,6 +157,6 @@ class SqliteWriter:
             SqliteWriter._shared.pop(self._key, None)
         if self._conn is not None:
             if self._in_batch:
-                self._conn.exec_driver_sql("ROLLBACK")
+                self._raw.execute("ROLLBACK")
             self._conn.close()
             self._conn = None

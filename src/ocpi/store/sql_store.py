@@ -25,9 +25,12 @@ from .schema import OBJECT_TABLES, object_counts
 _COUNTED = str(RoleEnum.cpo)  # only the node's own objects are listed to partners
 
 
-def _columns(module: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Columns pulled out of an object: its zero-copy versions, and keys to look it up by."""
-    wire = {"wire_versions": plain_versions(module, data)}
+def _columns(module: str, data: dict[str, Any], role: RoleEnum) -> dict[str, Any]:
+    """Columns pulled out of an object: its zero-copy versions, and keys to look it up by.
+
+    Only our own objects are listed to partners: only they need the versions.
+    """
+    wire = {"wire_versions": plain_versions(module, data) if str(role) == _COUNTED else None}
     if module != "sessions":
         return wire
     token = data.get("cdr_token") or {}
@@ -220,7 +223,7 @@ class SqlStore:
             "id": id_key(data["id"]),
             "last_updated": ts_key(data["last_updated"]),
             "data": jsonutil.dumps(data).decode(),
-            **_columns(str(module), data),
+            **_columns(str(module), data, role),
         }
         async with self.db.begin() as tx:
             await tx.execute(insert(table).values(**values))
@@ -243,7 +246,7 @@ class SqlStore:
         cc = country_code or data.get("country_code")
         pid = party_id or data.get("party_id")
         where = self._where(table, role, id, cc, pid)
-        columns = _columns(str(module), data)
+        columns = _columns(str(module), data, role)
         queued = 0
         async with self.db.begin() as tx:
             if cc and pid:  # every partner call: prepared
@@ -274,32 +277,48 @@ class SqlStore:
         table = OBJECT_TABLES[str(module)]
         counts = {"created": 0, "updated": 0, "unchanged": 0}
         written: list[dict[str, Any]] = []
+        latest: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for data in items:  # the same object twice in one batch: the newer counts
+            key = (party_key(data["country_code"]), party_key(data["party_id"]),
+                   id_key(data["id"]))
+            before = latest.get(key)
+            if before is not None:
+                counts["unchanged"] += 1
+                if ts_key(before["last_updated"]) > ts_key(data["last_updated"]):
+                    continue
+            latest[key] = data
         async with self.db.begin() as tx:
-            for data in items:
-                cc, pid = party_key(data["country_code"]), party_key(data["party_id"])
-                where = self._where(table, role, data["id"], cc, pid)
-                found = (await tx.execute(select(table.c.last_updated, table.c.data)
-                                          .where(where))).first()
+            stored: dict[tuple[str, str, str], Any] = {}
+            ids = sorted({k[2] for k in latest})
+            for i in range(0, len(ids), 500):  # what is there already, 500 at a time
+                rows = (await tx.execute(
+                    select(table.c.country_code, table.c.party_id, table.c.id,
+                           table.c.last_updated, table.c.data)
+                    .where(table.c.role == str(role), table.c.id.in_(ids[i:i + 500])))).all()
+                stored.update({(r[0], r[1], r[2]): r for r in rows})
+            new_rows: list[dict[str, Any]] = []
+            for (cc, pid, key_id), data in latest.items():
                 text = jsonutil.dumps(data).decode()
                 updated = ts_key(data["last_updated"])
+                found = stored.get((cc, pid, key_id))
                 if found is None:
-                    await tx.execute(insert(table).values(
-                        role=str(role), country_code=cc, party_id=pid, id=id_key(data["id"]),
-                        last_updated=updated, data=text, **_columns(str(module), data)))
-                    counts["created"] += 1
+                    new_rows.append({"role": str(role), "country_code": cc, "party_id": pid,
+                                     "id": key_id, "last_updated": updated, "data": text,
+                                     **_columns(str(module), data, role)})
                     written.append(data)
                 elif found.last_updated > updated or found.data == text:
                     counts["unchanged"] += 1
-                else:
-                    # guarded again: a concurrent writer may have stored a newer one
-                    done = await tx.execute(update(table).where(
-                        where, table.c.last_updated <= updated).values(
-                        last_updated=updated, data=text, **_columns(str(module), data)))
-                    if not done.rowcount:
-                        counts["unchanged"] += 1
-                        continue
+                # guarded again: a concurrent writer may have stored a newer one
+                elif await tx.run(_UPDATE_OWNED[table.name], {
+                        "role": str(role), "id": key_id, "cc": cc, "pid": pid,
+                        "updated": updated, "text": text, **_columns(str(module), data, role)}):
                     counts["updated"] += 1
                     written.append(data)
+                else:
+                    counts["unchanged"] += 1
+            if new_rows:
+                await tx.execute(insert(table), new_rows)
+            counts["created"] = len(new_rows)
             await self._count(tx, module, role, counts["created"])
             queued = await self._publish(tx, module, role, written)
         self._published(queued)
