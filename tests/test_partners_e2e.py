@@ -106,8 +106,8 @@ async def test_invite_register_pull(tmp_path, version, cpo_backend):
         invite = json.loads(r.stdout)
         assert invite["versions_url"] == f"{cpo}/ocpi/versions"
 
-        r = ocpi("peers", "register", "--versions-url", invite["versions_url"], "--token",
-                 invite["token"], "--version", version, "--json", db=emsp_db)
+        r = ocpi("peers", "register", "--versions-url", invite["versions_url"],
+                 f"--token={invite['token']}", "--version", version, "--json", db=emsp_db)
         assert r.returncode == 0, r.stderr
         registered = json.loads(r.stdout)
         assert (registered["name"], registered["version"], registered["state"]) == \

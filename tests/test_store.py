@@ -60,3 +60,11 @@ async def test_database_errors_never_show_the_values_written(database_url):
             await tx.execute(insert(settings).values(key="k", value="rotated-secret-token"))
     assert "rotated-secret-token" not in str(err.value)
     await db.dispose()
+
+
+def test_a_token_we_hand_out_never_looks_like_a_command_line_option():
+    from ocpi.peers.registry import new_token
+
+    tokens = {new_token() for _ in range(2000)}
+    assert len(tokens) == 2000
+    assert all(t[0].isalnum() and len(t) == 43 for t in tokens)

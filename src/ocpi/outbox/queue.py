@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..core import jsonutil
 from ..core.datetime import utcnow
 from ..store.database import Database
+from ..store.prepared import Prepared
 from ..store.schema import delivered, outbox
 
 
@@ -61,6 +64,39 @@ def _object(peer_id: int, module: str, key: str, table: Any = outbox) -> Any:
                 table.c.object_key == key)
 
 
+# the statements of every delivered message, prepared (see store.prepared)
+_HAD = Prepared(select(delivered.c.last_updated, delivered.c.data).where(
+    delivered.c.peer_id == bindparam("peer_id"), delivered.c.module == bindparam("module"),
+    delivered.c.object_key == bindparam("key")))
+_SETTLE = Prepared(delete(outbox).where(
+    outbox.c.peer_id == bindparam("peer_id"), outbox.c.module == bindparam("module"),
+    outbox.c.object_key == bindparam("key"), outbox.c.state == "pending",
+    outbox.c.seq <= bindparam("seq")))
+
+
+def _upsert_delivered(dialect: str) -> Any:
+    values = {"peer_id": bindparam("peer_id"), "module": bindparam("module"),
+              "object_key": bindparam("key"),
+              "last_updated": bindparam("last_updated", type_=delivered.c.last_updated.type),
+              "data": bindparam("data"),
+              "delivered_at": bindparam("delivered_at", type_=delivered.c.delivered_at.type)}
+    insert_ = sqlite_insert if dialect == "sqlite" else pg_insert
+    stmt = insert_(delivered).values(**values)
+    return stmt.on_conflict_do_update(
+        index_elements=["peer_id", "module", "object_key"],
+        set_={"last_updated": stmt.excluded.last_updated, "data": stmt.excluded.data,
+              "delivered_at": stmt.excluded.delivered_at},
+        where=delivered.c.last_updated <= stmt.excluded.last_updated)
+
+
+_DELIVERED = Prepared(build=_upsert_delivered)
+
+
+def _timestamp(value: Any) -> datetime:
+    """A prepared read returns SQLite's timestamp text as it is stored."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
 class Queue:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -91,33 +127,22 @@ class Queue:
         return Message.from_row(row) if row else msg
 
     async def had(self, peer_id: int, module: str, key: str) -> Had | None:
-        stmt = select(delivered.c.last_updated, delivered.c.data).where(
-            _object(peer_id, module, key, delivered))
         async with self.db.begin() as tx:
-            row = (await tx.execute(stmt)).first()
-        return Had(row.last_updated, jsonutil.loads(row.data)) if row else None
+            rows = await tx.fetch(_HAD, {"peer_id": peer_id, "module": module, "key": key})
+        return Had(_timestamp(rows[0][0]), jsonutil.loads(rows[0][1])) if rows else None
 
     async def settle(self, sent: Message, *, accepted: str | None) -> None:
         """The partner has ``sent`` (or never needs it): drop it and, for its object,
         every older pending message it makes redundant. ``accepted`` is the object
-        text the partner now has (``None``: unchanged)."""
+        text the partner now has (``None``: unchanged); what it had is replaced
+        only by something as new or newer, never going back."""
+        params = {"peer_id": sent.peer_id, "module": sent.module, "key": sent.object_key,
+                  "seq": sent.seq, "last_updated": sent.last_updated, "data": accepted,
+                  "delivered_at": now()}
         async with self.db.begin() as tx:
-            await tx.execute(delete(outbox).where(
-                _object(sent.peer_id, sent.module, sent.object_key),
-                outbox.c.state == "pending", outbox.c.seq <= sent.seq))
-            if accepted is None:
-                return
-            key = _object(sent.peer_id, sent.module, sent.object_key, delivered)
-            values = {"last_updated": sent.last_updated, "data": accepted,
-                      "delivered_at": now()}
-            done = await tx.execute(update(delivered).where(
-                key, delivered.c.last_updated <= sent.last_updated).values(**values))
-            if not done.rowcount:
-                if (await tx.execute(select(delivered.c.last_updated).where(key))).first():
-                    return  # the partner has something newer: never record going back
-                await tx.execute(insert(delivered).values(
-                    peer_id=sent.peer_id, module=sent.module, object_key=sent.object_key,
-                    **values))
+            await tx.run(_SETTLE, params)
+            if accepted is not None:
+                await tx.run(_DELIVERED, params)
 
     async def forget(self, peer_id: int, module: str, key: str) -> None:
         """The partner lost the object: the next message for it is a PUT."""

@@ -11,6 +11,7 @@ rotation, still accepted until ``expires_at`` or until the partner first uses
 its new token, so a lost credentials answer never locks a partner out.
 """
 
+import functools
 import hashlib
 import hmac
 import os
@@ -39,8 +40,12 @@ def hash_token(token: str) -> str:
 
 
 def new_token() -> str:
-    """43 URL-safe characters: within OCPI's 64 printable-ASCII limit."""
-    return secrets.token_urlsafe(32)
+    """43 URL-safe characters: within OCPI's 64 printable-ASCII limit. Never
+    starting with ``-``, which a command line would take for an option."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if token[0].isalnum():
+            return token
 
 
 def _role(value: str) -> RoleEnum:
@@ -50,8 +55,10 @@ def _role(value: str) -> RoleEnum:
         return RoleEnum.other
 
 
+@functools.lru_cache(maxsize=4096)
 def _parties(parties: str | None, cc: str, pid: str, role: str
              ) -> tuple[tuple[str, str, str], ...]:
+    """A partner's parties, parsed once per distinct value (every request asks)."""
     if parties:
         return tuple((p["country_code"], p["party_id"], p["role"])
                      for p in jsonutil.loads(parties))

@@ -8,6 +8,7 @@ going in pass the column types' bind processors (timestamps on SQLite); rows
 come back as the driver gives them, so only plain columns are selected.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Executable
@@ -15,17 +16,24 @@ from sqlalchemy.engine import Dialect
 
 
 class Prepared:
-    __slots__ = ("_compiled", "stmt")
+    """``stmt``, or ``build(dialect_name)`` for a statement each dialect spells its way
+    (an upsert)."""
 
-    def __init__(self, stmt: Executable) -> None:
+    __slots__ = ("_build", "_compiled", "stmt")
+
+    def __init__(self, stmt: Executable | None = None,
+                 build: Callable[[str], Executable] | None = None) -> None:
+        assert (stmt is None) != (build is None)
         self.stmt = stmt
+        self._build = build
         self._compiled: dict[str, tuple[str, tuple[tuple[str, Any], ...], dict[str, Any]]] = {}
 
     def bind(self, dialect: Dialect, params: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
         """The SQL for ``dialect`` and the positional values of ``params``."""
         got = self._compiled.get(dialect.name)
         if got is None:
-            compiled = self.stmt.compile(dialect=dialect)  # type: ignore[attr-defined]
+            stmt = self.stmt if self._build is None else self._build(dialect.name)
+            compiled = stmt.compile(dialect=dialect)  # type: ignore[attr-defined]
             order = tuple((name, compiled.binds[name].type._cached_bind_processor(dialect))
                           for name in compiled.positiontup or ())
             got = (str(compiled), order, dict(compiled.params))

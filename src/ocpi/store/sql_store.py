@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.ext.compiler import compiles
 
 from ..core import jsonutil
 from ..core.enums import ModuleID, RoleEnum
@@ -52,12 +53,33 @@ class _PageStatements(NamedTuple):
     after: Prepared
 
 
+class _AsBytes(ColumnElement[Any]):
+    """A text column read as bytes on SQLite: a page's rows go into the answer
+    without being decoded to ``str`` and encoded back (PostgreSQL: as is)."""
+
+    inherit_cache = True
+
+    def __init__(self, column: Any) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(_AsBytes)
+def _as_is(element: _AsBytes, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column, **kw))
+
+
+@compiles(_AsBytes, "sqlite")
+def _as_blob(element: _AsBytes, compiler: Any, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.column, **kw)} AS BLOB)"
+
+
 def _page_statements(table: Any) -> _PageStatements:
     role = table.c.role == bindparam("role")
     keys = select(table.c.seq).where(role).order_by(table.c.seq).limit(bindparam("lim"))
 
     def page(keys: Any) -> Prepared:
-        return Prepared(select(table.c.seq, table.c.data, table.c.wire_versions)
+        return Prepared(select(table.c.seq, _AsBytes(table.c.data), table.c.wire_versions)
                         .where(table.c.seq.in_(keys.scalar_subquery())).order_by(table.c.seq))
 
     return _PageStatements(
@@ -93,7 +115,7 @@ _COUNT = Prepared(select(object_counts.c.n).where(object_counts.c.module == bind
 
 
 class Page(NamedTuple):
-    rows: list[tuple[str, str | None]]  # (JSON text, versions it is the wire form of)
+    rows: list[tuple[str | bytes, str | None]]  # (JSON, versions it is the wire form of)
     total: int
     is_last: bool
     last_seq: int | None  # the keyset cursor of the next page
