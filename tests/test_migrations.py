@@ -25,6 +25,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData, Table, insert, select, text
 
+from ocpi import get_application
 from ocpi.cli import main
 from ocpi.core.enums import ModuleID, RoleEnum
 from ocpi.peers.registry import Registry
@@ -250,6 +251,11 @@ async def test_a_database_behind_head(database_url):
     if db.dialect == "postgresql":
         with pytest.raises(SchemaBehind, match=r"\(0002, .*run `ocpi db upgrade`"):
             await db.ensure_schema()
+        app = get_application(database_url=database_url, deliver=False)
+        with pytest.raises(SchemaBehind):  # a library user's app stops at start
+            async with app.router.lifespan_context(app):
+                pass
+        await app.state.node.db.dispose()
         upgraded = await ocpi("db", "upgrade", url=database_url)
         assert upgraded.stdout.strip() == f"upgraded from 0002 to {HEAD}", upgraded.stderr
     async with db.begin() as tx:

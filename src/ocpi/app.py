@@ -5,8 +5,10 @@ and role asked for. With no ``crud``/``authenticator`` the built-in SQL store
 and partner registry are used.
 """
 
+import contextlib
 import logging
 import os
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -165,4 +167,20 @@ def get_application(
         deliver = os.environ.get("OCPI_OUTBOX_WORKER", "1") != "0"
     if deliver and node.builtin_store:
         outbox_job.attach(app)
+    if db is not None:
+        _check_schema_on_start(app, db)
     return app
+
+
+def _check_schema_on_start(app: FastAPI, db: Database) -> None:
+    """A PostgreSQL schema behind this release stops the app at start (with the
+    message naming ``ocpi db upgrade``), not at a partner's first request."""
+    previous = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(a: Any) -> AsyncIterator[Any]:
+        await db.ensure_schema()
+        async with previous(a) as state:
+            yield state
+
+    app.router.lifespan_context = lifespan
