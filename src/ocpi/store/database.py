@@ -6,12 +6,14 @@ cheapest path. PostgreSQL runs through asyncpg. Both are reached through the
 same ``Tx.execute`` so the store has one code path.
 """
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any, TypeVar
 
+import asyncpg
 from sqlalchemy import Executable, NullPool, create_engine, event, make_url, text
 from sqlalchemy.engine import Connection, Engine, Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -81,6 +83,8 @@ class Database:
         self._async: AsyncEngine | None = None
         self._ready = False
         self._reader: Any = None  # SQLite: the connection hot reads use
+        self._pool: Any = None  # PostgreSQL: the pool hot reads use
+        self._pool_loop: asyncio.AbstractEventLoop | None = None
         self._writer: SqliteWriter | None = None  # SQLite: the one writer, group commit
         if self.dialect == "sqlite":
             # hide_parameters: an error message must never carry a token or secret
@@ -92,7 +96,9 @@ class Database:
         else:
             if url.startswith("postgresql://") or url.startswith("postgres://"):
                 url = "postgresql+asyncpg://" + url.split("://", 1)[1]
-            self._async = create_async_engine(url, pool_size=10, max_overflow=20,
+            # enough connections for a worker's concurrent requests: an overflow
+            # connection is opened and closed again for every request beyond the pool
+            self._async = create_async_engine(url, pool_size=20, max_overflow=10,
                                               hide_parameters=True)
 
     @asynccontextmanager
@@ -125,8 +131,25 @@ class Database:
             return cursor.fetchall()
         assert self._async is not None
         sql, values = prepared.bind(self._async.dialect, params)
-        async with self._async.connect() as aconn:
-            return list((await aconn.exec_driver_sql(sql, values)).all())
+        pool = await self._reader_pool()
+        async with pool.acquire() as conn:
+            return list(await conn.fetch(sql, *values))
+
+    async def _reader_pool(self) -> Any:
+        """PostgreSQL: asyncpg's own pool for the hot reads, of this event loop.
+
+        No SQLAlchemy layers, no transaction around a single SELECT, no reset
+        query on release (these reads change no session state).
+        """
+        loop = asyncio.get_running_loop()
+        if self._pool is None or self._pool_loop is not loop:
+            if self._pool is not None:
+                self._pool.terminate()  # made in an event loop that is gone
+            dsn = "postgresql://" + self.url.split("://", 1)[1]
+            self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=20,
+                                                   connection_class=_NoResetConnection)
+            self._pool_loop = loop
+        return self._pool
 
     async def ensure_schema(self) -> None:
         """Make the schema this release's, once per process (``begin`` calls it).
@@ -190,6 +213,12 @@ class Database:
             return await aconn.run_sync(fn)
 
     async def dispose(self) -> None:
+        if self._pool is not None:
+            if self._pool_loop is asyncio.get_running_loop():
+                await self._pool.close()
+            else:
+                self._pool.terminate()
+            self._pool = None
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -200,6 +229,13 @@ class Database:
             self._sync.dispose()
         if self._async is not None:
             await self._async.dispose()
+
+
+class _NoResetConnection(asyncpg.Connection):  # type: ignore[misc]
+    """A pooled connection released without a reset round trip (hot reads only)."""
+
+    def get_reset_query(self) -> str:
+        return ""
 
 
 def _sqlite_schema_connection(dbapi_conn: Any, _record: Any) -> None:
