@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 
 from . import chargingparks, metrics
+from .core.dispatch import OcpiApp, RouteTable
 from .core.enums import ModuleID, RoleEnum
 from .core.envelope import envelope
 from .core.interface import ModuleDefinition, module_path
@@ -146,7 +147,7 @@ def get_application(
                 business_name=business_name or os.environ.get("OCPI_BUSINESS_NAME"))
     definitions = [MODULES[m] for m in modules if m in MODULES]
 
-    app = FastAPI(title="OCPI node", docs_url=None, redoc_url=None, openapi_url=None)
+    app = OcpiApp(title="OCPI node", docs_url=None, redoc_url=None, openapi_url=None)
     app.router.redirect_slashes = False
     versions_ep, details_ep = make_versions_endpoint(node, definitions)
     for path, ep in (("/ocpi/versions", versions_ep), ("/ocpi/{version}/details", details_ep)):
@@ -159,6 +160,9 @@ def get_application(
                  "/api/v1/chargingparks/{location_id}/sessions/"):
         app.router.routes.append(Route(path, parks, methods=["GET"]))
     app.router.routes.append(Route("/metrics", metrics.make_endpoint(node), methods=["GET"]))
+    table = RouteTable()  # the same routes, found without FastAPI's layers (core.dispatch)
+    table.add_routes(list(app.router.routes))
+    app.route_table(table)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _http_error)
     app.add_middleware(RequestIdMiddleware)
