@@ -89,10 +89,12 @@ class Leases:
         self.blocked.pop(peer_id, None)
         try:
             async with self.db.begin() as tx:
-                row = (await tx.execute(select(leases).where(leases.c.peer_id == peer_id))
-                       ).first()
+                # PostgreSQL: a lease another worker is claiming right now is skipped,
+                # not waited for (SQLite has one writer anyway and ignores this)
+                row = (await tx.execute(select(leases).where(leases.c.peer_id == peer_id)
+                                        .with_for_update(skip_locked=True))).first()
                 expires = now() + self.ttl
-                if row is None:
+                if row is None:  # none yet, or being claimed: the INSERT settles it
                     await tx.execute(insert(leases).values(peer_id=peer_id, holder=self.holder,
                                                            expires_at=expires))
                     return True
