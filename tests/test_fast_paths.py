@@ -3,6 +3,7 @@ zero-copy pages, keyset links, the offset memo, kept counts, group commit."""
 
 import asyncio
 import copy
+import sqlite3
 from decimal import Decimal
 
 import pytest
@@ -115,3 +116,30 @@ async def test_one_failing_write_in_a_batch_leaves_the_others(database_url):
                               country_code="NL", party_id="OCP")
         assert got is not None and got["kwh"] == (0 if n == 0 else Decimal(str(n / 4)))
     await fresh.dispose()
+
+
+async def test_a_failed_write_leaves_the_sqlite_file_free_for_other_processes(tmp_path):
+    """Group commit holds SQLite's write lock only while a batch has writes to
+    commit: after a refused write the file is free at once for another writer."""
+    path = tmp_path / "node.db"
+    db = Database(f"sqlite:///{path}")
+    store = SqlStore(db)
+    await store.create(ModuleID.sessions, RoleEnum.emsp, session(1))
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+
+    def free() -> bool:
+        try:
+            other.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:  # "database is locked"
+            return False
+        other.execute("ROLLBACK")
+        return True
+
+    with pytest.raises(IntegrityError):
+        await store.create(ModuleID.sessions, RoleEnum.emsp, session(1))
+    assert free()
+    assert await store.get(ModuleID.sessions, RoleEnum.emsp, "S0001", country_code="NL",
+                           party_id="OCP") is not None
+    assert free()  # a read alone holds nothing either
+    other.close()
+    await db.dispose()

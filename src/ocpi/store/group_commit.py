@@ -101,20 +101,26 @@ class SqliteWriter:
             except BaseException:
                 raw.execute(f"ROLLBACK TO {name}")
                 raw.execute(f"RELEASE {name}")
+                self._end_if_idle(raw)
                 raise
             finally:
                 _current.reset(token)
             raw.execute(f"RELEASE {name}")
             if not tx.wrote:
-                if not self._batch:  # nothing written by anyone: end it, no fsync
-                    raw.execute("COMMIT")
-                    self._in_batch = False
+                self._end_if_idle(raw)
                 return
             done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._batch.append(done)
             if self._committer is None:
                 self._committer = asyncio.create_task(self._commit())
         await done
+
+    def _end_if_idle(self, raw: Any) -> None:
+        """Nothing of this batch awaits a commit: end it now, so the file's write
+        lock is not held while the node is idle (no fsync: nothing was written)."""
+        if not self._batch:
+            raw.execute("COMMIT")
+            self._in_batch = False
 
     def _start_on(self, loop: asyncio.AbstractEventLoop) -> None:
         """A new event loop (the CLI runs several in turn): fresh loop-bound state."""
