@@ -28,12 +28,13 @@ _current: contextvars.ContextVar["_Open | None"] = contextvars.ContextVar(
 
 
 class _Open:
-    __slots__ = ("conn", "raw", "wrote")
+    __slots__ = ("conn", "done", "raw", "wrote")
 
     def __init__(self, conn: Connection, raw: Any) -> None:
         self.conn = conn
         self.raw = raw  # the sqlite3 connection: prepared statements skip SQLAlchemy
         self.wrote = False
+        self.done = False  # a task started inside it must not join it afterwards
 
 
 class SqliteWriter:
@@ -80,7 +81,7 @@ class SqliteWriter:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_Open]:
         joined = _current.get()
-        if joined is not None:  # a store call inside another's transaction: one unit
+        if joined is not None and not joined.done:  # a store call inside another's: one unit
             yield joined
             return
         if self._loop is not asyncio.get_running_loop():
@@ -104,6 +105,7 @@ class SqliteWriter:
                 self._end_if_idle(raw)
                 raise
             finally:
+                tx.done = True
                 _current.reset(token)
             raw.execute(f"RELEASE {name}")
             if not tx.wrote:
