@@ -143,3 +143,43 @@ async def test_a_failed_write_leaves_the_sqlite_file_free_for_other_processes(tm
     assert free()  # a read alone holds nothing either
     other.close()
     await db.dispose()
+
+
+async def test_one_object_twice_in_a_batch_keeps_the_newer(database_url):
+    """``upsert_many`` reads a batch's stored rows at once: the same object twice
+    in one batch is written once, as its newer version, whichever comes first."""
+    db = Database(database_url)
+    store = SqlStore(db)
+    old, new = site(5), site(5, name="Newer", last_updated="2026-11-02T00:00:00Z")
+    for first, second in ((old, new), (new, old)):
+        counts = await store.upsert_many(LOC, RoleEnum.cpo, [first, second])
+        assert counts["unchanged"] >= 1 and sum(counts.values()) == 2
+        got = await store.get(LOC, RoleEnum.cpo, "L005", country_code="NL", party_id="OCP")
+        assert got["name"] == "Newer"
+    assert await _counted(db) == (1, 1)
+    await db.dispose()
+
+
+async def test_the_short_way_keeps_request_ids_and_a_users_own_routes(tmp_path):
+    """OCPI routes skip FastAPI's stack (core.dispatch); routes a library user adds
+    to the app still go through it, and both echo the request ids."""
+    import httpx
+
+    from ocpi import get_application
+
+    app = get_application(database_url=f"sqlite:///{tmp_path / 'n.db'}",
+                          operator_token="op", deliver=False)
+
+    @app.get("/health")
+    async def health() -> dict:
+        return {"ok": True}
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        ocpi = await client.get("/ocpi/cpo/2.2.1/locations", headers={
+            "Authorization": "Token op", "X-Request-ID": "r-1", "X-Correlation-ID": "c-1"})
+        own = await client.get("/health", headers={"X-Request-ID": "r-2"})
+    assert ocpi.status_code == 200 and body(ocpi)["data"] == []
+    assert (ocpi.headers["x-request-id"], ocpi.headers["x-correlation-id"]) == ("r-1", "c-1")
+    assert own.json() == {"ok": True} and own.headers["x-request-id"] == "r-2"
+    await app.state.node.db.dispose()

@@ -27,7 +27,9 @@ from sqlalchemy import Connection, MetaData, Table, insert, select, text
 
 from ocpi import get_application
 from ocpi.cli import main
+from ocpi.core import jsonutil
 from ocpi.core.enums import ModuleID, RoleEnum
+from ocpi.modules.wire import plain_versions
 from ocpi.peers.registry import Registry
 from ocpi.store import migrate
 from ocpi.store.database import Database
@@ -196,6 +198,24 @@ async def test_a_first_release_database_upgrades_without_losing_a_row(database_u
     assert set(before["tokens"]) < set(after["tokens"])
     assert await on_connection(database_url, migrate.read_revision) == HEAD
     assert await on_connection(database_url, schema_differences) == []
+    assert await on_connection(database_url, wire_versions_and_counts) == []
+
+
+def wire_versions_and_counts(conn: Connection) -> list[str]:
+    """0005's backfill: our own rows know their zero-copy versions (partners' rows
+    are never listed and need none), and the kept counts are the real ones."""
+    wrong = []
+    for name in ("locations", "sessions"):
+        rows = conn.execute(text(f"SELECT role, data, wire_versions FROM {name}")).all()
+        for role, data, versions in rows:
+            expected = plain_versions(name, jsonutil.loads(data)) if role == "CPO" else None
+            if versions != expected:
+                wrong.append(f"{name} {role}: {versions!r} != {expected!r}")
+        kept = conn.execute(text("SELECT n FROM object_counts WHERE module = :m AND "
+                                 "role = 'CPO'"), {"m": name}).scalar()
+        if kept != sum(1 for r in rows if r[0] == "CPO"):
+            wrong.append(f"{name}: count {kept}")
+    return wrong
 
 
 async def test_the_last_database_before_migrations_is_stamped_and_upgraded(database_url):

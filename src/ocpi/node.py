@@ -64,6 +64,7 @@ class Node:
         caller = ctx.caller
         if visible_to_caller and not caller.is_operator and caller.country_code:
             visible_to = (caller.country_code, caller.party_id)
+        after = None
         if isinstance(self.crud, SqlStore):
             page = await self.crud.list_raw(module, ctx.role, filters, visible_to=visible_to)
             version = ctx.version
@@ -71,13 +72,12 @@ class Node:
             data: list[Any] = [
                 orjson.Fragment(text) if plain and version in plain.split()
                 else await render(jsonutil.loads(text)) for text, plain in page.rows]
-            headers = page_headers(ctx.request, self.public_url, filters, page.total,
-                                   len(data), page.is_last, page.last_seq)
-            return envelope(data, headers=headers)
-        items, total, is_last = await self.crud.list(
-            module, ctx.role, filters, **self.crud_kwargs(ctx, None, None),
-            visible_to=visible_to)
-        data = [await render(i) for i in items]
-        headers = page_headers(ctx.request, self.public_url, filters, total, len(items),
-                               is_last)
+            total, is_last, after = page.total, page.is_last, page.last_seq
+        else:  # a library user's own Crud, the seed's way
+            items, total, is_last = await self.crud.list(
+                module, ctx.role, filters, **self.crud_kwargs(ctx, None, None),
+                visible_to=visible_to)
+            data = [await render(i) for i in items]
+        headers = page_headers(ctx.request, self.public_url, filters, total, len(data),
+                               is_last, after)
         return envelope(data, headers=headers)
