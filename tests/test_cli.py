@@ -1,5 +1,6 @@
 """The ``ocpi`` command as a user runs it: a real process and real HTTP."""
 
+import asyncio
 import json
 import os
 import re
@@ -11,6 +12,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from ocpi.peers import handshake
+from ocpi.peers.credentials import Party
+from ocpi.peers.handshake import Us
+from ocpi.peers.registry import Registry
+from ocpi.store.database import Database
+
+from .servers import ServerThread
+from .test_client import BrokenLinks
+from .test_pull import location
 
 OCPI = [sys.executable, "-m", "ocpi.cli"]
 
@@ -96,3 +107,52 @@ def test_serve_demo_prints_a_working_curl_line(sqlite_url):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def _registered_with(db_url: str, versions_url: str) -> None:
+    """A partner registered by handshake in the node's database (as `peers register`)."""
+    async def work() -> None:
+        db = Database(db_url)
+        try:
+            await handshake.register(Registry(db), PULLER, versions_url, "token-a",
+                                     version="2.2.1", role="CPO")
+        finally:
+            await db.dispose()
+
+    asyncio.run(work())
+
+
+PULLER = Us(versions_url="http://127.0.0.1:1/ocpi/versions",
+            parties=[Party("EMSP", "DE", "MSP", {"name": "us"})])
+PULL_ENV = {"OCPI_ALLOW_INSECURE_PARTNERS": "1", "OCPI_COUNTRY_CODE": "DE",
+            "OCPI_PARTY_ID": "MSP", "OCPI_PUBLIC_URL": "http://127.0.0.1:1"}
+
+
+def test_pull_exit_status_tells_a_script_about_rejected_objects(sqlite_url, monkeypatch):
+    """0: everything stored; 2: completed, but some objects were rejected; 1: failed."""
+    monkeypatch.setenv("OCPI_ALLOW_INSECURE_PARTNERS", "1")
+    partner = BrokenLinks("seed")  # its Link is unusable too: the output says so
+    partner.items = [location(i) for i in range(10)]
+    with ServerThread(partner.app) as url:
+        _registered_with(sqlite_url, f"{url}/versions")
+        pull = ("peers", "pull", "nl-mck-cpo", "locations")
+        r = run(*pull, db=sqlite_url, env=PULL_ENV)
+        assert r.returncode == 0, r.stderr
+        assert "10 received" in r.stdout and "0 rejected" in r.stdout
+        assert "note: partner's Link header unusable" in r.stdout
+        assert "paging by offset" in r.stdout
+
+        broken = location(10)
+        del broken["coordinates"]
+        partner.items.append(broken)
+        r = run(*pull, db=sqlite_url, env=PULL_ENV)
+        assert r.returncode == 2, r.stderr
+        assert "1 rejected" in r.stdout and "coordinates" in r.stdout
+        r = run(*pull, "--json", db=sqlite_url, env=PULL_ENV)
+        assert r.returncode == 2
+        out = json.loads(r.stdout)
+        assert out["rejected"] == 1 and "paging by offset" in out["notes"][0]
+
+        partner.mode = {"*": "garbage"}
+        r = run(*pull, db=sqlite_url, env=PULL_ENV)
+        assert r.returncode == 1 and "pull stopped" in r.stderr

@@ -5,12 +5,14 @@ import re
 
 import httpx
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
 
 from ocpi.peers.client import OcpiClient, PartnerError, next_link
 from ocpi.peers.profile import Profile
 from ocpi.peers.urls import UnsafeUrl, check_partner_url
 
-from .servers import PeerMock, served
+from .servers import PeerMock, ServerThread, served
 
 
 @pytest.fixture
@@ -215,12 +217,89 @@ def test_link_header_parsing(link, expected):
 
 
 async def test_a_link_to_another_host_is_not_followed(mock):
-    """Our token goes only to the host the list began on."""
-    mock.items = _items(10)
-    mock.link_base = "https://elsewhere.example"
+    """Our token goes only to the host the list began on: the rest comes by offset."""
+    elsewhere = PeerMock()
+    with ServerThread(elsewhere.app) as other:
+        mock.items = _items(10)
+        mock.link_base = other  # a real server that would answer, were it asked
+        notes: list[str] = []
+        async with client() as c:
+            got = [i async for page, _ in c.get_pages(f"{mock.url}/2.2.1/locations",
+                                                      notice=notes.append) for i in page]
+    assert [i["id"] for i in got] == [f"L{i}" for i in range(10)]
+    assert elsewhere.requests == []
+    assert [r["query"].get("offset") for r in mock.requests] == [None, "7"]
+    assert len(notes) == 1 and "another host" in notes[0] and "paging by offset" in notes[0]
+
+
+class BrokenLinks(PeerMock):
+    """A partner whose next-page Link cannot be followed, in a chosen way.
+
+    ``seed``: the seed tutorials' library, which writes enum names into the path
+    and ``None`` into the query (the URL answers 404); ``unreadable``: no ``<>``;
+    ``loop``: the page links to itself.
+    """
+
+    def __init__(self, link: str, party: tuple[str, str, str] = ("NL", "MCK", "CPO")) -> None:
+        super().__init__(party=party)
+        self.link = link
+        self.send_total = True
+        self.ignore_offset = False
+
+    async def list_ep(self, request: Request) -> Response:
+        if self.ignore_offset:
+            request = Request({**request.scope, "query_string": b""}, request.receive)
+        response = await super().list_ep(request)
+        if not self.send_total:
+            del response.headers["x-total-count"]
+        if "link" in response.headers:
+            offset = int(request.query_params.get("offset", 0)) + self.page_size
+            base = str(request.base_url).rstrip("/")
+            response.headers["link"] = {
+                "seed": f"<{base}/ocpi/cpo/VersionNumber.v_2_2_1/ModuleID.locations/"
+                        f'?date_from=None&date_to=None&offset={offset}&limit=7>; rel="next"',
+                "unreadable": f"{base}/2.2.1/locations?offset={offset}; rel=next",
+                "loop": f'<{request.url}>; rel="next"',
+            }[self.link]
+        return response
+
+
+@pytest.mark.parametrize("link", ["seed", "unreadable", "loop"])
+async def test_an_unusable_link_falls_back_to_offset_paging(link):
+    partner = BrokenLinks(link)
+    partner.items = _items(30)
+    notes: list[str] = []
+    with ServerThread(partner.app) as url:
+        async with client() as c:
+            pages = [(page, total) async for page, total in c.get_pages(
+                f"{url}/2.2.1/locations", notice=notes.append)]
+    got = [i["id"] for page, _ in pages for i in page]
+    assert got == [f"L{i}" for i in range(30)]  # each once, in order
+    assert {t for _, t in pages} == {30}
+    assert [r["query"].get("offset") for r in partner.requests] == [None, "7", "14", "21", "28"]
+    assert len(notes) == 1 and notes[0].endswith("paging by offset")
+
+
+async def test_an_unusable_link_without_a_total_is_an_error():
+    partner = BrokenLinks("seed")
+    partner.items = _items(10)
+    partner.send_total = False
     got = []
-    async with client() as c:
-        with pytest.raises(PartnerError, match="another host"):
-            async for page, _ in c.get_pages(f"{mock.url}/2.2.1/locations"):
-                got.extend(page)
-    assert len(got) == 7 and len(mock.requests) == 1
+    with ServerThread(partner.app) as url:
+        async with client() as c:
+            with pytest.raises(PartnerError, match="no X-Total-Count"):
+                async for page, _ in c.get_pages(f"{url}/2.2.1/locations"):
+                    got.extend(page)
+    assert len(got) == 7
+
+
+async def test_offset_paging_stops_when_the_partner_ignores_offset():
+    """Never in a loop: the same page again ends the list with an error."""
+    partner = BrokenLinks("loop")
+    partner.items = _items(10)
+    partner.ignore_offset = True
+    with ServerThread(partner.app) as url:
+        async with client() as c:
+            with pytest.raises(PartnerError, match="ignores offset"):
+                [_ async for _ in c.get_pages(f"{url}/2.2.1/locations")]
+    assert len(partner.requests) == 2

@@ -14,6 +14,7 @@ from ocpi.store.database import Database
 from ocpi.store.sql_store import SqlStore
 
 from .servers import PeerMock, served
+from .test_client import BrokenLinks
 
 US = Us(versions_url="http://127.0.0.1:1/ocpi/versions",
         parties=[Party("EMSP", "DE", "MSP", {"name": "us"})])
@@ -150,3 +151,18 @@ async def test_sessions_are_pulled_into_the_store(ours, mock):
     stored, _, _ = await store.list(ModuleID.sessions, RoleEnum.emsp, {"limit": 10})
     assert [(s["id"], s["kwh"], s["cdr_token"]["uid"]) for s in stored] == [("S1", 11.5, "U1")]
     assert "total_cost" not in stored[0]  # a null is "not set", as for a push
+
+
+async def test_a_partner_with_an_unusable_link_is_pulled_whole_by_offset(ours):
+    """The seed tutorials' library writes Links that answer 404: the pull does not stop
+    after the first page, and says how it went on."""
+    registry, store = ours
+    partner = BrokenLinks("seed")
+    partner.items = [location(i) for i in range(20)]
+    for running in served(partner):
+        peer = await _registered(ours, running)
+        result = await pull(registry, store, US, peer, "locations")
+    assert (result.received, result.created) == (20, 20)
+    assert len(await _stored(store)) == 20
+    assert len(result.notes) == 1 and "paging by offset" in result.notes[0]
+    assert result.as_dict()["notes"] == result.notes

@@ -327,6 +327,9 @@ def _progress(label: str) -> Any:
     return show
 
 
+PULL_REJECTED = 2  # the pull completed, but some objects were rejected (1: it failed)
+
+
 def cmd_peers_pull(args: argparse.Namespace) -> int:
     from .core.datetime import parse_datetime
     from .peers.pull import pull
@@ -351,10 +354,12 @@ def cmd_peers_pull(args: argparse.Namespace) -> int:
     if sys.stderr.isatty():
         print(file=sys.stderr)
     _print(args, result.as_dict(),
-           f"{result.received} received: {result.created} new, {result.updated} updated, "
+           "".join(f"note: {n}\n" for n in result.notes)
+           + f"{result.received} received: {result.created} new, {result.updated} updated, "
            f"{result.unchanged} unchanged, {len(result.rejected)} rejected"
            + "".join(f"\n  rejected {r}" for r in result.rejected[:20]))
-    return 0
+    # a script must notice objects the partner sent that we did not store
+    return PULL_REJECTED if result.rejected else 0
 
 
 # --- smappee -----------------------------------------------------------------------

@@ -11,7 +11,7 @@ import asyncio
 import base64
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ FUNCTIONAL_MODULES = frozenset({"locations", "sessions", "cdrs", "tariffs", "tok
 _LINK = re.compile(r"<([^>]*)>([^,<]*)")
 _REL_NEXT = re.compile(r';\s*rel\s*=\s*"?([^";]*)"?', re.IGNORECASE)
 MAX_PAGES = 100_000  # a partner whose Link never ends is cut off, not followed forever
+Notice = Callable[[str], None]  # told when a list is fetched otherwise than the partner said
 
 
 class PartnerError(Exception):
@@ -69,18 +70,45 @@ def encode_token(token: str, version: str, profile: Profile) -> str:
 
 
 def next_link(headers: httpx.Headers, base: str) -> str | None:
-    """The ``rel="next"`` target, wherever ``rel`` sits, resolved against ``base``."""
+    """The ``rel="next"`` target, wherever ``rel`` sits, resolved against ``base``.
+
+    ``ValueError`` when a Link speaks of a next page but cannot be read.
+    """
     for value in headers.get_list("link"):
-        for target, params in _LINK.findall(value):
+        found = _LINK.findall(value)
+        if not found and "next" in value.lower():
+            raise ValueError(f"cannot read Link {value[:120]!r}")
+        for target, params in found:
             rel = _REL_NEXT.search(params)
             if rel and "next" in rel.group(1).lower().split():
-                return str(httpx.URL(base).join(target.strip()))
+                try:
+                    return str(httpx.URL(base).join(target.strip()))
+                except httpx.InvalidURL as exc:
+                    raise ValueError(f"cannot read Link target {target[:120]!r}: {exc}"
+                                     ) from None
     return None
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
     u = httpx.URL(url)
     return u.scheme, u.host, u.port
+
+
+def _unusable(link: str | None, start: str, seen: set[str]) -> str | None:
+    """Why a next-page Link must not be followed, if it must not."""
+    if link is None:
+        return None
+    if _origin(link) != _origin(start):
+        return f"it points to another host, {_origin(link)[1]}; our token stays here"
+    if link in seen:
+        return "it repeats a page already fetched"
+    return None
+
+
+def _total(headers: httpx.Headers, known: int | None) -> int | None:
+    """``X-Total-Count`` when the answer carries a usable one, else what we knew."""
+    value = headers.get("x-total-count", "").strip()
+    return int(value) if value.isdigit() else known
 
 
 @dataclass
@@ -216,12 +244,15 @@ class OcpiClient:
         return answer
 
     async def get_pages(self, url: str, *, params: dict[str, Any] | None = None,
-                        module: str | None = None
+                        module: str | None = None, notice: Notice | None = None
                         ) -> AsyncIterator[tuple[list[Any], int | None]]:
         """Yield ``(objects, total)`` per page, following ``Link`` to the end.
 
         A failing page is retried (``retries`` times, with backoff) before the
-        error is raised; pages already yielded stay yielded.
+        error is raised; pages already yielded stay yielded. A ``Link`` that
+        cannot be followed (unparseable, another host, a loop, or a URL that
+        refuses) is not the end of the list: the rest is asked by ``offset`` on
+        ``url`` up to ``X-Total-Count``, and ``notice`` is told why.
         """
         query = dict(params or {})
         if self.profile.page_limit:
@@ -229,29 +260,66 @@ class OcpiClient:
         next_url: str | None = url
         next_params: dict[str, Any] | None = query
         seen: set[str] = set()
-        while next_url:
-            if len(seen) >= MAX_PAGES or next_url in seen:
-                raise PartnerError(self.partner, "GET", next_url, "pagination does not end "
-                                   "(a Link repeats or exceeds the page limit)",
-                                   retryable=False)
-            seen.add(next_url)
-            answer = await self._page(next_url, next_params, module)
+        received, total = 0, None
+        by_offset = False  # the partner's Link was given up: offset paging on ``url``
+        previous: list[Any] | None = None
+        for _ in range(MAX_PAGES):
+            if next_url is None:
+                return
+            try:
+                answer = await self._page(next_url, next_params, module)
+            except PartnerError as exc:
+                if next_params is not None or exc.retryable:
+                    raise  # our own request failed, or the partner is down: not the Link
+                next_url, next_params = self._by_offset(url, query, received, total,
+                                                        f"{exc.reason} at {next_url}", notice)
+                by_offset = True
+                continue
             data = answer.data if answer.data is not None else []
             if not isinstance(data, list):
                 raise PartnerError(self.partner, "GET", next_url,
                                    "list endpoint answered data that is not a list",
                                    retryable=False)
-            total_header = answer.headers.get("x-total-count")
-            total = int(total_header) if total_header and total_header.isdigit() else None
+            total = _total(answer.headers, total)
+            if by_offset and data and data == previous:
+                raise PartnerError(self.partner, "GET", next_url, "the partner ignores "
+                                   "offset (the same page again)", retryable=False)
+            previous = data
+            received += len(data)
             yield data, total
-            link = next_link(answer.headers, next_url)
-            if link and not data:
-                break  # a Link after an empty page would loop forever
-            if link and _origin(link) != _origin(url):
-                # our token goes only where the list began
-                raise PartnerError(self.partner, "GET", link, "the next-page Link points to "
-                                   "another host; not followed", retryable=False)
-            next_url, next_params = link, None
+            if by_offset:
+                more = bool(data) and total is not None and received < total
+                next_url, next_params = (url, {**query, "offset": received}) if more \
+                    else (None, None)
+                continue
+            seen.add(next_url)
+            try:
+                link = next_link(answer.headers, next_url)
+                problem = _unusable(link, url, seen)
+            except ValueError as exc:
+                link, problem = None, str(exc)
+            if problem is None:
+                # no Link is the end; so is a Link after an empty page (it would loop)
+                next_url, next_params = (link, None) if data else (None, None)
+            elif total is not None and received >= total:
+                return  # nothing left that a working Link would have fetched
+            else:
+                next_url, next_params = self._by_offset(url, query, received, total,
+                                                        problem, notice)
+                by_offset = True
+        raise PartnerError(self.partner, "GET", url, f"pagination does not end (more than "
+                           f"{MAX_PAGES} pages)", retryable=False)
+
+    def _by_offset(self, url: str, query: dict[str, Any], received: int, total: int | None,
+                   problem: str, notice: Notice | None) -> tuple[str, dict[str, Any]]:
+        """Where offset paging resumes after the partner's ``Link`` failed us."""
+        if total is None:
+            raise PartnerError(self.partner, "GET", url, f"the next-page Link is unusable "
+                               f"({problem}) and there is no X-Total-Count to page by "
+                               "offset instead", retryable=False)
+        if notice is not None:
+            notice(f"partner's Link header unusable ({problem}); paging by offset")
+        return url, {**query, "offset": received}
 
     async def _page(self, url: str, params: dict[str, Any] | None, module: str | None
                     ) -> Answer:

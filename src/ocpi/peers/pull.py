@@ -32,11 +32,12 @@ class PullResult:
     updated: int = 0
     unchanged: int = 0
     rejected: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # how the list was fetched, if unusual
 
     def as_dict(self) -> dict[str, Any]:
         return {"received": self.received, "created": self.created, "updated": self.updated,
                 "unchanged": self.unchanged, "rejected": len(self.rejected),
-                "problems": self.rejected[:20]}
+                "problems": self.rejected[:20], "notes": self.notes}
 
 
 async def pull(registry: Registry, store: SqlStore, us: Us, peer: Peer, module: str, *,
@@ -59,7 +60,8 @@ async def pull(registry: Registry, store: SqlStore, us: Us, peer: Peer, module: 
     result = PullResult()
     async with OcpiClient.for_peer(peer, us.main_party, retry_delay=retry_delay) as client:
         try:
-            async for page, total in client.get_pages(url, params=params, module=module):
+            async for page, total in client.get_pages(url, params=params, module=module,
+                                                      notice=result.notes.append):
                 accepted = []
                 for n, item in enumerate(page, start=result.received):
                     try:
