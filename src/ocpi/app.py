@@ -22,6 +22,7 @@ from .core.dispatch import OcpiApp, RouteTable
 from .core.enums import ModuleID, RoleEnum
 from .core.envelope import envelope
 from .core.interface import ModuleDefinition, module_path
+from .core.limits import Limits
 from .core.status import Status
 from .core.transport import RequestIdMiddleware, make_endpoint
 from .modules.credentials import module as credentials
@@ -101,6 +102,8 @@ def get_application(
     business_name: str | None = None,
     token_grace_seconds: float | None = None,
     deliver: bool | None = None,
+    max_body_bytes: int | None = None,
+    limits: Limits | None = None,
 ) -> FastAPI:
     """Build the OCPI application.
 
@@ -115,6 +118,9 @@ def get_application(
     the outbox, and the app runs its delivery worker while it is served
     (``deliver=False`` or ``OCPI_OUTBOX_WORKER=0``: another process delivers,
     e.g. ``ocpi outbox work``).
+
+    ``max_body_bytes`` (else ``OCPI_MAX_BODY_BYTES``, else 4 MiB) and the other
+    ``limits`` bound what one request may cost (docs/security.md).
     """
     versions = [VersionNumber(v).value for v in (version_numbers or SUPPORTED_VERSIONS)]
     for v in versions:
@@ -144,7 +150,8 @@ def get_application(
                 max_page_size=max_page_size, db=db, registry=registry,
                 country_code=country_code or os.environ.get("OCPI_COUNTRY_CODE"),
                 party_id=party_id or os.environ.get("OCPI_PARTY_ID"),
-                business_name=business_name or os.environ.get("OCPI_BUSINESS_NAME"))
+                business_name=business_name or os.environ.get("OCPI_BUSINESS_NAME"),
+                limits=limits or Limits.from_env(max_body_bytes=max_body_bytes))
     definitions = [MODULES[m] for m in modules if m in MODULES]
 
     app = OcpiApp(title="OCPI node", docs_url=None, redoc_url=None, openapi_url=None)
@@ -162,7 +169,7 @@ def get_application(
     app.router.routes.append(Route("/metrics", metrics.make_endpoint(node), methods=["GET"]))
     table = RouteTable()  # the same routes, found without FastAPI's layers (core.dispatch)
     table.add_routes(list(app.router.routes))
-    app.route_table(table)
+    app.route_table(table, node.limits)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _http_error)
     app.add_middleware(RequestIdMiddleware)

@@ -18,8 +18,9 @@ from starlette.responses import Response
 from .core.enums import RoleEnum
 from .core.envelope import envelope
 from .core.errors import InvalidParameters, OcpiError
+from .core.limits import check_params
 from .core.status import Status
-from .core.transport import authenticate_operator, error_response
+from .core.transport import authenticate_operator, error_response, internal_error
 
 if TYPE_CHECKING:
     from .node import Node
@@ -74,6 +75,7 @@ def make_endpoint(node: "Node") -> Any:
     async def park_sessions(request: Request) -> Response:
         try:
             await authenticate_operator(node, request, "the charging-park API")
+            check_params(request.path_params)
             if not node.builtin_store:
                 raise OcpiError("needs the built-in store", status_code=Status.SERVER_ERROR,
                                 http_status=501)
@@ -87,6 +89,8 @@ def make_endpoint(node: "Node") -> Any:
                 **({"not_statuses": DONE} if active else {"statuses": ("COMPLETED",)}))
         except OcpiError as exc:
             return error_response(exc)
+        except Exception:
+            return internal_error(request)
         items = [{k: v for k, v in s.items() if not k.startswith("_")} for s in items]
         if "text/csv" in request.headers.get("accept", ""):
             return _csv(items)

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .core.errors import OcpiError
-from .core.transport import authenticate_operator, error_response
+from .core.transport import authenticate_operator, error_response, internal_error
 from .outbox import metrics as outbox_metrics
 
 if TYPE_CHECKING:
@@ -25,6 +25,8 @@ def make_endpoint(node: "Node") -> Any:
             await authenticate_operator(node, request, "/metrics")
         except OcpiError as exc:
             return error_response(exc)
+        except Exception:
+            return internal_error(request)
         if node.db is None:
             return Response("", media_type=CONTENT_TYPE)
         worker = getattr(request.app.state, "outbox", None)

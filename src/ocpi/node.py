@@ -1,7 +1,7 @@
 """The running node's shared context: storage, authentication, settings."""
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -11,6 +11,7 @@ from .core import jsonutil
 from .core.authentication.authenticator import Caller
 from .core.enums import ModuleID, RoleEnum
 from .core.envelope import envelope
+from .core.limits import Limits
 from .core.pagination import filters_from, page_headers
 from .modules.versions.enums import VersionNumber
 from .peers.registry import Registry
@@ -32,6 +33,7 @@ class Node:
     country_code: str | None = None
     party_id: str | None = None
     business_name: str | None = None
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def builtin_store(self) -> bool:

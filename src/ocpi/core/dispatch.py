@@ -20,6 +20,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, compile_path
 from starlette.types import Receive, Scope, Send
 
+from .envelope import envelope
+from .limits import Limits, check_url
+from .status import Status
 from .transport import RequestIdMiddleware
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -60,13 +63,24 @@ class RouteTable:
 class OcpiApp(FastAPI):
     """A FastAPI app (the seed API's type) whose OCPI routes take the short way."""
 
-    def route_table(self, table: RouteTable) -> None:
+    def route_table(self, table: RouteTable, limits: Limits | None = None) -> None:
         self._table = table
+        self._limits = limits or Limits()
         self._fast = RequestIdMiddleware(self._call_endpoint)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         table: RouteTable | None = getattr(self, "_table", None)
         if table is not None and scope["type"] == "http":
+            # before any matching, of ours or FastAPI's: an overlong path costs nothing
+            refused = check_url(scope["path"], scope.get("raw_path"),
+                                scope.get("query_string", b""), self._limits)
+            if refused is not None:
+                status = 400 if "segments" in refused else 414
+                response = envelope(status_code=Status.CLIENT_ERROR,
+                                    status_message=f"request refused: {refused}",
+                                    http_status=status, headers={"Connection": "close"})
+                await RequestIdMiddleware(response)(scope, receive, send)
+                return
             found = table.match(scope["path"], scope["method"])
             if found is not None:
                 scope["app"] = self

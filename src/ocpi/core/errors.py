@@ -24,9 +24,14 @@ class OcpiError(Exception):
 
 
 class InvalidParameters(OcpiError):
-    """Body or parameters that do not fit the specification (2001)."""
+    """Body or parameters that do not fit the specification (2001).
 
-    http_status = 400
+    HTTP 200: a request that is valid JSON has reached the OCPI layer, and
+    there the specification says MUST NOT answer an HTTP error (2.2.1 status
+    codes; 2.1.1 says should not). Only a body that is not JSON is HTTP 400.
+    """
+
+    http_status = 200
     status_code = Status.INVALID_PARAMETERS
 
 

@@ -11,7 +11,12 @@ from typing import Any
 
 import orjson
 
+from .limits import parse_constant, parse_decimal, parse_int
+
 _decoder = json.JSONDecoder(parse_float=Decimal)
+# what a partner sends: numbers the node can keep and write back, or OutOfRange
+_request_decoder = json.JSONDecoder(parse_float=parse_decimal, parse_int=parse_int,
+                                    parse_constant=parse_constant)
 
 
 def loads(data: bytes | str) -> Any:
@@ -19,6 +24,13 @@ def loads(data: bytes | str) -> Any:
     if isinstance(data, bytes | bytearray):
         data = data.decode("utf-8")
     return _decoder.decode(data)
+
+
+def loads_request(data: bytes) -> Any:
+    """Parse a request body: ``ValueError`` when it is not JSON (NaN included),
+    ``limits.OutOfRange`` for a number out of range, ``RecursionError`` when
+    nested beyond the interpreter's limit."""
+    return _request_decoder.decode(data.decode("utf-8"))
 
 
 def _default(obj: Any) -> Any:

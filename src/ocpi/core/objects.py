@@ -16,7 +16,7 @@ from .envelope import envelope
 from .errors import Forbidden, InvalidParameters
 from .mapping import without_nulls
 from .transport import OcpiRequest, validation_message
-from .types import OcpiModel
+from .types import OcpiModel, ci
 
 
 def require_object(body: Any, what: str) -> dict[str, Any]:
@@ -64,7 +64,7 @@ def check_same(field: str, url_value: str, body: dict[str, Any], *, required: bo
         if required:
             raise InvalidParameters(f"{field}: missing (URL says {url_value!r})")
         return
-    if not isinstance(value, str) or value.casefold() != url_value.casefold():
+    if not isinstance(value, str) or ci(value) != ci(url_value):
         raise InvalidParameters(f"{field}: {value!r} does not match the URL ({url_value!r})")
 
 
@@ -119,17 +119,22 @@ def merge(base: dict[str, Any], patch: dict[str, Any],
         elif key in keyed_lists and isinstance(value, list) and isinstance(current, list):
             id_field = keyed_lists[key]
             items = list(current)
+            # one index of the stored items: linear in both lists, whatever a PATCH holds
+            where: dict[str, int] = {}
+            for i, old in enumerate(items):
+                if isinstance(old, dict):
+                    where.setdefault(ci(str(old.get(id_field, ""))), i)
             for item in value:
                 if not isinstance(item, dict):
                     items.append(item)
                     continue
-                wanted = str(item.get(id_field, "")).casefold()
-                for i, old in enumerate(items):
-                    if isinstance(old, dict) and str(old.get(id_field, "")).casefold() == wanted:
-                        items[i] = merge(old, item, keyed_lists)
-                        break
-                else:
+                wanted = ci(str(item.get(id_field, "")))
+                i = where.get(wanted)
+                if i is None:
+                    where[wanted] = len(items)
                     items.append(item)
+                else:
+                    items[i] = merge(items[i], item, keyed_lists)
             out[key] = items
         else:
             out[key] = value
@@ -145,7 +150,8 @@ def stored_response(ctx: OcpiRequest, created: bool, applied: bool = True) -> An
 
 
 def find(items: list[dict[str, Any]] | None, field: str, value: str) -> int | None:
+    wanted = ci(value)
     for i, item in enumerate(items or ()):
-        if str(item.get(field, "")).casefold() == value.casefold():
+        if ci(str(item.get(field, ""))) == wanted:
             return i
     return None

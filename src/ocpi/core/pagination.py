@@ -10,17 +10,24 @@ from starlette.requests import Request
 from .datetime import parse_datetime
 from .errors import InvalidParameters
 
+# no list has a trillion objects; a larger offset would overflow a database's BIGINT
+MAX_POSITION = 10**12
+
 
 def _int(request: Request, name: str, default: Any) -> Any:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
+    if len(raw) > 20 or not raw.isascii():
+        raise InvalidParameters(f"{name}: not an integer")
     try:
         value = int(raw)
     except ValueError:
         raise InvalidParameters(f"{name}: {raw!r} is not an integer") from None
     if value < 0:
         raise InvalidParameters(f"{name}: must not be negative")
+    if value > MAX_POSITION:
+        raise InvalidParameters(f"{name}: larger than {MAX_POSITION}")
     return value
 
 

@@ -5,6 +5,7 @@ module wraps it into a Starlette endpoint. No FastAPI dependency injection
 and no ``BaseHTTPMiddleware`` on the hot path.
 """
 
+import asyncio
 import base64
 import binascii
 import logging
@@ -23,6 +24,16 @@ from . import jsonutil
 from .authentication.authenticator import Caller
 from .envelope import envelope
 from .errors import Forbidden, InvalidParameters, OcpiError, Unauthorized
+from .limits import (
+    NotJson,
+    OutOfRange,
+    PayloadTooLarge,
+    RequestTimeout,
+    check_params,
+    check_shape,
+    lone_surrogate,
+    may_hold_surrogate,
+)
 from .status import Status
 
 if TYPE_CHECKING:
@@ -45,14 +56,60 @@ class OcpiRequest:
     params: dict[str, str]
     warnings: list[str] = field(default_factory=list)
 
+    async def body(self) -> bytes:
+        """The body, refused (413) as soon as it passes the limit and (408) when
+        it comes too slowly: nothing beyond the limit is ever buffered."""
+        limit = self.node.limits.max_body_bytes
+        declared = self.request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            raise PayloadTooLarge(f"request body larger than {limit} bytes")
+        receive = self.request.receive
+        message = await receive()  # a small body is here already: no timer
+        body = message.get("body", b"")
+        if message.get("more_body"):
+            chunks, size = [body], len(body)
+            try:
+                async with asyncio.timeout(self.node.limits.body_timeout):
+                    while message.get("more_body"):
+                        message = await receive()
+                        chunk = message.get("body", b"")
+                        size += len(chunk)
+                        if size > limit:
+                            raise PayloadTooLarge(f"request body larger than {limit} bytes")
+                        chunks.append(chunk)
+            except TimeoutError:
+                raise RequestTimeout("request body not received in time") from None
+            body = b"".join(chunks)
+        if len(body) > limit:
+            raise PayloadTooLarge(f"request body larger than {limit} bytes")
+        self.request._body = body  # Starlette's own readers see it too
+        return body
+
     async def json(self) -> Any:
-        body = await self.request.body()
+        """The body as JSON, within the node's limits (``core/limits.py``)."""
+        body = await self.body()
         if not body:
-            raise InvalidParameters("request body is empty")
+            raise NotJson("request body is empty")
+        limits = self.node.limits
+        containers = body.count(b"{") + body.count(b"[")
+        if containers > limits.max_json_containers:
+            raise PayloadTooLarge(
+                f"request body has more than {limits.max_json_containers} objects and arrays")
         try:
-            return jsonutil.loads(body)
+            value = jsonutil.loads_request(body)
+        except OutOfRange as exc:
+            raise InvalidParameters(f"body: {exc}") from None
+        except RecursionError:
+            raise InvalidParameters(
+                f"body: nested deeper than {limits.max_json_depth} levels") from None
         except ValueError as exc:
-            raise InvalidParameters(f"request body is not valid JSON: {exc}") from None
+            raise NotJson(f"request body is not valid JSON: {str(exc)[:200]}") from None
+        check_shape(value, limits.max_json_depth, containers)
+        if may_hold_surrogate(body):
+            where = lone_surrogate(value)
+            if where is not None:
+                raise InvalidParameters(f"{where}: invalid Unicode (a lone UTF-16 surrogate)")
+        return value
 
 
 def token_candidates(header: str | None, version: str) -> list[str]:
@@ -61,17 +118,19 @@ def token_candidates(header: str | None, version: str) -> list[str]:
     2.2+ says base64, 2.1.1 says plain, and partners send either on either;
     the version only decides which reading is tried first.
     """
-    if not header:
+    if not header or len(header) > 1024:
         return []
     scheme, _, value = header.strip().partition(" ")
-    if scheme.lower() != "token" or not value.strip():
-        return []
     value = value.strip()
+    # a token is printable ASCII without spaces (transport and format chapter)
+    if scheme.lower() != "token" or not value or not value.isascii() or " " in value \
+            or not value.isprintable():
+        return []
     decoded: str | None = None
     try:
         raw = base64.b64decode(value, validate=True)
-        text = raw.decode("utf-8")
-        if text and text.isprintable() and text == text.strip():
+        text = raw.decode("ascii")
+        if text and text.isprintable() and " " not in text:
             decoded = text
     except (binascii.Error, UnicodeDecodeError, ValueError):
         decoded = None
@@ -103,6 +162,13 @@ def error_response(exc: OcpiError) -> Response:
                     http_status=exc.http_status)
 
 
+def internal_error(request: Request) -> Response:
+    """A bug of ours: logged once with its traceback, answered with an envelope."""
+    log.exception("unhandled error in %s %s", request.method, request.url.path[:200])
+    return envelope(status_code=Status.SERVER_ERROR, status_message="internal error",
+                    http_status=500)
+
+
 def validation_message(err: ValidationError, prefix: str = "") -> str:
     """Name the bad field(s) the way a partner's engineer would look for them."""
     parts = []
@@ -125,6 +191,7 @@ def make_endpoint(node: "Node", handler: Handler, *, version: str, role: Any, mo
             caller, token = await authenticate(node, request, version, allow_token_a)
             if operator_only and not caller.is_operator:
                 raise Forbidden("only the node operator may do this")
+            check_params(request.path_params)
             ctx = OcpiRequest(request, node, version, role, module, caller, token,
                               request.path_params)
             return await handler(ctx)
@@ -133,9 +200,7 @@ def make_endpoint(node: "Node", handler: Handler, *, version: str, role: Any, mo
         except ValidationError as exc:
             return error_response(InvalidParameters(validation_message(exc)))
         except Exception:
-            log.exception("unhandled error in %s %s", request.method, request.url.path)
-            return envelope(status_code=Status.SERVER_ERROR, status_message="internal error",
-                            http_status=500)
+            return internal_error(request)
 
     return endpoint
 

@@ -1,9 +1,11 @@
 """Field types shared by every module's schemas.
 
-Hard rules (types, required fields, id lengths, closed enums) fail validation
-and become a 2001. Soft rules (lengths of free text, open enums, coordinate
-precision) only add a warning to the validation context: the object is kept
-and the warning goes back in ``status_message``.
+Hard rules (types, required fields, ids and other CiStrings, strings whose
+length the specification makes part of the type, closed enums, numbers out of
+range) fail validation and become a 2001 naming the field. Soft rules (lengths
+of free text, open enums, coordinate precision) only add a warning to the
+validation context: the object is kept and the warning goes back in
+``status_message``. Free text has a hard ceiling too (``TEXT_CEILING``).
 """
 
 import re
@@ -35,9 +37,34 @@ def _check_datetime(value: str) -> str:
 DateTime = Annotated[str, AfterValidator(_check_datetime)]
 
 
+def ci(value: str) -> str:
+    """A CiString's key: ASCII case-insensitive (Unicode case folding would make
+    ``ß-ALIAS`` the same id as ``SS-ALIAS``)."""
+    return value.lower() if value.isascii() else value.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+
+
+def _check_ascii(value: str) -> str:
+    if not (value.isascii() and value.isprintable()):
+        raise ValueError("must be printable ASCII (a CiString)")
+    return value
+
+
 def CiString(max_length: int) -> Any:
-    """Identifier-like string: the length limit is a hard rule."""
+    """Identifier-like string: printable ASCII within its length, a hard rule."""
+    return Annotated[str, Field(max_length=max_length), AfterValidator(_check_ascii)]
+
+
+def String(max_length: int) -> Any:
+    """A string whose length the specification makes part of the type (``meter_id``)."""
     return Annotated[str, Field(max_length=max_length)]
+
+
+# free text longer than this is refused, not kept with a warning: a hub's
+# slightly long address is kept; a megabyte "name" is an attack, not data
+TEXT_CEILING = 4096
 
 
 _CTRL = re.compile(r"[\r\n\t]")
@@ -46,8 +73,13 @@ _CTRL = re.compile(r"[\r\n\t]")
 def Text(max_length: int) -> Any:
     """Free text: overlong or control characters are reported, not refused."""
 
+    ceiling = max(TEXT_CEILING, 4 * max_length)
+
     def check(value: str, info: ValidationInfo) -> str:
         if len(value) > max_length:
+            if len(value) > ceiling:
+                raise ValueError(f"longer than {ceiling} characters "
+                                 f"(the specification says {max_length})")
             warn(info, f"{info.field_name}: longer than {max_length} characters")
         if _CTRL.search(value):
             warn(info, f"{info.field_name}: contains control characters")
@@ -97,4 +129,15 @@ def Coordinate(decimals: str) -> Any:
     return Annotated[str, AfterValidator(check)]
 
 
-Number = Decimal
+# amounts and energy: finite decimals below a trillion (of kWh, of a currency)
+NUMBER_MAX_DIGITS = 12
+
+
+def _check_number(value: Decimal) -> Decimal:
+    # adjusted(): the magnitude without arithmetic, which could overflow the context
+    if not value.is_finite() or (value and value.adjusted() >= NUMBER_MAX_DIGITS):
+        raise ValueError("must be a finite number below 1e12 in magnitude")
+    return value
+
+
+Number = Annotated[Decimal, AfterValidator(_check_number)]

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 from ..core.datetime import parse_datetime
+from ..core.types import ci
 
 
 def party_key(value: str) -> str:
@@ -10,7 +11,7 @@ def party_key(value: str) -> str:
 
 
 def id_key(value: str) -> str:
-    return value.casefold()
+    return ci(value)
 
 
 def ts_key(value: str | datetime) -> datetime:

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.compiler import compiles
 
 from ..core import jsonutil
@@ -236,7 +238,10 @@ class SqlStore:
 
     async def create(self, module: ModuleID, role: RoleEnum, data: dict[str, Any], *args: Any,
                      country_code: str | None = None, party_id: str | None = None,
-                     **kwargs: Any) -> dict[str, Any]:
+                     **kwargs: Any) -> dict[str, Any] | None:
+        """Insert a new object. When a concurrent request created it first, this
+        becomes the guarded update: the newer ``last_updated`` wins whichever
+        commits first, and ``None`` says a newer one was already there."""
         table = OBJECT_TABLES[str(module)]
         values = {
             "role": str(role),
@@ -248,8 +253,19 @@ class SqlStore:
             **_columns(str(module), data, role),
         }
         async with self.db.begin() as tx:
-            await tx.execute(insert(table).values(**values))
-            await self._count(tx, module, role, 1)
+            upsert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
+            added = (await tx.execute(upsert(table).values(**values).on_conflict_do_nothing(
+                index_elements=["role", "country_code", "party_id", "id"]))).rowcount
+            if added:
+                await self._count(tx, module, role, 1)
+            elif not await tx.run(_UPDATE_OWNED[table.name], {
+                    "role": values["role"], "id": values["id"], "cc": values["country_code"],
+                    "pid": values["party_id"], "updated": values["last_updated"],
+                    "text": values["data"], **_columns(str(module), data, role)}):
+                same = (await tx.execute(select(table.c.seq).where(
+                    self._where(table, role, data["id"], values["country_code"],
+                                values["party_id"]), table.c.data == values["data"]))).first()
+                return data if same is not None else None  # else: the stored one is newer
             queued = await self._publish(tx, module, role, [data])
         self._published(queued)
         return data

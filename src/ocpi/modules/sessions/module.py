@@ -87,8 +87,9 @@ async def _save(ctx: OcpiRequest, cc: str, pid: str, session: dict[str, Any],
     if existed:
         result = await ctx.node.crud.update(MODULE, ctx.role, session, session["id"], **kwargs)
         return result is not None or not ctx.node.builtin_store
-    await ctx.node.crud.create(MODULE, ctx.role, session, **kwargs)
-    return True
+    created = await ctx.node.crud.create(MODULE, ctx.role, session, **kwargs)
+    # None: the built-in store found a newer one a concurrent request created
+    return created is not None or not ctx.node.builtin_store
 
 
 async def patch(ctx: OcpiRequest) -> Response:

@@ -1,7 +1,16 @@
 """Session per version. 2.1.1 embeds a Location and names the token ``auth_id``;
 2.2.1 and 2.3.0 differ only in the Price type of ``total_cost``."""
 
-from ...core.types import CiString, ClosedEnum, DateTime, Number, OcpiModel, OpenEnum, Text
+from ...core.types import (
+    CiString,
+    ClosedEnum,
+    DateTime,
+    Number,
+    OcpiModel,
+    OpenEnum,
+    String,
+    Text,
+)
 from ..locations.schemas import TOKEN_TYPES, Location211
 
 SESSION_STATUS_211 = ("ACTIVE", "COMPLETED", "INVALID", "PENDING")
@@ -67,8 +76,8 @@ class Session221(OcpiModel):
     location_id: CiString(36)
     evse_uid: CiString(36)
     connector_id: CiString(36)
-    meter_id: Text(255) | None = None
-    currency: Text(3)
+    meter_id: String(255) | None = None
+    currency: String(3)
     charging_periods: list[ChargingPeriod] | None = None
     total_cost: Price221 | None = None
     status: ClosedEnum(SESSION_STATUS)
@@ -84,11 +93,11 @@ class Session211(OcpiModel):
     start_datetime: DateTime
     end_datetime: DateTime | None = None
     kwh: Number
-    auth_id: Text(36)
+    auth_id: String(36)
     auth_method: OpenEnum(AUTH_METHODS)
     location: Location211
-    meter_id: Text(255) | None = None
-    currency: Text(3)
+    meter_id: String(255) | None = None
+    currency: String(3)
     charging_periods: list[ChargingPeriod211] | None = None
     total_cost: Number | None = None
     status: ClosedEnum(SESSION_STATUS_211)
