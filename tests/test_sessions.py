@@ -99,10 +99,10 @@ async def test_session_patch_rules(node):
     url = f"/ocpi/emsp/2.2.1/sessions/{ses['country_code']}/{ses['party_id']}/{ses['id']}"
     assert (await node.client.put(url, content=dumps(ses), headers=auth(token))).status_code == 201
     r = await node.client.patch(url, json={"kwh": 5}, headers=auth(token))
-    assert r.status_code == 400 and "last_updated" in body(r)["status_message"]
+    assert r.status_code == 200 and "last_updated" in body(r)["status_message"]
     r = await node.client.patch(url, json={"status": "BOGUS", "last_updated":
                                            "2030-01-01T00:00:00Z"}, headers=auth(token))
-    assert r.status_code == 400 and "status" in body(r)["status_message"]
+    assert r.status_code == 200 and "status" in body(r)["status_message"]
     r = await node.client.patch(url + "/charging_periods", json={}, headers=auth(token))
     assert r.status_code == 404
     got = body(await node.client.get(url, headers=auth(token)))["data"]
@@ -116,7 +116,7 @@ async def test_reservation_status_only_on_2_2(node):
     ses["status"] = "RESERVATION"
     r = await node.client.put(f"/ocpi/emsp/2.1.1/sessions/NL/TNM/{ses['id']}",
                               content=dumps(ses), headers=auth(token, "2.1.1"))
-    assert r.status_code == 400 and body(r)["status_code"] == 2001
+    assert r.status_code == 200 and body(r)["status_code"] == 2001
     ses22 = example("2.2.1", "session_example_1_simple_start.json")
     ses22.update(status="RESERVATION", evse_uid="#NA", connector_id="#NA", country_code="NL",
                  party_id="TNM")
@@ -171,7 +171,7 @@ async def test_charging_preferences(node):
     r = await node.client.put(url, json={"profile_type": "FAST"}, headers=auth(emsp))
     assert r.status_code == 200 and body(r)["data"] == "ACCEPTED"
     r = await node.client.put(url, json={"profile_type": "NOPE"}, headers=auth(emsp))
-    assert r.status_code == 400
+    assert r.status_code == 200
     other = await node.partner("DE", "BBB", "EMSP")
     r = await node.client.put(url, json={"profile_type": "FAST"}, headers=auth(other))
     assert r.status_code == 404

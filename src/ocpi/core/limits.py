@@ -32,8 +32,13 @@ class Limits:
     # 4 MiB: a Location of about 4,000 EVSEs with two connectors each (about 1 KB
     # per EVSE, compact). The largest public sites have a few hundred charge points.
     max_body_bytes: int = 4 * 1024 * 1024
-    # objects and arrays in one body: a 4,000-EVSE Location has about 40,000
+    # objects and arrays in one body: a 4,000-EVSE Location has about 28,000
     max_json_containers: int = 100_000
+    # values in one body (counted as commas): a 4,000-EVSE Location has about 92,000.
+    # Each costs a Python object while parsed: this bounds memory and time
+    max_json_values: int = 250_000
+    # bodies above this are parsed in a thread, so the event loop keeps serving
+    parse_in_thread_bytes: int = 256 * 1024
     # OCPI objects nest about 6 deep (Session > charging_periods > dimensions);
     # well below orjson's 255, which we must be able to write back
     max_json_depth: int = 32

@@ -25,6 +25,7 @@ from .authentication.authenticator import Caller
 from .envelope import envelope
 from .errors import Forbidden, InvalidParameters, OcpiError, Unauthorized
 from .limits import (
+    Limits,
     NotJson,
     OutOfRange,
     PayloadTooLarge,
@@ -55,6 +56,7 @@ class OcpiRequest:
     token: str
     params: dict[str, str]
     warnings: list[str] = field(default_factory=list)
+    body_size: int = 0  # bytes of the body read: a big one is worked on off the loop
 
     async def body(self) -> bytes:
         """The body, refused (413) as soon as it passes the limit and (408) when
@@ -83,6 +85,7 @@ class OcpiRequest:
         if len(body) > limit:
             raise PayloadTooLarge(f"request body larger than {limit} bytes")
         self.request._body = body  # Starlette's own readers see it too
+        self.body_size = len(body)
         return body
 
     async def json(self) -> Any:
@@ -91,25 +94,34 @@ class OcpiRequest:
         if not body:
             raise NotJson("request body is empty")
         limits = self.node.limits
-        containers = body.count(b"{") + body.count(b"[")
-        if containers > limits.max_json_containers:
-            raise PayloadTooLarge(
-                f"request body has more than {limits.max_json_containers} objects and arrays")
-        try:
-            value = jsonutil.loads_request(body)
-        except OutOfRange as exc:
-            raise InvalidParameters(f"body: {exc}") from None
-        except RecursionError:
-            raise InvalidParameters(
-                f"body: nested deeper than {limits.max_json_depth} levels") from None
-        except ValueError as exc:
-            raise NotJson(f"request body is not valid JSON: {str(exc)[:200]}") from None
-        check_shape(value, limits.max_json_depth, containers)
-        if may_hold_surrogate(body):
-            where = lone_surrogate(value)
-            if where is not None:
-                raise InvalidParameters(f"{where}: invalid Unicode (a lone UTF-16 surrogate)")
-        return value
+        if len(body) > limits.parse_in_thread_bytes:  # a big one must not hold the loop
+            return await asyncio.to_thread(parse_json, body, limits)
+        return parse_json(body, limits)
+
+
+def parse_json(body: bytes, limits: Limits) -> Any:
+    """Parse a request body: refusals before the parser allocates, checks after."""
+    containers = body.count(b"{") + body.count(b"[")
+    if containers > limits.max_json_containers:
+        raise PayloadTooLarge(
+            f"request body has more than {limits.max_json_containers} objects and arrays")
+    if body.count(b",") >= limits.max_json_values:
+        raise PayloadTooLarge(f"request body has more than {limits.max_json_values} values")
+    try:
+        value = jsonutil.loads_request(body)
+    except OutOfRange as exc:
+        raise InvalidParameters(f"body: {exc}") from None
+    except RecursionError:
+        raise InvalidParameters(
+            f"body: nested deeper than {limits.max_json_depth} levels") from None
+    except ValueError as exc:
+        raise NotJson(f"request body is not valid JSON: {str(exc)[:200]}") from None
+    check_shape(value, limits.max_json_depth, containers)
+    if may_hold_surrogate(body):
+        where = lone_surrogate(value)
+        if where is not None:
+            raise InvalidParameters(f"{where}: invalid Unicode (a lone UTF-16 surrogate)")
+    return value
 
 
 def token_candidates(header: str | None, version: str) -> list[str]:

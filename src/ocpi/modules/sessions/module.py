@@ -68,7 +68,7 @@ async def put(ctx: OcpiRequest) -> Response:
     cc, pid, session_id = p["country_code"], p["party_id"], p["session_id"]
     obj.check_namespace(ctx, cc, pid)
     body = obj.require_object(await ctx.json(), "Session")
-    obj.validate(ctx, SCHEMAS.get(ctx.version, SCHEMAS["2.3.0"]), body)
+    await obj.validate(ctx, SCHEMAS.get(ctx.version, SCHEMAS["2.3.0"]), body)
     obj.check_same("id", session_id, body)
     if not is_v2_1(ctx.version):
         obj.check_same("country_code", cc, body)
@@ -107,7 +107,7 @@ async def patch(ctx: OcpiRequest) -> Response:
     wire = mapper.to_wire(stored, ctx.version, strict=False)
     appended = () if is_v2_1(ctx.version) else ("charging_periods",)
     merged = obj.merge(wire, body, appended=appended)
-    obj.validate_patch(ctx, SCHEMAS.get(ctx.version, SCHEMAS["2.3.0"]), merged, body.keys())
+    await obj.validate_patch(ctx, SCHEMAS.get(ctx.version, SCHEMAS["2.3.0"]), merged, body.keys())
     new = mapper.to_canonical(merged, ctx.version, cc.upper(), pid.upper())
     applied = await _save(ctx, cc, pid, new, True)
     return obj.stored_response(ctx, False, applied)
@@ -117,7 +117,7 @@ async def charging_preferences(ctx: OcpiRequest) -> Response:
     """Set the driver's preferences; only EVSEs that say CHARGING_PREFERENCES_CAPABLE."""
     session_id = ctx.params["session_id"]
     body = obj.require_object(await ctx.json(), "ChargingPreferences")
-    obj.validate(ctx, ChargingPreferences, body)
+    await obj.validate(ctx, ChargingPreferences, body)
     session = await _load(ctx, None, None, session_id)
     token = (session or {}).get("cdr_token") or {}
     if session is None or not (ctx.caller.is_operator or ctx.caller.owns(
