@@ -55,6 +55,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     url = args.database or database_url_from_env()
     roles = [RoleEnum(r.upper()) for r in (args.role or ["cpo", "emsp"])]
+    _limits_to_env(args)
     operator = os.environ.get("OCPI_OPERATOR_TOKEN")
     generated = operator is None
     if generated:  # every worker process must know the same one
@@ -103,14 +104,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         lines.append(f"  Smappee sync every {app.state.smappee_interval:g}s from {smappee}")
     _print(args, info, "\n".join(lines))
     sys.stdout.flush()
+    # connection hygiene (server.py), the same in every worker process
+    served = {"http": "ocpi.server:GuardedHttpProtocol", "host": args.host, "port": args.port,
+              "log_level": "warning", "access_log": False,
+              "timeout_keep_alive": args.keep_alive}
     if args.workers > 1:  # each process builds its own app: nothing shared but the database
         os.environ[OPTIONS_ENV] = json.dumps(options)
-        uvicorn.run("ocpi.serve_app:create_app", factory=True, workers=args.workers,
-                    host=args.host, port=args.port, log_level="warning", access_log=False)
+        uvicorn.run("ocpi.serve_app:create_app", factory=True, workers=args.workers, **served)
     else:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
-                    access_log=False)
+        uvicorn.run(app, **served)
     return 0
+
+
+def _limits_to_env(args: argparse.Namespace) -> None:
+    """``ocpi serve``'s limits, where the app and the protocol of every worker read them."""
+    from .server import HEADER_TIMEOUT_ENV, MAX_CONNECTIONS_ENV
+
+    for name, value in (("OCPI_MAX_BODY_BYTES", args.max_body_bytes),
+                        ("OCPI_BODY_TIMEOUT", args.body_timeout),
+                        (HEADER_TIMEOUT_ENV, args.header_timeout),
+                        (MAX_CONNECTIONS_ENV, args.max_connections)):
+        if value is not None:
+            os.environ[name] = str(value)
 
 
 # --- peers -------------------------------------------------------------------------
@@ -590,6 +605,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--name", help="business name in our credentials")
     serve.add_argument("--smappee-config", help="run the Smappee sync periodically "
                        "(JSON config; also $OCPI_SMAPPEE_CONFIG)")
+    serve.add_argument("--max-body-bytes", type=int, help="largest request body "
+                       "(default 4 MiB, or $OCPI_MAX_BODY_BYTES); larger ones get 413")
+    serve.add_argument("--body-timeout", type=float, help="seconds for a whole request "
+                       "body (default 30, or $OCPI_BODY_TIMEOUT); slower ones get 408")
+    serve.add_argument("--header-timeout", type=float, help="seconds for a request's line "
+                       "and headers (default 10, or $OCPI_HEADER_TIMEOUT)")
+    serve.add_argument("--max-connections", type=int, help="open connections per process "
+                       "(default 1000, or $OCPI_MAX_CONNECTIONS); more get 503")
+    serve.add_argument("--keep-alive", type=float, default=5.0,
+                       help="seconds an idle keep-alive connection stays open (default 5)")
     serve.add_argument("--demo", action="store_true",
                        help="add sample locations and a demo partner token")
     serve.set_defaults(func=cmd_serve)
