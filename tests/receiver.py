@@ -212,3 +212,56 @@ class Receiver:
             if time.monotonic() > deadline:
                 raise AssertionError("the receiver did not get what was expected in time")
             time.sleep(0.02)
+
+
+# What the seed tutorials' library (elumobility/ocpi-python, 2.2.1) requires of an object
+# although the specification makes it optional: the key, with null for "none" (a missing
+# key is refused), and a list where it has one (a null list is refused). As observed
+# against the library itself; its two "lists" typed as one object take null.
+SEED_KEYS = {
+    "location": ("name", "postal_code", "state", "parking_type", "operator", "suboperator",
+                 "owner", "opening_times", "charging_when_closed", "energy_mix"),
+    "evse": ("evse_id", "status_schedule", "floor_level", "coordinates", "physical_reference"),
+    "connector": ("max_electric_power", "terms_and_conditions"),
+    "business_details": ("website", "logo"),
+    "session": ("end_date_time", "authorization_reference", "meter_id", "total_cost"),
+    "charging_period": ("tariff_id",),
+}
+SEED_LISTS = {
+    "location": ("publish_allowed_to", "related_locations", "evses", "directions",
+                 "facilities", "images"),
+    "evse": ("capabilities", "directions", "parking_restrictions", "images"),
+    "connector": ("tariff_ids",),
+    "session": ("charging_periods",),
+}
+_SEED_NESTED = {
+    "location": {"evses": "evse", "operator": "business_details",
+                 "suboperator": "business_details", "owner": "business_details"},
+    "evse": {"connectors": "connector"},
+    "session": {"charging_periods": "charging_period"},
+}
+
+
+def seed_problems(kind: str, obj: Any, whole: bool = True) -> list[str]:
+    """Why that library would refuse ``obj`` (a PATCH, not ``whole``, may leave keys out;
+    the objects it carries may not)."""
+    if not isinstance(obj, dict):
+        return []
+    problems = [f"{kind}.{k}: Field required" for k in SEED_KEYS.get(kind, ())
+                if whole and k not in obj]
+    problems += [f"{kind}.{k}: Input should be a valid list" for k in SEED_LISTS.get(kind, ())
+                 if k in obj and not isinstance(obj[k], list)]
+    for key, sub in _SEED_NESTED.get(kind, {}).items():
+        value = obj.get(key)
+        for item in value if isinstance(value, list) else [value]:
+            problems += seed_problems(sub, item)
+    return problems
+
+
+def seed_library(method: str, path: str, body: Any) -> tuple[int, int] | None:
+    """A ``Receiver`` ``refuse`` that judges PUTs and PATCHes as that library does."""
+    parts = path.rstrip("/").split("/")
+    module = "sessions" if "sessions" in parts else "locations"
+    depth = len(parts) - parts.index(module) - 1  # cc, pid, id[, evse_uid[, connector_id]]
+    kind = "session" if module == "sessions" else ("location", "evse", "connector")[depth - 3]
+    return (200, 2001) if seed_problems(kind, body, whole=method == "PUT") else None

@@ -19,7 +19,7 @@ from ocpi.peers.handshake import Us
 from ocpi.peers.registry import Registry
 from ocpi.store.database import Database
 
-from .servers import ServerThread
+from .servers import PeerMock, ServerThread
 from .test_client import BrokenLinks
 from .test_pull import location
 
@@ -156,3 +156,25 @@ def test_pull_exit_status_tells_a_script_about_rejected_objects(sqlite_url, monk
         partner.mode = {"*": "garbage"}
         r = run(*pull, db=sqlite_url, env=PULL_ENV)
         assert r.returncode == 1 and "pull stopped" in r.stderr
+
+
+def test_explicit_nulls_from_invite_register_and_set(sqlite_url):
+    """The quirk is set where the first message to such a partner is our credentials."""
+    r = run("peers", "invite", "--country-code", "DE", "--party-id", "ELU", "--role", "EMSP",
+            "--explicit-nulls", "yes", "--json", db=sqlite_url, env=PULL_ENV)
+    assert r.returncode == 0, r.stderr
+    [invited] = json.loads(run("peers", "list", "--json", db=sqlite_url).stdout)
+    assert invited["profile"]["explicit_nulls"] is True
+    r = run("peers", "set", "de-elu-emsp", "--explicit-nulls", "no", "--json", db=sqlite_url)
+    assert r.returncode == 0 and json.loads(r.stdout)["profile"]["explicit_nulls"] is False
+
+    partner = PeerMock(party=("NL", "MCK", "CPO"))
+    with ServerThread(partner.app) as url:
+        r = run("peers", "register", "--versions-url", f"{url}/versions", "--token", "tok-a",
+                "--version", "2.2.1", "--explicit-nulls", "yes", "--json", db=sqlite_url,
+                env=PULL_ENV)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["profile"]["explicit_nulls"] is True
+    [post] = partner.seen("POST")
+    sent = json.loads(post["body"])["roles"][0]["business_details"]
+    assert sent["website"] is None and sent["logo"] is None

@@ -225,7 +225,8 @@ def cmd_peers_invite(args: argparse.Namespace) -> int:
                 raise ValueError(f"--also {item!r}: expected CC/PID, e.g. NL/ABC")
             also.append((cc, pid))
         peer, token = await registry.invite(args.country_code, args.party_id, args.role,
-                                            name=args.name, also=also)
+                                            name=args.name, also=also,
+                                            profile=_profile_from(args))
         return peer, token, us.versions_url
 
     try:
@@ -242,7 +243,8 @@ def cmd_peers_invite(args: argparse.Namespace) -> int:
 def _profile_from(args: argparse.Namespace) -> Any:
     from .peers.profile import Profile
 
-    return Profile().updated(plain_token=getattr(args, "plain_token", None) or None)
+    return Profile().updated(plain_token=getattr(args, "plain_token", None) or None,
+                             explicit_nulls=_yes_no(getattr(args, "explicit_nulls", None)))
 
 
 def cmd_peers_register(args: argparse.Namespace) -> int:
@@ -307,6 +309,10 @@ def cmd_peers_unregister(args: argparse.Namespace) -> int:
     return 0
 
 
+EXPLICIT_NULLS = ("send every optional field, null when unset (partners that refuse a "
+                  "missing key, such as the seed tutorials' library)")
+
+
 def _yes_no(value: str | None) -> bool | None:
     return None if value is None else value == "yes"
 
@@ -317,7 +323,8 @@ def cmd_peers_set(args: argparse.Namespace) -> int:
             args.name, plain_token=_yes_no(args.plain_token), page_limit=args.page_limit,
             routing_headers=args.routing_headers,
             connection_close=_yes_no(args.connection_close), timeout=args.timeout,
-            delivery=args.delivery, always_put=_yes_no(args.always_put))
+            delivery=args.delivery, always_put=_yes_no(args.always_put),
+            explicit_nulls=_yes_no(args.explicit_nulls))
 
     try:
         peer = _with_registry(args, work)
@@ -642,6 +649,7 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--also", action="append", metavar="CC/PID",
                      help="a further party the platform may register for (repeatable)")
     inv.add_argument("--public-url", help="our base URL partners see (default: as served)")
+    inv.add_argument("--explicit-nulls", choices=["yes", "no"], help=EXPLICIT_NULLS)
     inv.set_defaults(func=cmd_peers_invite)
 
     reg = psub.add_parser("register", help="register with a partner that gave us a token A")
@@ -657,6 +665,7 @@ def build_parser() -> argparse.ArgumentParser:
     reg.add_argument("--plain-token", action="store_true",
                      help="send the token without base64 even on 2.2+")
     reg.add_argument("--public-url", help="our base URL partners see (default: as served)")
+    reg.add_argument("--explicit-nulls", choices=["yes", "no"], help=EXPLICIT_NULLS)
     reg.set_defaults(func=cmd_peers_register)
 
     upd = psub.add_parser("update", help="re-exchange credentials (PUT): new tokens, "
@@ -688,6 +697,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "(latest-state, default), or every update in order (every-message)")
     pset.add_argument("--always-put", choices=["yes", "no"],
                       help="send whole objects, never PATCH")
+    pset.add_argument("--explicit-nulls", choices=["yes", "no"], help=EXPLICIT_NULLS)
     pset.set_defaults(func=cmd_peers_set)
 
     pul = psub.add_parser("pull", help="fetch a partner's locations or sessions into our store")

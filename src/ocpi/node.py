@@ -14,6 +14,7 @@ from .core.envelope import envelope
 from .core.limits import Limits
 from .core.pagination import filters_from, page_headers
 from .modules.versions.enums import VersionNumber
+from .peers.nulls import with_nulls
 from .peers.registry import Registry
 from .store.database import Database
 from .store.sql_store import SqlStore
@@ -55,6 +56,13 @@ class Node:
         return {"version": VersionNumber(ctx.version), "auth_token": ctx.token,
                 "country_code": country_code, "party_id": party_id}
 
+    def for_caller(self, ctx: Any, module: ModuleID, data: Any, kind: str = "location") -> Any:
+        """Wire ``data`` (an object or a list) as the caller wants it: every optional
+        field present, null when unset, for a partner whose profile says so."""
+        if not ctx.caller.explicit_nulls:
+            return data
+        return with_nulls(module, ctx.version, data, kind)
+
     async def list_page(
         self, ctx: Any, module: ModuleID,
         render: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
@@ -69,8 +77,9 @@ class Node:
         after = None
         if isinstance(self.crud, SqlStore):
             page = await self.crud.list_raw(module, ctx.role, filters, visible_to=visible_to)
-            version = ctx.version
-            # zero-copy: a stored text that is this version's wire form goes out as is
+            # zero-copy: a stored text that is this version's wire form goes out as is,
+            # except to a partner that wants explicit nulls (stored text has none)
+            version = "" if caller.explicit_nulls else ctx.version
             data: list[Any] = [
                 orjson.Fragment(text) if plain and version in plain.split()
                 else await render(jsonutil.loads(text)) for text, plain in page.rows]
@@ -80,6 +89,7 @@ class Node:
                 module, ctx.role, filters, **self.crud_kwargs(ctx, None, None),
                 visible_to=visible_to)
             data = [await render(i) for i in items]
+        data = self.for_caller(ctx, module, data)
         headers = page_headers(ctx.request, self.public_url, filters, total, len(data),
                                is_last, after)
         return envelope(data, headers=headers)

@@ -7,14 +7,18 @@ partner never had the object, or a field that a PATCH appends rather than
 replaces changed (2.2+ session ``charging_periods``: a retried PATCH would
 add them twice). Location changes inside one EVSE or Connector go to that
 EVSE's or Connector's URL, as EVSE status updates should.
+
+A partner whose profile says ``explicit_nulls`` gets every optional field
+(``peers/nulls.py``): a PUT whole, a PATCH in the objects it carries.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..core.objects import later
 from ..modules.locations import mapper as location_mapper
 from ..modules.sessions import mapper as session_mapper
+from ..peers.nulls import complete, complete_patch, model_for
 
 # fields whose PATCH semantics are not "replace" (or that 2.1.1 embeds whole)
 _PUT_WHEN_CHANGED = {"sessions": frozenset({"charging_periods", "location"}),
@@ -26,6 +30,7 @@ class Push:
     method: str  # PUT or PATCH
     url: str
     body: dict[str, Any]
+    kind: str = "location"  # what a locations URL names: location, evse or connector
 
 
 def public(data: dict[str, Any]) -> dict[str, Any]:
@@ -80,7 +85,7 @@ def _location_patch(url: str, old: dict[str, Any], new: dict[str, Any],
     # send a change the partner would ignore as old
     stamp = later(new_evse.get("last_updated"), new["last_updated"])
     if "connectors" not in evse_changed:
-        return Push("PATCH", evse_url, {**evse_changed, "last_updated": stamp})
+        return Push("PATCH", evse_url, {**evse_changed, "last_updated": stamp}, "evse")
     if set(evse_changed) - {"connectors", "last_updated"}:
         return None
     conn = _one_changed(old["evses"][i].get("connectors") or [],
@@ -90,27 +95,49 @@ def _location_patch(url: str, old: dict[str, Any], new: dict[str, Any],
     j, conn_changed = conn
     new_conn = new_evse["connectors"][j]
     return Push("PATCH", f"{evse_url}/{new_conn['id']}",
-                {**conn_changed, "last_updated": later(new_conn.get("last_updated"), stamp)})
+                {**conn_changed, "last_updated": later(new_conn.get("last_updated"), stamp)},
+                "connector")
 
 
 def _url(endpoint: str, data: dict[str, Any]) -> str:
     return f"{endpoint.rstrip('/')}/{data['country_code']}/{data['party_id']}/{data['id']}"
 
 
+def _with_nulls(module: str, version: str, push: Push) -> Push:
+    """``push`` for a partner that wants every optional field present."""
+    model = model_for(module, version, push.kind)
+    if model is None:
+        return push
+    fill = complete if push.method == "PUT" else complete_patch
+    return replace(push, body=fill(push.body, model))
+
+
 def put(module: str, version: str, endpoint: str, new: dict[str, Any],
-        location: dict[str, Any] | None = None) -> Push:
+        location: dict[str, Any] | None = None, *, explicit_nulls: bool = False) -> Push:
     """The whole object, for a partner that does not have it (or takes no PATCH)."""
-    return Push("PUT", _url(endpoint, new), to_wire(module, version, new, location))
+    push = Push("PUT", _url(endpoint, new), to_wire(module, version, new, location))
+    return _with_nulls(module, version, push) if explicit_nulls else push
 
 
 def render(module: str, version: str, endpoint: str, new: dict[str, Any],
            had: dict[str, Any] | None, *, always_put: bool = False,
-           location: dict[str, Any] | None = None) -> Push | None:
+           location: dict[str, Any] | None = None, explicit_nulls: bool = False
+           ) -> Push | None:
     """The request that brings the partner from ``had`` to ``new``; ``None`` when
     the partner already has everything it can see of ``new``.
 
-    ``location`` is the 2.1.1 Location a session embeds.
+    ``location`` is the 2.1.1 Location a session embeds. The difference is
+    taken before ``explicit_nulls`` fills anything in, so a null is never a change.
     """
+    push = _render(module, version, endpoint, new, had, always_put, location)
+    if push is None or not explicit_nulls:
+        return push
+    return _with_nulls(module, version, push)
+
+
+def _render(module: str, version: str, endpoint: str, new: dict[str, Any],
+            had: dict[str, Any] | None, always_put: bool,
+            location: dict[str, Any] | None) -> Push | None:
     if had is None or always_put:
         return put(module, version, endpoint, new, location)
     url = _url(endpoint, new)

@@ -243,7 +243,7 @@ class OutboxWorker:
         location = await self._location_211(version, msg.module, new)
         push = render(msg.module, version, endpoint, new,
                       had.data if had else None, always_put=peer.profile.always_put,
-                      location=location)
+                      location=location, explicit_nulls=peer.profile.explicit_nulls)
         if push is None:  # nothing the partner can see has changed
             await self._settle(msg, new)
             return msg.seq
@@ -253,7 +253,8 @@ class OutboxWorker:
             # the partner lost the object: send it whole, now
             await self.queue.forget(peer.id, msg.module, msg.object_key)
             known[obj] = None
-            whole = put(msg.module, version, endpoint, new, location)
+            whole = put(msg.module, version, endpoint, new, location,
+                        explicit_nulls=peer.profile.explicit_nulls)
             error = await self._try(client, whole, msg, head.correlation_id)
         if error is not None:
             if error.retryable:

@@ -21,6 +21,7 @@ from ..modules.versions.enums import SUPPORTED_VERSIONS, is_v2_1
 from . import credentials
 from .client import OcpiClient, PartnerError
 from .credentials import Party
+from .nulls import with_nulls
 from .profile import Profile
 from .registry import Peer, Registry, RegistryError, new_token
 from .urls import UnsafeUrl, check_syntax
@@ -147,6 +148,12 @@ def _their_credentials(data: Any, version: str, role_211: str | None, where: str
     return creds, credentials.parties(creds, version, role_211)
 
 
+def our_credentials(version: str, token: str, us: Us, profile: Profile) -> dict[str, Any]:
+    """Our Credentials object for the partner, as its profile wants it sent."""
+    body = credentials.ours(version, token, us.versions_url, us.parties, us.hub_party_id)
+    return with_nulls("credentials", version, body) if profile.explicit_nulls else body
+
+
 def registration(found: Discovery, creds: dict[str, Any], parties: list[Party]
                  ) -> dict[str, Any]:
     """What a completed handshake records about the partner, whichever side began it."""
@@ -180,8 +187,7 @@ async def register(registry: Registry, us: Us, versions_url: str, token_a: str, 
                                  "not show it: pass --role CPO|EMSP|HUB")
         token_b = new_token()
         peer_id = await registry.start_registration(token_b, their_role or "OTHER")
-        body = credentials.ours(found.version, token_b, us.versions_url, us.parties,
-                                us.hub_party_id)
+        body = our_credentials(found.version, token_b, us, client.profile)
         try:
             answer = await client.call("POST", cred_url, body=body)
         except BaseException as exc:
@@ -253,8 +259,7 @@ async def update(registry: Registry, us: Us, peer: Peer, *, version: str | None 
         cred_url = _credentials_url(found, peer.name)
         token_b = new_token()
         await registry.add_token(peer.id, token_b)
-        body = credentials.ours(found.version, token_b, us.versions_url, us.parties,
-                                us.hub_party_id)
+        body = our_credentials(found.version, token_b, us, peer.profile)
         try:
             answer = await client.call("PUT", cred_url, body=body)
         except PartnerError as exc:

@@ -1,7 +1,8 @@
 """A partner's known quirks, set by the operator and used by every call to it.
 
 Real partners differ from the specification in small, stable ways (a 2.2.1
-platform that only takes plain tokens, a hub that caps pages at 20). Keeping
+platform that only takes plain tokens, a hub that caps pages at 20, a library
+that wants every optional key present). Keeping
 them per partner means the rest of the code never special-cases anyone.
 """
 
@@ -30,6 +31,9 @@ class Profile:
     # "every-message" replays every update in order (hubs that must see them all)
     delivery: str = "latest-state"
     always_put: bool = False  # never PATCH (partners that do not take it)
+    # send every optional field of the version, null when we have no value: for partners
+    # that refuse a missing key but take null (the seed tutorials' library); see peers/nulls
+    explicit_nulls: bool = False
 
     @classmethod
     def from_json(cls, text: str | None) -> "Profile":

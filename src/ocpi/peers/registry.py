@@ -65,10 +65,16 @@ def _parties(parties: str | None, cc: str, pid: str, role: str
     return ((cc, pid, role),)
 
 
+@functools.lru_cache(maxsize=4096)
+def _explicit_nulls(profile: str | None) -> bool:
+    """Whether a partner's answers need every optional field (parsed once per value)."""
+    return Profile.from_json(profile).explicit_nulls
+
+
 # a token's kind and its partner: the read every request starts with
 _IDENTIFY = Prepared(
     select(tokens.c.kind, peers.c.id, peers.c.country_code, peers.c.party_id, peers.c.role,
-           peers.c.parties, peers.c.rotating)
+           peers.c.parties, peers.c.rotating, peers.c.profile)
     .join(peers, peers.c.id == tokens.c.peer_id)
     .where(tokens.c.token_hash == bindparam("token_hash")))
 
@@ -138,17 +144,20 @@ class Registry:
         found = await self.db.fetch(_IDENTIFY, {"token_hash": hash_token(token)})
         if not found:
             return None
-        kind, peer_id, cc, pid, role, parties, rotating = found[0]
+        kind, peer_id, cc, pid, role, parties, rotating, profile = found[0]
         if kind == "A":
-            return Caller("A", cc, pid, _role(role), peer_id)
+            return Caller("A", cc, pid, _role(role), peer_id,
+                          explicit_nulls=_explicit_nulls(profile))
         if kind == "C" and not rotating:
-            return Caller("C", cc, pid, _role(role), peer_id, _parties(parties, cc, pid, role))
+            return Caller("C", cc, pid, _role(role), peer_id, _parties(parties, cc, pid, role),
+                          _explicit_nulls(profile))
         return await self._identify_in_grace(token)
 
     async def _identify_in_grace(self, token: str) -> Caller | None:
         """An old token in its grace period, or the first use of a new one."""
         stmt = (select(tokens.c.kind, tokens.c.expires_at, peers.c.id, peers.c.country_code,
-                       peers.c.party_id, peers.c.role, peers.c.parties, peers.c.rotating)
+                       peers.c.party_id, peers.c.role, peers.c.parties, peers.c.rotating,
+                       peers.c.profile)
                 .join(peers, peers.c.id == tokens.c.peer_id)
                 .where(tokens.c.token_hash == hash_token(token)))
         async with self.db.begin() as tx:
@@ -164,11 +173,13 @@ class Registry:
                                                       tokens.c.kind == "OLD"))
                 await tx.execute(update(peers).where(peers.c.id == row.id)
                                  .values(rotating=False))
+        nulls = _explicit_nulls(row.profile)
         if row.kind == "A":
-            return Caller("A", row.country_code, row.party_id, _role(row.role), row.id)
+            return Caller("A", row.country_code, row.party_id, _role(row.role), row.id,
+                          explicit_nulls=nulls)
         kind = "OLD" if row.kind == "OLD" else "C"
         return Caller(kind, row.country_code, row.party_id, _role(row.role), row.id,
-                      _parties(row.parties, row.country_code, row.party_id, row.role))
+                      _parties(row.parties, row.country_code, row.party_id, row.role), nulls)
 
     # --- partners we invite (they register with us) --------------------------------
 
@@ -178,19 +189,22 @@ class Registry:
         return await self._create(country_code, party_id, role, name, "registered", "C", token)
 
     async def invite(self, country_code: str, party_id: str, role: str,
-                     name: str | None = None, also: list[tuple[str, str]] = ()
-                     ) -> tuple[Peer, str]:
+                     name: str | None = None, also: list[tuple[str, str]] = (),
+                     profile: Profile | None = None) -> tuple[Peer, str]:
         """A partner that will register by the credentials handshake: returns token A.
 
         ``also`` lists further (country_code, party_id) the platform may register
         for; nothing outside the invitation is accepted (a hub excepted).
+        ``profile`` holds quirks its registration already needs (our credentials
+        answer is the first object it gets from us).
         """
         return await self._create(country_code, party_id, role, name, "invited", "A", None,
-                                  also)
+                                  also, profile)
 
     async def _create(self, country_code: str, party_id: str, role: str, name: str | None,
                       state: str, kind: str, token: str | None,
-                      also: list[tuple[str, str]] = ()) -> tuple[Peer, str]:
+                      also: list[tuple[str, str]] = (), profile: Profile | None = None
+                      ) -> tuple[Peer, str]:
         token = token or new_token()
         cc, pid, role = country_code.upper(), party_id.upper(), RoleEnum(role.upper()).value
         name = name or f"{cc}-{pid}-{role}".lower()
@@ -207,6 +221,7 @@ class Registry:
             peer_id = (await tx.execute(insert(peers).values(
                 name=name, country_code=cc, party_id=pid, role=role, state=state,
                 created_at=now, rotating=False,
+                profile=profile.to_json() if profile is not None else None,
                 parties=jsonutil.dumps([Party(role, c.upper(), p.upper(), {}).as_dict()
                                         for c, p in [(cc, pid), *also]]).decode(),
             ).returning(peers.c.id))).scalar_one()

@@ -28,6 +28,7 @@ class Caller:
     role: RoleEnum | None = None
     peer_id: int | None = None
     parties: tuple[tuple[str, str, str], ...] = ()  # (country_code, party_id, role) it may act as
+    explicit_nulls: bool = False  # its profile wants every optional field, null when unset
 
     @property
     def is_operator(self) -> bool:

@@ -21,6 +21,7 @@ from ...peers import credentials
 from ...peers.client import OcpiClient
 from ...peers.credentials import Party
 from ...peers.handshake import Discovery, HandshakeError, discover, registration
+from ...peers.nulls import with_nulls
 from ...peers.registry import Peer, Registry
 from ...peers.urls import UnresolvableHost, UnsafeUrl, check_partner_url
 from ..versions.module import base_url
@@ -39,8 +40,10 @@ def own_parties(ctx: OcpiRequest) -> list[Party]:
 
 
 def _ours(ctx: OcpiRequest, token: str) -> dict[str, Any]:
-    return credentials.ours(ctx.version, token, f"{base_url(ctx.node, ctx.request)}/ocpi/versions",
+    """Our credentials, every optional field present for a partner that wants it so."""
+    body = credentials.ours(ctx.version, token, f"{base_url(ctx.node, ctx.request)}/ocpi/versions",
                             own_parties(ctx))
+    return with_nulls("credentials", ctx.version, body) if ctx.caller.explicit_nulls else body
 
 
 def _registry(ctx: OcpiRequest) -> Registry:
@@ -84,7 +87,7 @@ def _admitted(ctx: OcpiRequest, peer: Peer, parties: list[Party]) -> list[Party]
 async def _their_credentials(ctx: OcpiRequest, peer: Peer
                              ) -> tuple[dict[str, Any], list[Party]]:
     body = obj.require_object(await ctx.json(), "Credentials")
-    obj.validate(ctx, credentials.SCHEMAS.get(ctx.version, credentials.Credentials230), body)
+    await obj.validate(ctx, credentials.SCHEMAS.get(ctx.version, credentials.Credentials230), body)
     parties = _admitted(ctx, peer, credentials.parties(body, ctx.version, peer.role))
     try:
         await check_partner_url(body["url"])
