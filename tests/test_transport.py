@@ -123,3 +123,34 @@ async def test_2_1_1_details_show_the_side_the_caller_talks_to(node):
         urls = [e["url"] for e in body(r)["data"]["endpoints"]
                 if e["identifier"] != "credentials"]
         assert urls and all(side in u for u in urls), urls
+
+
+async def test_the_default_body_limit_takes_a_location_of_4000_evses(node):
+    """4 MiB is chosen to fit the largest real Location with room (docs/security.md)."""
+    token = await node.partner("BE", "BEC")
+    loc = example("2.2.1", "location_example.json")
+    evse = loc["evses"][0]
+    loc["evses"] = [{**evse, "uid": f"E{i}", "evse_id": f"BE*BEC*E{i}"} for i in range(4000)]
+    text = dumps(loc)
+    assert 2_000_000 < len(text) < node.node.limits.max_body_bytes
+    r = await node.client.put(LOC_URL, content=text, headers=auth(token))
+    assert r.status_code == 201, r.text[:300]
+    got = body(await node.client.get(LOC_URL, headers=auth(token)))["data"]
+    assert len(got["evses"]) == 4000
+
+
+async def test_limits_are_settings_of_get_application(database_url):
+    import httpx
+
+    from ocpi import get_application
+
+    app = get_application(database_url=database_url, operator_token=OPERATOR,
+                          max_body_bytes=1000)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        loc = example("2.2.1", "location_example.json")
+        r = await client.put("/ocpi/cpo/2.2.1/locations/BE/BEC/LOC1", content=dumps(loc),
+                             headers=op())
+        assert r.status_code == 413 and body(r)["status_code"] == 2000
+        assert "1000 bytes" in body(r)["status_message"]
+    await app.state.node.db.dispose()
