@@ -1,12 +1,20 @@
 """Every Location and Session example of the specification is accepted in its
 version and read back equal (ignoring nulls); the incomplete ones get a 2001
-that names what is missing."""
+that names what is missing. Whatever version an example came in, the node
+serves it as a valid object of every version."""
 
 import copy
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from .conftest import auth, body, drop_nulls, dumps, example
+from ocpi.modules.locations import mapper as location_mapper
+from ocpi.modules.locations.schemas import SCHEMAS as LOCATION_SCHEMAS
+from ocpi.modules.sessions import mapper as session_mapper
+from ocpi.modules.sessions.schemas import SCHEMAS as SESSION_SCHEMAS
+
+from .conftest import EXAMPLES, auth, body, drop_nulls, dumps, example, op
 
 LOCATIONS = {
     "2.1.1": ["mod_locations_L432_example.json"],
@@ -151,3 +159,143 @@ async def test_incomplete_evse_example_is_refused_naming_the_field(node, version
     got = body(await node.client.get(base, headers=h))["data"]
     assert drop_nulls(got) == drop_nulls(loc)  # nothing stored
 
+
+
+# --- every example, served in every version ----------------------------------------
+
+VERSIONS = ("2.1.1", "2.2.1", "2.3.0")
+FULL_OBJECTS = [("locations", v, n) for v, n in _cases(LOCATIONS)] + \
+    [("sessions", v, n) for v, n in _cases(SESSIONS)]
+_TIMES = {"last_updated", "period_begin", "period_end", "start_date_time", "end_date_time",
+          "start_datetime", "end_datetime"}
+
+
+def test_the_tables_hold_every_full_location_and_session_example():
+    for version in VERSIONS:
+        names = {p.name for p in (EXAMPLES / version).iterdir()}
+        if version == "2.1.1":
+            full = {"mod_locations_L432_example.json"} | {
+                n for n in names if n.startswith("mod_sessions_") and "session_example" in n}
+        else:
+            full = {n for n in names if n.startswith(("location_example", "session_example"))}
+        assert full == set(LOCATIONS[version]) | set(SESSIONS[version]), version
+
+
+def _datetimes(data: Any) -> list[str]:
+    if isinstance(data, dict):
+        return [v for k, v in data.items() if k in _TIMES and isinstance(v, str)] + \
+            [t for k, v in data.items() for t in _datetimes(v)]
+    if isinstance(data, list):
+        return [t for v in data for t in _datetimes(v)]
+    return []
+
+
+def assert_valid(module: str, version: str, data: Any, what: str) -> None:
+    """A valid ``version`` object (hard rules), with every DateTime a string(25)."""
+    schema = (LOCATION_SCHEMAS[version]["location"] if module == "locations"
+              else SESSION_SCHEMAS[version])
+    try:
+        schema.model_validate(data, context={"warnings": []})
+    except ValidationError as exc:
+        pytest.fail(f"{what}: not a valid {version} {module[:-1]}: {exc}")
+    too_long = [t for t in _datetimes(data) if len(t) > 25]
+    assert not too_long, f"{what}: DateTimes longer than string(25): {too_long}"
+
+
+def _stored_location(cc: str, pid: str) -> dict:
+    """The spec's Location LOC1 (the sessions' examples charge there) as ``cc/pid``'s."""
+    return {**example("2.2.1", "location_example.json"), "country_code": cc, "party_id": pid}
+
+
+@pytest.mark.parametrize(("module", "version", "name"), FULL_OBJECTS)
+def test_every_example_maps_to_a_valid_object_of_every_version(module, version, name):
+    obj = example(version, name)
+    cc, pid = _owner(version, obj)
+    for target in VERSIONS:
+        if module == "locations":
+            canonical = location_mapper.to_canonical(obj, version, "location", cc, pid)
+            wire = location_mapper.to_wire(canonical, target, "location")
+        else:
+            canonical = session_mapper.to_canonical(obj, version, cc, pid)
+            location = None
+            if target == "2.1.1" and session_mapper.needs_location(canonical):
+                location = session_mapper.embedded_location(canonical, _stored_location(cc, pid))
+            wire = session_mapper.to_wire(canonical, target, location=location)
+        assert_valid(module, target, wire, f"{version} {name} as {target}")
+
+
+@pytest.mark.parametrize(("module", "version", "name"), FULL_OBJECTS)
+async def test_every_example_stored_by_the_node_is_served_valid_in_every_version(
+        node, module, version, name):
+    """Our own (the operator's PUT), read back by the operator and listed to a
+    partner in every version; a Location without ``time_zone`` (2.1.1 leaves it
+    out) is refused as our own and served with ``#NA`` as a partner's."""
+    obj = example(version, name)
+    cc, pid = _owner(version, obj)
+    partner = auth(await node.partner("DE", "MSP", "EMSP"))
+    if module == "sessions":  # the Location it charged at, so 2.1.1 can embed it
+        r = await node.client.put(f"/ocpi/cpo/2.2.1/locations/{cc}/{pid}/LOC1",
+                                  content=dumps(_stored_location(cc, pid)), headers=op())
+        assert body(r)["status_code"] == 1000, r.text
+    side = "cpo"
+    url = f"/ocpi/cpo/{version}/{module}/{cc}/{pid}/{obj['id']}"
+    r = await node.client.put(url, content=dumps(obj), headers=op(version))
+    if module == "locations" and "time_zone" not in obj:
+        assert body(r)["status_code"] == 2001 and "time_zone" in body(r)["status_message"]
+        assert (await node.client.get(url, headers=op(version))).status_code == 404
+        side = "emsp"  # a 2.1.1 CPO's Location is still accepted from that CPO
+        url = url.replace("/cpo/", "/emsp/")
+        r = await node.client.put(url, content=dumps(obj),
+                                  headers=auth(await node.partner(cc, pid), version))
+    assert r.status_code == 201 and body(r)["status_code"] == 1000, r.text
+
+    for target in VERSIONS:
+        got = await node.client.get(url.replace(f"/{version}/", f"/{target}/"),
+                                    headers=op(target))
+        assert got.status_code == 200, got.text
+        assert_valid(module, target, body(got)["data"], f"{version} {name} read in {target}")
+        if side == "cpo":  # what partners see: a list page (stored text or rendered)
+            who = partner if module == "locations" else op()
+            page = await node.client.get(f"/ocpi/cpo/{target}/{module}", headers=who)
+            items = [i for i in body(page)["data"] if i["id"] == obj["id"]]
+            assert len(items) == 1, body(page)
+            assert_valid(module, target, items[0], f"{version} {name} listed in {target}")
+
+
+def test_a_2_1_1_session_at_a_location_without_its_evse_is_served_with_na_on_2_2():
+    ses = example("2.1.1", SESSIONS["2.1.1"][0])
+    del ses["location"]["evses"]  # 2.1.1's schema lets it out; 2.2+ requires the ids
+    canonical = session_mapper.to_canonical(ses, "2.1.1", "NL", "TNM")
+    for target in ("2.2.1", "2.3.0"):
+        wire = session_mapper.to_wire(canonical, target)
+        assert (wire["evse_uid"], wire["connector_id"]) == ("#NA", "#NA")
+        assert_valid("sessions", target, wire, target)
+    assert "evse_uid" not in canonical  # a default of the output, never stored
+
+
+def test_a_reservation_session_is_pending_on_2_1_1():
+    ses = {**example("2.2.1", SESSIONS["2.2.1"][0]), "status": "RESERVATION"}
+    canonical = session_mapper.to_canonical(ses, "2.2.1")
+    location = session_mapper.embedded_location(canonical, _stored_location("NL", "STK"))
+    wire = session_mapper.to_wire(canonical, "2.1.1", location=location)
+    assert wire["status"] == "PENDING"
+    assert_valid("sessions", "2.1.1", wire, "2.1.1")
+    assert session_mapper.to_wire(canonical, "2.3.0")["status"] == "RESERVATION"
+
+
+def test_session_datetimes_go_out_with_at_most_three_fractional_digits():
+    ses = example("2.2.1", SESSIONS["2.2.1"][1])
+    ses["start_date_time"] = "2015-06-29T22:39:09.123456Z"
+    ses["last_updated"] = "2015-06-29T23:50:17.9999999Z"
+    ses["charging_periods"][0]["start_date_time"] = "2015-06-29T22:39:09.123456789+00:00"
+    canonical = session_mapper.to_canonical(ses, "2.2.1")
+    for target in VERSIONS:
+        location = session_mapper.embedded_location(canonical, _stored_location("BE", "BEC"))
+        wire = session_mapper.to_wire(canonical, target,
+                                      location=location if target == "2.1.1" else None)
+        assert_valid("sessions", target, wire, target)
+        start = "start_datetime" if target == "2.1.1" else "start_date_time"
+        assert wire[start] == "2015-06-29T22:39:09.123Z"
+        assert wire["last_updated"] == "2015-06-29T23:50:17.999Z"  # cut, never rounded up
+        assert wire["charging_periods"][0]["start_date_time"] == "2015-06-29T22:39:09.123Z"
+    assert canonical["start_date_time"] == "2015-06-29T22:39:09.123456Z"  # stored as sent

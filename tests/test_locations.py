@@ -263,3 +263,99 @@ async def test_nulls_are_not_stored_and_a_null_patch_erases_nothing(node):
     got = body(await node.client.get(url, headers=auth(token)))["data"]
     assert got["name"] == loc["name"]
     assert got["operator"] == {"name": "X"}
+
+
+# --- issue 12: what we serve validates in the version we serve it in ---------------
+
+def _own(evses: int = 2, **changes) -> dict:
+    """One of our own Locations, 2.2.1 shape, with ``evses`` EVSEs."""
+    loc = copy.deepcopy(example("2.2.1", "location_example.json"))
+    loc.update(country_code="NL", party_id="OCP", id="OWN1")
+    first = loc["evses"][0]
+    loc["evses"] = [{**copy.deepcopy(first), "uid": f"E{n}", "evse_id": f"NL*OCP*E{n}"}
+                    for n in range(1, evses + 1)]
+    loc.update(changes)
+    return loc
+
+
+OWN = "/ocpi/cpo/{v}/locations/NL/OCP/OWN1"
+
+
+async def test_a_location_without_postal_code_is_served_on_2_1_1_with_an_empty_one(node):
+    from .test_examples import assert_valid
+
+    loc = _own()
+    del loc["postal_code"]  # optional from 2.2 on, required in 2.1.1
+    r = await node.client.put(OWN.format(v="2.2.1"), content=dumps(loc), headers=op())
+    assert r.status_code == 201
+    got = body(await node.client.get(OWN.format(v="2.1.1"), headers=op("2.1.1")))["data"]
+    assert got["postal_code"] == ""
+    assert_valid("locations", "2.1.1", got, "read")
+    partner = await node.partner("DE", "MSP", "EMSP")
+    page = body(await node.client.get("/ocpi/cpo/2.1.1/locations",
+                                      headers=auth(partner, "2.1.1")))["data"]
+    assert [x["postal_code"] for x in page] == [""]
+    assert "postal_code" not in body(await node.client.get(OWN.format(v="2.2.1"),
+                                                           headers=op()))["data"]
+
+
+async def test_our_own_location_needs_a_time_zone_even_on_2_1_1(node):
+    loc = example("2.1.1", "mod_locations_L432_example.json")  # has none: optional in 2.1.1
+    url = f"/ocpi/cpo/2.1.1/locations/NL/OCP/{loc['id']}"
+    r = await node.client.put(url, content=dumps(loc), headers=op("2.1.1"))
+    assert body(r)["status_code"] == 2001
+    assert "time_zone" in body(r)["status_message"]
+    assert (await node.client.get(url, headers=op("2.1.1"))).status_code == 404  # nothing stored
+    r = await node.client.put(url, content=dumps({**loc, "time_zone": "Europe/Brussels"}),
+                              headers=op("2.1.1"))
+    assert r.status_code == 201
+    got = body(await node.client.get(url.replace("2.1.1", "2.3.0"), headers=op()))["data"]
+    assert got["time_zone"] == "Europe/Brussels"
+
+
+async def test_a_2_1_1_partners_location_without_time_zone_reads_na_on_2_2(node):
+    from .test_examples import assert_valid
+
+    token = await node.partner("NL", "TNM")
+    loc = example("2.1.1", "mod_locations_L432_example.json")
+    url = f"/ocpi/emsp/2.1.1/locations/NL/TNM/{loc['id']}"
+    r = await node.client.put(url, content=dumps(loc), headers=auth(token, "2.1.1"))
+    assert r.status_code == 201  # valid 2.1.1: accepted as ever
+    for version in ("2.2.1", "2.3.0"):
+        got = body(await node.client.get(url.replace("2.1.1", version), headers=op()))["data"]
+        assert got["time_zone"] == "#NA"  # the spec's "no data available"; never guessed
+        assert_valid("locations", version, got, version)
+    old = body(await node.client.get(url, headers=auth(token, "2.1.1")))["data"]
+    assert "time_zone" not in old  # and 2.1.1 reads back what it sent
+
+
+async def test_location_datetimes_go_out_with_at_most_three_fractional_digits(node):
+    from .test_examples import assert_valid
+
+    token = await node.partner("BE", "BEC")
+    loc = example("2.2.1", "location_example.json")
+    loc["last_updated"] = "2030-01-01T00:00:00.123456Z"
+    loc["evses"][0]["last_updated"] = "2029-01-01T00:00:00.5555555Z"
+    loc["evses"][0]["status_schedule"] = [{"period_begin": "2029-02-01T00:00:00.987654321",
+                                           "status": "INOPERATIVE"}]
+    loc["evses"][0]["connectors"][0]["last_updated"] = "2029-01-01T00:00:00.000001Z"
+    loc["opening_times"] = {"twentyfourseven": True, "exceptional_closings": [
+        {"period_begin": "2029-12-25T00:00:00.1111+00:00",
+         "period_end": "2029-12-26T00:00:00Z"}]}
+    r = await node.client.put(BASE, content=dumps(loc), headers=auth(token))
+    assert r.status_code == 201
+    for version in ("2.1.1", "2.2.1", "2.3.0"):
+        got = body(await node.client.get(BASE.replace("2.2.1", version),
+                                         headers=auth(token, version)))["data"]
+        assert_valid("locations", version, got, version)  # every DateTime a string(25)
+        assert got["last_updated"] == "2030-01-01T00:00:00.123Z"
+        evse = got["evses"][0]
+        assert evse["last_updated"] == "2029-01-01T00:00:00.555Z"  # cut, not rounded
+        assert evse["status_schedule"][0]["period_begin"] == "2029-02-01T00:00:00.987Z"
+        assert evse["connectors"][0]["last_updated"] == "2029-01-01T00:00:00Z"
+        assert got["opening_times"]["exceptional_closings"][0]["period_begin"] == \
+            "2029-12-25T00:00:00.111Z"
+    # stored as sent: a resend 0.4 ms older is still older, so nothing goes backwards
+    older = {**loc, "name": "Older", "last_updated": "2030-01-01T00:00:00.123056Z"}
+    r = await node.client.put(BASE, content=dumps(older), headers=auth(token))
+    assert "not applied" in body(r)["status_message"]

@@ -1,11 +1,18 @@
-"""OCPI DateTime: RFC 3339 subset, always UTC, ``Z`` optional."""
+"""OCPI DateTime: RFC 3339 subset, always UTC, ``Z`` optional.
+
+The specification makes a DateTime a ``string(25)``: seconds plus at most
+three fractional digits and ``Z`` fit; microseconds do not. We read up to nine
+digits (senders do send them) but never emit more than three.
+"""
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 _PATTERN = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]00:?00)?$"
 )
+MAX_LENGTH = 25
 
 
 def parse_datetime(value: str) -> datetime:
@@ -22,11 +29,37 @@ def parse_datetime(value: str) -> datetime:
 
 
 def format_datetime(value: datetime) -> str:
-    """Render as ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` in UTC."""
+    """Render as ``YYYY-MM-DDTHH:MM:SS[.fff]Z`` in UTC: milliseconds at most,
+    cut (not rounded), so a stamp never moves past the moment it records."""
     value = value.astimezone(UTC)
-    if value.microsecond:
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    millis = value.microsecond // 1000
+    return f"{text}.{millis:03d}Z" if millis else f"{text}Z"
+
+
+def emitted(value: Any) -> Any:
+    """A stored DateTime as we send it: unchanged when it fits ``string(25)`` with at
+    most three fractional digits, else rewritten by ``format_datetime``.
+
+    Stored values stay as they came (exact ordering of a partner's updates);
+    only what goes out is cut. Anything that is not a DateTime text is returned
+    as is.
+    """
+    if not isinstance(value, str):
+        return value
+    dot = value.find(".", 19)
+    digits = 0
+    if dot != -1:
+        end = dot + 1
+        while end < len(value) and value[end].isdigit():
+            end += 1
+        digits = end - dot - 1
+    if digits <= 3 and len(value) <= MAX_LENGTH:
+        return value
+    try:
+        return format_datetime(parse_datetime(value))
+    except ValueError:
+        return value
 
 
 def utcnow() -> datetime:

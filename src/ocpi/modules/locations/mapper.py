@@ -1,12 +1,16 @@
 """Location wire <-> canonical (2.3.0 shape) for every version.
 
 Mappers rename what differs and keep everything else, so extensions survive
-and a mapping in and out again is lossless. ``strict`` output leaves out the
-fields that belong to other versions.
+and a mapping in and out again is lossless. ``strict`` output (what partners
+see) leaves out the fields that belong to other versions, fills the documented
+defaults where the target version requires a field the canonical object lacks
+(see the mapper table in docs/architecture.md), and cuts DateTimes to
+``string(25)``.
 """
 
 from typing import Any
 
+from ...core.datetime import emitted
 from ...core.mapping import drop, version_filter
 from ..versions.enums import is_v2_1
 from .schemas import SCHEMAS
@@ -16,6 +20,9 @@ _OTHER_VERSION_FIELDS = {
     for kind in ("location", "evse", "connector")
 }
 # 2.2+ keys that the canonical model always carries but 2.1.1 never shows
+# The specification's value for a required field that cannot be filled
+# (2.2.1/2.3.0 transport_and_format, "No data available").
+NOT_AVAILABLE = "#NA"
 _TYPE_TO_PARKING = {"ON_STREET": "ON_STREET", "PARKING_GARAGE": "PARKING_GARAGE",
                     "UNDERGROUND_GARAGE": "UNDERGROUND_GARAGE", "PARKING_LOT": "PARKING_LOT"}
 
@@ -63,11 +70,26 @@ def _hours_in_211(h: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _hours_out(h: dict[str, Any], v211: bool) -> dict[str, Any]:
+_PERIOD_TIMES = ("period_begin", "period_end")
+
+
+def _periods_out(periods: Any) -> Any:
+    """Exceptional hours or a status schedule with their DateTimes cut to string(25)."""
+    if not isinstance(periods, list):
+        return periods
+    return [{k: emitted(v) if k in _PERIOD_TIMES else v for k, v in p.items()}
+            if isinstance(p, dict) else p for p in periods]
+
+
+def _hours_out(h: dict[str, Any], v211: bool, strict: bool) -> dict[str, Any]:
     implied = h.get(_IMPLIED)
     out = {k: v for k, v in h.items() if k != _IMPLIED}
     if v211 and implied and not out.get("twentyfourseven"):
         out.pop("twentyfourseven", None)
+    if strict:
+        for key in ("exceptional_openings", "exceptional_closings"):
+            if key in out:
+                out[key] = _periods_out(out[key])
     return out
 
 
@@ -118,7 +140,7 @@ def _location_out_211(loc: dict[str, Any], strict: bool) -> dict[str, Any]:
             for i in mix["environ_impact"]
         ]}
     if isinstance(out.get("opening_times"), dict):
-        out["opening_times"] = _hours_out(out["opening_times"], True)
+        out["opening_times"] = _hours_out(out["opening_times"], True, strict)
     derived = _TYPE_TO_PARKING.get(out.get("parking_type") or "")
     if derived and out.get("type") not in (derived,):
         out["type"] = derived
@@ -164,11 +186,31 @@ def to_wire(obj: dict[str, Any], version: str, kind: str, strict: bool = True) -
             if isinstance(obj.get("evses"), list):
                 out["evses"] = [to_wire(e, version, "evse", strict) for e in obj["evses"]]
             if strict and isinstance(obj.get("opening_times"), dict):
-                out["opening_times"] = _hours_out(obj["opening_times"], False)
+                out["opening_times"] = _hours_out(obj["opening_times"], False, True)
         elif kind == "evse" and isinstance(obj.get("connectors"), list):
             out["connectors"] = [to_wire(c, version, "connector", strict)
                                  for c in obj["connectors"]]
         key = version if version in SCHEMAS else "2.3.0"
     if strict:
+        _fill_required(out, kind, key)
         return drop(out, _OTHER_VERSION_FIELDS[kind][key])
     return dict(out)
+
+
+def _fill_required(out: dict[str, Any], kind: str, version: str) -> None:
+    """What partners see: DateTimes within string(25), and the documented defaults
+    for fields ``version`` requires that the canonical object may lack."""
+    if "last_updated" in out:
+        out["last_updated"] = emitted(out["last_updated"])
+    if kind == "evse" and "status_schedule" in out:
+        out["status_schedule"] = _periods_out(out["status_schedule"])
+    if kind != "location":
+        return
+    if version == "2.1.1":
+        # required in 2.1.1 only; "" is how countries without postal codes fill it
+        if out.get("postal_code") is None:
+            out["postal_code"] = ""
+    elif out.get("time_zone") is None:
+        # required from 2.2 on; only a Location a partner sent in 2.1.1 lacks it
+        # (our own are refused without one): we cannot know it, so "#NA"
+        out["time_zone"] = NOT_AVAILABLE

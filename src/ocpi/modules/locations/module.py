@@ -9,7 +9,7 @@ from starlette.responses import Response
 from ...core import objects as obj
 from ...core.enums import InterfaceRole, ModuleID, RoleEnum
 from ...core.envelope import envelope
-from ...core.errors import NotFound
+from ...core.errors import InvalidParameters, NotFound
 from ...core.interface import Endpoint, ModuleDefinition
 from ...core.status import Status
 from ...core.transport import OcpiRequest
@@ -27,6 +27,11 @@ def _schema(ctx: OcpiRequest, kind: str) -> Any:
 
 def _not_found(what: str) -> NotFound:
     return NotFound(f"unknown {what}", status_code=Status.UNKNOWN_LOCATION)
+
+
+def _serves_22(ctx: OcpiRequest) -> bool:
+    """Whether some version this node serves requires a Location's ``time_zone``."""
+    return any(not is_v2_1(v) for v in ctx.node.versions)
 
 
 async def _load(ctx: OcpiRequest, cc: str | None, pid: str | None, location_id: str
@@ -132,6 +137,10 @@ async def put(ctx: OcpiRequest) -> Response:
         if not is_v2_1(ctx.version):
             obj.check_same("country_code", cc, body)
             obj.check_same("party_id", pid, body)
+        own = ctx.role == RoleEnum.cpo
+        if own and body.get("time_zone") is None and _serves_22(ctx):
+            raise InvalidParameters("time_zone: required for our own Locations: partners on "
+                                    "2.2.1 and 2.3.0 need it (2.1.1 leaves it optional)")
         new = mapper.to_canonical(body, ctx.version, "location", cc.upper(), pid.upper())
         stored = await _load(ctx, cc, pid, location_id)
         if obj.is_stale(new, stored):

@@ -4,12 +4,16 @@
 ``auth_id`` becomes a ``cdr_token``; Gireve's ``authorization_id`` becomes
 ``authorization_reference``; a plain-number ``total_cost`` becomes a Price.
 2.2.1's ``excl_vat``/``incl_vat`` map exactly to ``before_taxes`` + one VAT line.
+Strict output fills what the target version requires and the canonical session
+may lack (the mapper table in docs/architecture.md) and cuts DateTimes to
+``string(25)``.
 """
 
 import re
 from decimal import Decimal
 from typing import Any
 
+from ...core.datetime import emitted
 from ...core.mapping import drop, version_filter
 from ..locations import mapper as location_mapper
 from ..versions.enums import is_v2_1
@@ -20,6 +24,10 @@ _OTHER = version_filter({
     for v, m in SCHEMAS.items()
 })
 _EMAID = re.compile(r"^([A-Za-z]{2})[-*]?([A-Za-z0-9]{3})")
+_TIMES = ("start_date_time", "end_date_time", "start_datetime", "end_datetime",
+          "last_updated")
+# 2.1.1 has no RESERVATION: a reservation session has not started, as PENDING says
+_STATUS_211 = {"RESERVATION": "PENDING"}
 
 
 def _token_from_auth_id(auth_id: str, fallback: tuple[str, str]) -> dict[str, Any]:
@@ -102,6 +110,8 @@ def to_wire(obj: dict[str, Any], version: str, strict: bool = True,
             out["auth_id"] = token.get("contract_id") or token.get("uid")
         if "location" not in out and location is not None:
             out["location"] = location
+        elif strict and isinstance(out.get("location"), dict):
+            out["location"] = _embedded_as_sent(out["location"])
         if out.get("authorization_reference") is not None:
             out["authorization_id"] = out["authorization_reference"]
         cost = out.get("total_cost")
@@ -112,7 +122,38 @@ def to_wire(obj: dict[str, Any], version: str, strict: bool = True,
         if version == "2.2.1" and "total_cost" in out:
             out["total_cost"] = _price_to_221(out["total_cost"])
         key = version if version in SCHEMAS else "2.3.0"
-    return drop(out, _OTHER[key]) if strict else out
+    if not strict:
+        return out
+    _fill_required(out, key)
+    return drop(out, _OTHER[key])
+
+
+def _fill_required(out: dict[str, Any], version: str) -> None:
+    """What partners see: DateTimes within string(25), and the documented defaults
+    for fields ``version`` requires that the canonical session may lack."""
+    for key in _TIMES:
+        if key in out:
+            out[key] = emitted(out[key])
+    periods = out.get("charging_periods")
+    if isinstance(periods, list):
+        out["charging_periods"] = [
+            {**p, "start_date_time": emitted(p["start_date_time"])}
+            if isinstance(p, dict) and "start_date_time" in p else p for p in periods]
+    if version == "2.1.1":
+        out["status"] = _STATUS_211.get(out.get("status"), out.get("status"))
+        return
+    # a 2.1.1 session whose Location named no EVSE or Connector: the spec's
+    # "no data available" value, as for a reservation without an EVSE yet
+    for key in ("evse_uid", "connector_id"):
+        if out.get(key) is None:
+            out[key] = location_mapper.NOT_AVAILABLE
+
+
+def _embedded_as_sent(location: dict[str, Any]) -> dict[str, Any]:
+    """A 2.1.1 session's own ``location`` through the Location mapper's strict
+    2.1.1 output, so its DateTimes are cut like any Location's."""
+    return location_mapper.to_wire(location_mapper.to_canonical(location, "2.1.1", "location"),
+                                   "2.1.1", "location")
 
 
 def needs_location(session: dict[str, Any]) -> bool:
