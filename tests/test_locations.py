@@ -359,3 +359,77 @@ async def test_location_datetimes_go_out_with_at_most_three_fractional_digits(no
     older = {**loc, "name": "Older", "last_updated": "2030-01-01T00:00:00.123056Z"}
     r = await node.client.put(BASE, content=dumps(older), headers=auth(token))
     assert "not applied" in body(r)["status_message"]
+
+
+async def test_location_last_updated_is_never_older_than_its_evses_or_connectors(node):
+    loc = _own(last_updated="2026-01-01T00:00:00Z")
+    loc["evses"][0]["last_updated"] = "2026-01-02T00:00:00Z"
+    loc["evses"][1]["last_updated"] = "2026-01-01T00:00:00Z"
+    loc["evses"][1]["connectors"][0]["last_updated"] = "2026-01-03T00:00:00Z"
+    r = await node.client.put(OWN.format(v="2.2.1"), content=dumps(loc), headers=op())
+    assert r.status_code == 201
+    got = body(await node.client.get(OWN.format(v="2.2.1"), headers=op()))["data"]
+    assert got["last_updated"] == "2026-01-03T00:00:00Z"
+    assert [e["last_updated"] for e in got["evses"]] == \
+        ["2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z"]
+    partner = await node.partner("DE", "MSP", "EMSP")
+    r = await node.client.get("/ocpi/cpo/2.2.1/locations?date_from=2026-01-02T12:00:00Z",
+                              headers=auth(partner))
+    assert [x["id"] for x in body(r)["data"]] == ["OWN1"]  # changed after date_from
+    # an EVSE PUT whose Connector is newer than the EVSE raises both
+    evse = copy.deepcopy(loc["evses"][0])
+    evse["last_updated"] = "2026-01-04T00:00:00Z"
+    evse["connectors"][0]["last_updated"] = "2026-01-05T00:00:00Z"
+    r = await node.client.put(OWN.format(v="2.2.1") + "/E1", content=dumps(evse), headers=op())
+    assert body(r)["status_code"] == 1000
+    got = body(await node.client.get(OWN.format(v="2.2.1"), headers=op()))["data"]
+    assert got["last_updated"] == got["evses"][0]["last_updated"] == "2026-01-05T00:00:00Z"
+
+
+async def test_an_evse_left_out_of_our_own_put_is_kept_as_removed(node):
+    from ocpi.outbox import admin
+    from ocpi.outbox.render import render
+
+    from .outbox_helpers import receiving_partner
+
+    await receiving_partner(node.node.db, "http://127.0.0.1:9", "DE", "MSP")
+    url = OWN.format(v="2.2.1")
+    first = _own(evses=2, last_updated="2026-01-01T00:00:00Z")
+    assert (await node.client.put(url, content=dumps(first), headers=op())).status_code == 201
+    second = {**first, "evses": first["evses"][:1], "last_updated": "2026-02-01T00:00:00Z"}
+    r = await node.client.put(url, content=dumps(second), headers=op())
+    assert body(r)["status_code"] == 1000
+    assert "E2" in body(r)["status_message"] and "REMOVED" in body(r)["status_message"]
+    got = body(await node.client.get(url, headers=op()))["data"]
+    assert [(e["uid"], e["status"]) for e in got["evses"]] == \
+        [("E1", "AVAILABLE"), ("E2", "REMOVED")]
+    removed = got["evses"][1]
+    assert removed["last_updated"] == got["last_updated"] == "2026-02-01T00:00:00Z"
+    assert removed["connectors"] == first["evses"][1]["connectors"]  # nothing else changed
+    # partners are told: the EVSE's status, on the EVSE's URL
+    queued = [m for _, m in await admin.messages(node.node.db, state="pending")]
+    assert len(queued) == 2
+    had, now = (jsonutil.loads(m.data) for m in queued)
+    push = render("locations", "2.2.1", "https://msp.example/locations", now, had)
+    assert push is not None and push.method == "PATCH"
+    assert push.url.endswith("/NL/OCP/OWN1/E2")
+    assert push.body == {"status": "REMOVED", "last_updated": "2026-02-01T00:00:00Z"}
+    # left out again: stays REMOVED as it was, with its own last_updated
+    third = {**second, "name": "Renamed", "last_updated": "2026-03-01T00:00:00Z"}
+    assert body(await node.client.put(url, content=dumps(third), headers=op())
+                )["status_code"] == 1000
+    again = body(await node.client.get(url, headers=op()))["data"]
+    assert again["evses"][1] == removed
+
+
+async def test_a_partners_put_is_stored_as_sent(node):
+    """Only our own Locations keep what a PUT leaves out: a partner's object is its own."""
+    token = await node.partner("NL", "OCP")
+    url = "/ocpi/emsp/2.2.1/locations/NL/OCP/OWN1"
+    first = _own(evses=2, last_updated="2026-01-01T00:00:00Z")
+    await node.client.put(url, content=dumps(first), headers=auth(token))
+    second = {**first, "evses": first["evses"][:1], "last_updated": "2026-02-01T00:00:00Z"}
+    assert body(await node.client.put(url, content=dumps(second), headers=auth(token))
+                )["status_code"] == 1000
+    got = body(await node.client.get(url, headers=auth(token)))["data"]
+    assert [e["uid"] for e in got["evses"]] == ["E1"]

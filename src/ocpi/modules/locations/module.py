@@ -40,9 +40,53 @@ async def _load(ctx: OcpiRequest, cc: str | None, pid: str | None, location_id: 
                                    **ctx.node.crud_kwargs(ctx, cc, pid))
 
 
+def _newest_nested(location: dict[str, Any]) -> dict[str, Any]:
+    """The Location with each EVSE's ``last_updated`` raised to its newest Connector's
+    and its own to its newest EVSE's, as the specification defines them ("this
+    Location or one of its EVSEs or Connectors"), so a ``date_from`` query between
+    the two finds it."""
+    evses = location.get("evses")
+    if not isinstance(evses, list):
+        return location
+    raised = []
+    for evse in evses:
+        if isinstance(evse, dict) and isinstance(evse.get("connectors"), list):
+            newest = evse.get("last_updated")
+            for conn in evse["connectors"]:
+                if isinstance(conn, dict):
+                    newest = obj.later(conn.get("last_updated"), newest)
+            if newest != evse.get("last_updated"):
+                evse = {**evse, "last_updated": newest}
+        raised.append(evse)
+    newest = location.get("last_updated")
+    for evse in raised:
+        if isinstance(evse, dict):
+            newest = obj.later(evse.get("last_updated"), newest)
+    return {**location, "evses": raised, "last_updated": newest}
+
+
+def _keep_removed(ctx: OcpiRequest, new: dict[str, Any], stored: dict[str, Any]
+                  ) -> dict[str, Any]:
+    """Our own Location: an EVSE the new PUT leaves out stays, with status REMOVED
+    and the PUT's ``last_updated``. The specification never lets a CPO delete an
+    EVSE; partners learn of its end through the status."""
+    sent = list(new.get("evses") or [])
+    evses = list(sent)
+    for old in stored.get("evses") or ():
+        if not isinstance(old, dict) or obj.find(sent, "uid", str(old.get("uid", ""))) is not None:
+            continue
+        if old.get("status") != "REMOVED":
+            old = {**old, "status": "REMOVED", "last_updated": new["last_updated"]}
+            ctx.warnings.append(f"evses: {old.get('uid')} left out: kept with status REMOVED "
+                                "(EVSEs are never deleted)")
+        evses.append(old)
+    return {**new, "evses": evses} if evses else new
+
+
 async def _save(ctx: OcpiRequest, cc: str, pid: str, location: dict[str, Any],
                 existed: bool) -> bool:
     """Store a whole canonical Location; False when a newer one won meanwhile."""
+    location = _newest_nested(location)
     kwargs = ctx.node.crud_kwargs(ctx, cc, pid)
     if existed:
         result = await ctx.node.crud.update(MODULE, ctx.role, location, location["id"], **kwargs)
@@ -143,8 +187,11 @@ async def put(ctx: OcpiRequest) -> Response:
                                     "2.2.1 and 2.3.0 need it (2.1.1 leaves it optional)")
         new = mapper.to_canonical(body, ctx.version, "location", cc.upper(), pid.upper())
         stored = await _load(ctx, cc, pid, location_id)
-        if obj.is_stale(new, stored):
+        if obj.is_stale(new, stored):  # the Location's own stamp, as sent, decides
             return obj.stored_response(ctx, False, applied=False)
+        new = _newest_nested(new)
+        if own and stored is not None:
+            new = _keep_removed(ctx, new, stored)
         applied = await _save(ctx, cc, pid, new, stored is not None)
         return obj.stored_response(ctx, stored is None, applied)
 
