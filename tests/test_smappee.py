@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import re
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,7 +15,7 @@ from ocpi.connectors.smappee import client as smappee_client
 from ocpi.connectors.smappee.config import SmappeeConfig
 from ocpi.connectors.smappee.mapping import session_id, to_session
 from ocpi.connectors.smappee.sync import REFRESH_KEY, SmappeeSync
-from ocpi.core.datetime import parse_datetime
+from ocpi.core.datetime import emitted, format_datetime, parse_datetime
 from ocpi.core.enums import ModuleID, RoleEnum
 from ocpi.modules.sessions import mapper as session_mapper
 from ocpi.outbox import admin
@@ -91,7 +92,9 @@ async def test_a_scripted_day_ends_with_exactly_the_right_sessions(store, smappe
     history: dict[str, list[tuple[str, Decimal]]] = {}
     to_partner: list[tuple[str, str, Decimal, str]] = []
     smappee.now_ms = T0 - 3 * 60 * MIN
+    polls: list[int] = []
     while smappee.now_ms <= T0 + 26 * 60 * MIN:
+        polls.append(smappee.now_ms)
         result = await sync.run_once()
         assert result.unmapped == []
         stored = await _all(store)
@@ -107,7 +110,7 @@ async def test_a_scripted_day_ends_with_exactly_the_right_sessions(store, smappe
     for s in script:
         got = stored[session_id(PARK, s.id)]
         assert got["status"] == "COMPLETED"
-        assert parse_datetime(got["start_date_time"]).timestamp() * 1000 == s.start_ms
+        assert _ms(got["start_date_time"]) == became_active(s, polls)
         assert parse_datetime(got["end_date_time"]).timestamp() * 1000 == s.end_ms
         assert got["kwh"] == Decimal(str(s.reading(s.end_ms))) - Decimal(str(s.start_reading))
         assert (got["location_id"], got["evse_uid"], got["connector_id"]) == \
@@ -127,8 +130,11 @@ async def test_a_scripted_day_ends_with_exactly_the_right_sessions(store, smappe
         assert ranks == sorted(ranks) and [k for _, k in seen] == sorted(k for _, k in seen)
         assert seen[-1][0] == "COMPLETED"
 
+    moved = [s for s in script if became_active(s, polls) != s.start_ms]
+    assert len(moved) >= 5  # the day has sessions a sync saw PENDING, then ACTIVE
     long = history[session_id(PARK, 999)]
-    assert long[0][0] in ("PENDING", "ACTIVE") and len(long) > 12  # followed to its end
+    assert long[0][0] == "PENDING" and len(long) > 12  # followed to its end, though its
+    assert became_active(script[-1], polls) > script[-1].start_ms  # start moved past `from`
     assert smappee.grants.count("password") == 1 and "refresh_token" in smappee.grants
 
     # the outbox holds exactly the partner's sessions' changes, in the order made
@@ -145,6 +151,22 @@ async def test_a_scripted_day_ends_with_exactly_the_right_sessions(store, smappe
     assert (again.created, again.updated, again.changed) == (0, 0, [])
     assert await _rows(store) == before
     assert len(await admin.messages(store.db, state="pending", limit=10_000)) == len(queued)
+
+
+def _ms(text: str) -> int:
+    return int(parse_datetime(text).timestamp() * 1000)
+
+
+def became_active(s: Scripted, polls: list[int]) -> int:
+    """The start OCPI wants, as our syncs can know it: Smappee's ``from``, unless a
+    sync saw the session INITIAL (PENDING) and a later one saw it charging: then the
+    time of that later sync."""
+    for i, at in enumerate(polls[:-1]):
+        seen = s.at(at)
+        nxt = polls[i + 1]
+        if seen and seen["status"] == "INITIAL" and (s.end_ms is None or nxt < s.end_ms):
+            return nxt
+    return s.start_ms
 
 
 async def _rows(store: SqlStore) -> list[tuple]:
@@ -357,3 +379,82 @@ def test_retry_after_in_seconds_or_as_an_http_date():
     in_30s = http_date(datetime.fromtimestamp(time.time() + 30, UTC), usegmt=True)
     assert 25 <= _retry_after(in_30s) <= 31
     assert _retry_after(http_date(datetime(2000, 1, 1, tzinfo=UTC), usegmt=True)) == 0
+
+
+async def test_a_session_seen_pending_starts_when_a_sync_first_sees_it_active(store, smappee):
+    """OCPI's start_date_time is the moment the session became ACTIVE; Smappee dates
+    only the creation (``from``), so the sync that sees the change dates it."""
+    await receiving_partner(store.db, "http://127.0.0.1:9", "DE", "MSP")
+    pending = Scripted(1, SERIALS[0], T0, None)  # INITIAL for its first minute
+    charging = Scripted(2, SERIALS[1], T0, None)
+    smappee.parks[PARK] = [pending]
+    sync = sync_for(store, smappee)
+    smappee.now_ms = T0 + 30_000
+    await sync.run_once()
+    first = (await _all(store))[session_id(PARK, 1)]
+    assert (first["status"], _ms(first["start_date_time"])) == ("PENDING", T0)
+
+    smappee.parks[PARK].append(charging)  # first seen when already charging
+    smappee.now_ms = T0 + 5 * MIN
+    await sync.run_once()
+    stored = await _all(store)
+    active = stored[session_id(PARK, 1)]
+    assert (active["status"], _ms(active["start_date_time"])) == ("ACTIVE", T0 + 5 * MIN)
+    assert _ms(stored[session_id(PARK, 2)]["start_date_time"]) == T0  # Smappee's from
+
+    smappee.now_ms = T0 + 10 * MIN  # later rounds keep the moved start
+    await sync.run_once()
+    assert (await _all(store))[session_id(PARK, 1)]["start_date_time"] == \
+        active["start_date_time"]
+    pending.end_ms = T0 + 12 * MIN
+    smappee.now_ms = T0 + 15 * MIN
+    await sync.run_once()
+    done = (await _all(store))[session_id(PARK, 1)]
+    assert done["status"] == "COMPLETED" and _ms(done["start_date_time"]) == T0 + 5 * MIN
+    assert _ms(done["end_date_time"]) == T0 + 12 * MIN
+
+    # partners were told the same: created PENDING at `from`, then ACTIVE from the sync's time
+    queued = [json.loads(m.data) for _, m in
+              await admin.messages(store.db, state="pending", limit=100)
+              if m.object_key.endswith(session_id(PARK, 1).lower())]
+    assert [(q["status"], _ms(q["start_date_time"])) for q in queued][:2] == \
+        [("PENDING", T0), ("ACTIVE", T0 + 5 * MIN)]
+
+
+def test_a_session_pending_until_it_completed_keeps_smappees_start():
+    """Never seen ACTIVE: there is no moment to move the start to."""
+    config = SmappeeConfig.from_dict(config_dict("http://x"))
+    raw = {"id": 1, "serialNumber": SERIALS[0], "status": "INITIAL", "from": T0}
+    before = {**to_session(raw, PARK, config, OWNER), "last_updated": "2026-03-10T00:00:30Z"}
+    raw.update(status="STOPPED", to=T0 + 20 * MIN)
+    done = to_session(raw, PARK, config, OWNER, before, completed=True,
+                      seen_at="2026-03-10T00:30:00Z")
+    assert done["status"] == "COMPLETED" and _ms(done["start_date_time"]) == T0
+
+
+async def test_smappee_datetimes_have_at_most_three_fractional_digits(store, smappee):
+    smappee.parks[PARK] = [Scripted(1, SERIALS[0], T0 + 123, T0 + 30 * MIN + 456)]
+    smappee.now_ms = T0 + 60 * MIN + 789
+    await sync_for(store, smappee).run_once()
+    got = (await _all(store))[session_id(PARK, 1)]
+    assert got["start_date_time"] == "2026-03-10T00:00:00.123Z"
+    assert got["end_date_time"] == "2026-03-10T00:30:00.456Z"
+    assert len(got["last_updated"]) <= 24  # the sync's own clock: milliseconds at most
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z", got["last_updated"])
+    for version in ("2.1.1", "2.2.1", "2.3.0"):
+        wire = session_mapper.to_wire(got, version, location={"id": "PARK-123"})
+        assert all(len(wire[k]) <= 25 for k in wire if "date" in k or k == "last_updated")
+
+
+def test_format_datetime_cuts_to_milliseconds():
+    """string(25) at most: 2023-11-14T22:13:20.123456Z (27) is what we used to send."""
+    at = datetime(2023, 11, 14, 22, 13, 20, 123456, tzinfo=UTC)
+    assert format_datetime(at) == "2023-11-14T22:13:20.123Z"
+    assert format_datetime(at.replace(microsecond=999_999)) == "2023-11-14T22:13:20.999Z"
+    assert format_datetime(at.replace(microsecond=1000)) == "2023-11-14T22:13:20.001Z"
+    assert format_datetime(at.replace(microsecond=999)) == "2023-11-14T22:13:20Z"
+    assert emitted("2023-11-14T22:13:20.123456Z") == "2023-11-14T22:13:20.123Z"
+    assert emitted("2023-11-14T22:13:20.12+00:00") == "2023-11-14T22:13:20.120Z"  # 28 chars
+    for kept in ("2023-11-14T22:13:20Z", "2023-11-14T22:13:20.1", "2023-11-14T22:13:20+00:00",
+                 "not a date", 5):
+        assert emitted(kept) == kept

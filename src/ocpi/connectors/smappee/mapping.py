@@ -5,11 +5,11 @@ kept under ``_source`` (private: never shown to partners). A station that
 the operator has not mapped is an error, never an invented location.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ...core.datetime import format_datetime
+from ...core.datetime import format_datetime, parse_datetime
 from .config import SmappeeConfig
 
 STATUS = {"INITIAL": "PENDING", "STARTED": "ACTIVE", "CHARGING": "ACTIVE",
@@ -40,14 +40,26 @@ def epoch_ms(value: Any) -> int | None:
     return int(number)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def ms_to_text(ms: Any) -> str | None:
+    """Epoch ms as OCPI DateTime text, exact to the millisecond (integer arithmetic:
+    a float division could land a microsecond short and lose a millisecond)."""
     value = epoch_ms(ms)
     if value is None:
         return None
     try:
-        return format_datetime(datetime.fromtimestamp(value / 1000, UTC))
-    except (ValueError, OverflowError, OSError):
+        return format_datetime(_EPOCH + timedelta(milliseconds=value))
+    except (ValueError, OverflowError):
         return None
+
+
+def smappee_start_ms(session: dict[str, Any]) -> int | None:
+    """The ``from`` of the Smappee session behind a stored session: Smappee filters on
+    it, and our ``start_date_time`` moves off it when the session turns ACTIVE."""
+    raw = (session.get("_source") or {}).get("smappee") or {}
+    return epoch_ms(raw.get("from"))
 
 
 def _number(value: Any) -> Decimal | None:
@@ -103,6 +115,7 @@ def to_session(raw: dict[str, Any], park: str, config: SmappeeConfig, owner: tup
         kwh = max(kwh, _number(previous.get("kwh")) or Decimal(0))
         if _RANK.get(previous.get("status", ""), 0) > _RANK[status]:
             status = previous["status"]
+        start = _start_date_time(previous, status, start, seen_at)
     uid = str(raw["rfid"]) if raw.get("rfid") else f"SMAPPEE-{serial}"
     token_owner = config.token_owner(uid)
     if authorization:
@@ -127,6 +140,22 @@ def to_session(raw: dict[str, Any], park: str, config: SmappeeConfig, owner: tup
         if end:
             session["end_date_time"] = end
     return session
+
+
+def _start_date_time(previous: dict[str, Any], status: str, start: str | None,
+                     seen_at: str | None) -> str | None:
+    """OCPI: ``start_date_time`` is when the session became ACTIVE; while PENDING, when
+    it was created. Smappee's ``from`` is the creation and no field dates the change
+    from INITIAL, so the sync that first sees a PENDING session active moves the start
+    to its own time (at most one polling interval late), once: later rounds keep it."""
+    before = previous.get("status")
+    if before == "PENDING" and status == "ACTIVE" and seen_at is not None:
+        if start is None or parse_datetime(seen_at) > parse_datetime(start):
+            return seen_at
+        return start
+    if before in ("ACTIVE", "COMPLETED") and previous.get("start_date_time"):
+        return str(previous["start_date_time"])
+    return start
 
 
 def same_content(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from ...core.datetime import format_datetime, parse_datetime, utcnow
@@ -22,7 +22,15 @@ from ...store import settings as node_state
 from ...store.sql_store import SqlStore
 from .client import SmappeeClient, SmappeeError
 from .config import SmappeeConfig
-from .mapping import UnmappedStation, epoch_ms, same_content, session_id, to_session
+from .mapping import (
+    UnmappedStation,
+    epoch_ms,
+    ms_to_text,
+    same_content,
+    session_id,
+    smappee_start_ms,
+    to_session,
+)
 
 log = logging.getLogger("ocpi.smappee")
 REFRESH_KEY = "smappee.refresh_token"
@@ -105,7 +113,10 @@ class SmappeeSync:
     async def _park(self, client: SmappeeClient, park: str, result: SyncResult) -> None:
         now_ms = int(self.clock() * 1000)
         held = await self._still_active(park)
-        oldest_held = min((_ms(s["start_date_time"]) for s in held), default=now_ms)
+        # Smappee's own start, not ours: a session that turned ACTIVE starts later for
+        # OCPI, and a window from there would no longer reach it
+        oldest_held = min((smappee_start_ms(s) or _ms(s["start_date_time"]) for s in held),
+                          default=now_ms)
         active_from = min(now_ms - int(self.config.active_window_days * 86_400_000), oldest_held)
         cursor_key = f"smappee.synced.{park}"
         synced = await node_state.get_value(self.store.db, cursor_key)
@@ -121,7 +132,7 @@ class SmappeeSync:
         for raw in completed:  # the completed list wins for a session in both
             if raw.get("id") is not None:
                 latest[str(raw["id"])] = (raw, True)
-        seen_at = format_datetime(datetime.fromtimestamp(now_ms / 1000, UTC))
+        seen_at = ms_to_text(now_ms)
         held_back: list[int] = []
         for raw, done in sorted(latest.values(),
                                 key=lambda e: (epoch_ms(e[0].get("from")) or 0, str(e[0]["id"]))):
@@ -131,7 +142,7 @@ class SmappeeSync:
         cursor = min([now_ms, *(t + int(self.config.overlap_seconds * 1000) for t in held_back)])
         await node_state.set_value(self.store.db, cursor_key, cursor)
 
-    async def _apply(self, park: str, raw: dict[str, Any], completed: bool, seen_at: str,
+    async def _apply(self, park: str, raw: dict[str, Any], completed: bool, seen_at: str | None,
                      result: SyncResult) -> bool:
         """Store one session if it changed; False when it had to be skipped."""
         sid = session_id(park, raw["id"])
