@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from ocpi.core.enums import ModuleID, RoleEnum
 from ocpi.outbox import admin
 from ocpi.outbox.worker import Backoff, OutboxWorker
+from ocpi.store import sql_store
 from ocpi.store.database import Database
 from ocpi.store.schema import outbox
 from ocpi.store.sql_store import SqlStore
@@ -245,13 +246,22 @@ def _states(r: Receiver) -> list[dict]:
     return out
 
 
-async def test_an_object_is_never_stored_without_its_messages(db):
+async def _failing_publish(*args: object, **kwargs: object) -> int:
+    raise RuntimeError("the partner table is gone")
+
+
+async def test_an_object_is_never_stored_without_its_messages(db, monkeypatch):
     store = SqlStore(db)
     with Receiver() as r:
         await receiving_partner(db, r.url, "DE", "MSP")
         await write(store, session(1))
-        with pytest.raises(Exception):  # noqa: B017 - the duplicate key, whatever the driver
-            await store.create(ModuleID.sessions, RoleEnum.cpo, session(1, second=5))
+        # a write that fails after its row was written: neither the row nor a message stays
+        monkeypatch.setattr(sql_store, "publish", _failing_publish)
+        with pytest.raises(RuntimeError):
+            await store.create(ModuleID.sessions, RoleEnum.cpo, session(2))
+        monkeypatch.undo()
+        assert await store.get(ModuleID.sessions, RoleEnum.cpo, "S0002", country_code="NL",
+                               party_id="OCP") is None
         assert await queued(db) == 1  # the failed write queued nothing
         # writing the same object again is no change and sends nothing
         assert await store.update(ModuleID.sessions, RoleEnum.cpo, session(1), "S0001",
@@ -262,6 +272,24 @@ async def test_an_object_is_never_stored_without_its_messages(db):
                                   {**session(1), "kwh": 9, "last_updated": "2026-01-01T00:00:00Z"},
                                   "S0001", country_code="NL", party_id="OCP") is None
         assert await queued(db) == 1
+
+
+async def test_a_create_that_finds_the_key_taken_is_the_guarded_update(db):
+    """Two first PUTs of one object race: the loser's insert becomes an update that
+    only a newer ``last_updated`` wins, and only what was written is sent."""
+    store = SqlStore(db)
+    with Receiver() as r:
+        await receiving_partner(db, r.url, "DE", "MSP")
+        await write(store, session(1, kwh=1, second=10))
+        older = await store.create(ModuleID.sessions, RoleEnum.cpo, session(1, kwh=2, second=5))
+        assert older is None and await queued(db) == 1
+        same = await store.create(ModuleID.sessions, RoleEnum.cpo, session(1, kwh=1, second=10))
+        assert same is not None and await queued(db) == 1
+        newer = await store.create(ModuleID.sessions, RoleEnum.cpo, session(1, kwh=3, second=20))
+        assert newer is not None and await queued(db) == 2
+        got = await store.get(ModuleID.sessions, RoleEnum.cpo, "S0001", country_code="NL",
+                              party_id="OCP")
+        assert got["kwh"] == 3
 
 
 async def test_objects_partners_pushed_to_us_are_not_forwarded(db):
