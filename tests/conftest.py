@@ -24,7 +24,6 @@ from ocpi.store.database import Database
 
 OPERATOR = "operator-secret-token"
 PG_URL = os.environ.get("OCPI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-SHARED = Path(__file__).resolve().parents[2] / "shared"  # shared/ sits beside the checkout
 EXAMPLES = Path(__file__).resolve().parent / "data" / "ocpi-examples"  # the spec's, see README
 BACKENDS = ["sqlite"]
 if os.environ.get("CI") == "true" or os.environ.get("OCPI_TEST_NO_POSTGRES") != "1":

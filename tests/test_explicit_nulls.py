@@ -193,8 +193,6 @@ async def test_list_pages_to_such_a_partner_carry_every_optional_field(node):
     assert "state" not in body(r)["data"][0]
 
 
-@pytest.mark.xfail(strict=True, reason="get-by-id handlers live in modules/*/module.py and "
-                   "do not yet pass their answer through Node.for_caller")
 async def test_get_by_id_to_such_a_partner_carries_every_optional_field(node):
     await node.client.put("/ocpi/cpo/2.2.1/locations/NL/OCP/LOC1", content=dumps(location()),
                           headers=op())

@@ -324,6 +324,10 @@ BAD_VALUES = [
     ("meter_id over string(255)", json.dumps(session("V1", meter_id="m" * 256)), 200,
      "meter_id"),
     ("non-ASCII id in the body", json.dumps(session("V1", evse_uid="É1")), 200, "evse_uid"),
+    ("a DateTime in other digits",
+     json.dumps(session("V1", start_date_time="٢٠٢٦-01-01T10:00:00Z")), 200, "start_date_time"),
+    ("a DateTime with a trailing newline",
+     json.dumps(session("V1", last_updated="2026-01-01T10:00:00Z\n")), 200, "last_updated"),
     ("currency over string(3)", json.dumps(session("V1", currency="EURO")), 200, "currency"),
 ]
 

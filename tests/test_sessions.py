@@ -2,21 +2,19 @@
 sender visibility per eMSP, charging preferences."""
 
 import copy
-import re
 from decimal import Decimal
+from pathlib import Path
 
 from ocpi.core import jsonutil
 
-from .conftest import SHARED, auth, body, dumps, example, op
+from .conftest import auth, body, dumps, example, op
 
-SEEDS = SHARED / "seeds"
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def gireve_session() -> dict:
-    text = (SEEDS / "gireve-iop-cpo-sessions.txt").read_text()
-    block = re.search(r"\*\*BODY\*\* :\n```json\n(\{.*?\n\})\n", text, re.S)
-    assert block, "Gireve PUT example not found in the seed"
-    return jsonutil.loads(block.group(1))
+    """The Session PUT of Gireve's IOP guide (tests/data/README.md)."""
+    return jsonutil.loads((DATA / "gireve_session_put.json").read_text())
 
 
 async def test_gireve_2_1_1_session_with_authorization_id(node):

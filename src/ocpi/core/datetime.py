@@ -9,9 +9,10 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+# ASCII digits only (``\d`` would take any script's), and nothing after the zone
 _PATTERN = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]00:?00)?$"
-)
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]00:?00)?",
+    re.ASCII)
 MAX_LENGTH = 25
 
 
@@ -20,7 +21,7 @@ def parse_datetime(value: str) -> datetime:
 
     Raises ``ValueError`` naming the expected pattern.
     """
-    m = _PATTERN.match(value) if isinstance(value, str) else None
+    m = _PATTERN.fullmatch(value) if isinstance(value, str) else None
     if m is None:
         raise ValueError(f"{value!r} is not an OCPI DateTime (expected e.g. 2024-01-01T10:00:00Z)")
     year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])

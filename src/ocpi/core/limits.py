@@ -81,7 +81,7 @@ class NotJson(OcpiError):
 # --- numbers -------------------------------------------------------------------
 
 INT_MAX = 2**63 - 1  # what the node can write back (orjson) and a database can hold
-DECIMAL_MIN_EXPONENT = -30
+DECIMAL_MIN_EXPONENT = -100
 
 
 class OutOfRange(Exception):
@@ -106,7 +106,7 @@ def parse_decimal(text: str) -> Decimal:
         raise OutOfRange(f"number {text[:24]} is out of range (|x| < 1e18)")
     exponent = value.as_tuple().exponent
     if value and isinstance(exponent, int) and exponent < DECIMAL_MIN_EXPONENT:
-        raise OutOfRange(f"number {text[:24]} has more than 30 decimals")
+        raise OutOfRange(f"number {text[:24]} has more than 100 decimals")
     return value
 
 

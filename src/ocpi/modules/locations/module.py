@@ -91,8 +91,9 @@ async def _save(ctx: OcpiRequest, cc: str, pid: str, location: dict[str, Any],
     if existed:
         result = await ctx.node.crud.update(MODULE, ctx.role, location, location["id"], **kwargs)
         return result is not None or not ctx.node.builtin_store
-    await ctx.node.crud.create(MODULE, ctx.role, location, **kwargs)
-    return True
+    created = await ctx.node.crud.create(MODULE, ctx.role, location, **kwargs)
+    # None: the built-in store found a newer one a concurrent request created
+    return created is not None or not ctx.node.builtin_store
 
 
 def _sub(location: dict[str, Any], evse_uid: str | None, connector_id: str | None
@@ -139,7 +140,7 @@ async def _get(ctx: OcpiRequest, cc: str | None, pid: str | None, location_id: s
     kind, item = _sub(location, evse_uid, connector_id)
     if item is None:
         raise _not_found(kind)
-    return envelope(_wire(ctx, kind, item))
+    return envelope(ctx.node.for_caller(ctx, MODULE, _wire(ctx, kind, item), kind))
 
 
 async def sender_get(ctx: OcpiRequest) -> Response:
@@ -155,7 +156,7 @@ async def sender_get_three(ctx: OcpiRequest) -> Response:
     if ctx.caller.is_operator and len(a) == 2 and len(b) == 3:
         location = await _load(ctx, a, b, c)
         if location is not None:
-            return envelope(_wire(ctx, "location", location))
+            return envelope(ctx.node.for_caller(ctx, MODULE, _wire(ctx, "location", location)))
     return await _get(ctx, None, None, a, b, c)
 
 
@@ -176,7 +177,7 @@ async def put(ctx: OcpiRequest) -> Response:
     obj.check_namespace(ctx, cc, pid)
     body = obj.require_object(await ctx.json(), "Location, EVSE or Connector")
     if evse_uid is None:
-        obj.validate(ctx, _schema(ctx, "location"), body)
+        await obj.validate(ctx, _schema(ctx, "location"), body)
         obj.check_same("id", location_id, body)
         if not is_v2_1(ctx.version):
             obj.check_same("country_code", cc, body)
@@ -196,7 +197,7 @@ async def put(ctx: OcpiRequest) -> Response:
         return obj.stored_response(ctx, stored is None, applied)
 
     kind = "evse" if connector_id is None else "connector"
-    obj.validate(ctx, _schema(ctx, kind), body)
+    await obj.validate(ctx, _schema(ctx, kind), body)
     obj.check_same("uid" if kind == "evse" else "id", evse_uid if kind == "evse"
                    else connector_id, body)
     location = await _load(ctx, cc, pid, location_id)
@@ -248,7 +249,7 @@ async def patch(ctx: OcpiRequest) -> Response:
         return obj.stored_response(ctx, False, applied=False)
     wire = mapper.to_wire(current, ctx.version, kind, strict=False)
     merged = obj.merge(wire, body, _KEYED)
-    obj.validate_patch(ctx, _schema(ctx, kind), merged, body.keys())
+    await obj.validate_patch(ctx, _schema(ctx, kind), merged, body.keys())
     if kind == "location":
         new = mapper.to_canonical(merged, ctx.version, "location", cc.upper(), pid.upper())
     else:

@@ -60,7 +60,7 @@ async def get(ctx: OcpiRequest) -> Response:
     session = await _load(ctx, p["country_code"], p["party_id"], p["session_id"])
     if session is None:
         raise _unknown(ctx, p["session_id"])
-    return envelope(await _wire(ctx, session))
+    return envelope(ctx.node.for_caller(ctx, MODULE, await _wire(ctx, session)))
 
 
 async def put(ctx: OcpiRequest) -> Response:
