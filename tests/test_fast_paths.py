@@ -196,3 +196,28 @@ async def test_the_short_way_keeps_request_ids_and_a_users_own_routes(tmp_path):
     assert (ocpi.headers["x-request-id"], ocpi.headers["x-correlation-id"]) == ("r-1", "c-1")
     assert own.json() == {"ok": True} and own.headers["x-request-id"] == "r-2"
     await app.state.node.db.dispose()
+
+
+async def test_rows_flagged_by_an_older_mapper_revision_are_rendered_again(node):
+    """A stored flag says which versions the text *was* the wire form of, by the
+    mappers of its day: an older release flagged a Location without postal_code
+    as 2.1.1's wire form, which it no longer is (2.1.1 requires the field)."""
+    from sqlalchemy import update
+
+    store = node.node.crud
+    await store.create(LOC, RoleEnum.cpo, site(1))  # no postal_code
+    async with node.node.db.begin() as tx:
+        await tx.execute(update(locations).values(wire_versions="2.1.1 2.2.1 2.3.0"))
+    token = await node.partner("DE", "MSP", "EMSP")
+    r = await node.client.get("/ocpi/cpo/2.1.1/locations", headers=auth(token, "2.1.1"))
+    got = body(r)["data"][0]
+    assert got["postal_code"] == ""  # rendered by today's mapper, not spliced
+    async with node.node.db.begin() as tx:
+        flags = (await tx.execute(select(locations.c.wire_versions))).scalar()
+    assert flags == "2.1.1 2.2.1 2.3.0"
+    await store.update(LOC, RoleEnum.cpo, site(1, name="again",
+                                           last_updated="2026-11-02T00:00:00Z"), "L001",
+                       country_code="NL", party_id="OCP")
+    async with node.node.db.begin() as tx:
+        flags = (await tx.execute(select(locations.c.wire_versions))).scalar()
+    assert flags.startswith("r2 ") and "2.1.1" not in flags.split()

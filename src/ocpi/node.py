@@ -14,6 +14,7 @@ from .core.envelope import envelope
 from .core.limits import Limits
 from .core.pagination import filters_from, page_headers
 from .modules.versions.enums import VersionNumber
+from .modules.wire import is_plain
 from .peers.nulls import with_nulls
 from .peers.registry import Registry
 from .store.database import Database
@@ -81,7 +82,7 @@ class Node:
             # except to a partner that wants explicit nulls (stored text has none)
             version = "" if caller.explicit_nulls else ctx.version
             data: list[Any] = [
-                orjson.Fragment(text) if plain and version in plain.split()
+                orjson.Fragment(text) if is_plain(plain, version)
                 else await render(jsonutil.loads(text)) for text, plain in page.rows]
             total, is_last, after = page.total, page.is_last, page.last_seq
         else:  # a library user's own Crud, the seed's way

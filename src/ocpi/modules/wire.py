@@ -26,10 +26,24 @@ _RENDER: dict[str, Callable[[dict[str, Any], str], dict[str, Any] | None]] = {
 }
 
 
+# The mappers' revision, first word of every answer of ``plain_versions``. A mapper
+# change that alters what some stored object renders to (defaults filled, times
+# cut) moves it: rows flagged by an older revision are rendered again, not spliced.
+# 2: 2.1.1 postal_code and #NA defaults, DateTimes cut to milliseconds (issue 12)
+REVISION = "r2"
+
+
 def plain_versions(module: str, data: dict[str, Any]) -> str | None:
-    """Space-separated versions whose wire form is ``data`` itself, else None."""
+    """``REVISION`` and the versions whose wire form is ``data`` itself, else None."""
     render = _RENDER.get(module)
     if render is None:
         return None
     same = [str(v) for v in SUPPORTED_VERSIONS if render(data, str(v)) == data]
-    return " ".join(same) or None
+    return " ".join([REVISION, *same]) if same else None
+
+
+def is_plain(flags: str | None, version: str) -> bool:
+    """May the stored text be served as ``version``'s wire form (by this revision)?"""
+    if not flags or not flags.startswith(REVISION + " "):
+        return False
+    return version in flags.split()
