@@ -313,6 +313,32 @@ async def test_our_own_location_needs_a_time_zone_even_on_2_1_1(node):
     assert got["time_zone"] == "Europe/Brussels"
 
 
+async def test_our_own_ids_must_fit_every_version_a_partners_need_not(node):
+    """2.1.1 allows Location ids and EVSE uids of 39 characters, 2.2+ only 36: ours
+    must fit every version we serve; a partner's 2.1.1 object is kept as sent."""
+    loc = {**example("2.1.1", "mod_locations_L432_example.json"), "time_zone": "Europe/Paris"}
+    long_id = "L" * 38
+    url = f"/ocpi/cpo/2.1.1/locations/NL/OCP/{long_id}"
+    r = await node.client.put(url, content=dumps({**loc, "id": long_id}), headers=op("2.1.1"))
+    assert r.status_code == 200 and body(r)["status_code"] == 2001
+    assert body(r)["status_message"].startswith("id: at most 36")
+    evse = {**loc["evses"][0], "uid": "E" * 38}
+    own = f"/ocpi/cpo/2.1.1/locations/NL/OCP/{loc['id']}"
+    r = await node.client.put(own, content=dumps({**loc, "evses": [evse]}), headers=op("2.1.1"))
+    assert "evses.0.uid: at most 36" in body(r)["status_message"]
+    assert (await node.client.put(own, content=dumps(loc), headers=op("2.1.1"))).status_code \
+        == 201
+    r = await node.client.put(f"{own}/{evse['uid']}", content=dumps(evse), headers=op("2.1.1"))
+    assert body(r)["status_code"] == 2001 and body(r)["status_message"].startswith("uid: at")
+    token = await node.partner("NL", "TNM")
+    theirs = f"/ocpi/emsp/2.1.1/locations/NL/TNM/{long_id}"
+    r = await node.client.put(theirs, content=dumps({**loc, "id": long_id, "evses": [evse]}),
+                              headers=auth(token, "2.1.1"))
+    assert r.status_code == 201, r.text  # string(39) in 2.1.1: spec-valid, accepted
+    got = body(await node.client.get(theirs, headers=auth(token, "2.1.1")))["data"]
+    assert got["evses"][0]["uid"] == "E" * 38
+
+
 async def test_a_2_1_1_partners_location_without_time_zone_reads_na_on_2_2(node):
     from .test_examples import assert_valid
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from .core.enums import ModuleID, RoleEnum
 from .modules.canonical import from_wire
+from .modules.locations.mapper import unservable
 from .store.sql_store import SqlStore
 
 
@@ -26,5 +27,8 @@ async def import_locations(store: SqlStore, items: Iterable[Any], version: str,
         if not loc.get("country_code") or not loc.get("party_id"):
             raise ImportError_(f"item {n}: no country_code/party_id (give --country-code "
                                "and --party-id for 2.1.1 files)")
+        problem = unservable(loc)  # `ocpi serve` always serves 2.2.1 and 2.3.0 too
+        if problem is not None:
+            raise ImportError_(f"item {n} ({loc.get('id')!r}): {problem}")
         canonical.append(loc)
     return await store.upsert_many(ModuleID.locations, RoleEnum.cpo, canonical)

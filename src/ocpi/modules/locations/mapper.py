@@ -197,6 +197,27 @@ def to_wire(obj: dict[str, Any], version: str, kind: str, strict: bool = True) -
     return dict(out)
 
 
+_ID_MAX_22 = 36  # Location id and EVSE uid: 2.1.1 allows 39, 2.2.1 and 2.3.0 only 36
+
+
+def unservable(location: dict[str, Any], newer_versions: bool = True) -> str | None:
+    """Why our own Location (wire or canonical) could not be served valid in every
+    version the node serves, naming the field; None when it can. Partners' objects
+    are kept as sent; ours must be writable only in a form every version carries."""
+    if not newer_versions:
+        return None
+    if location.get("time_zone") is None:
+        return ("time_zone: required for our own Locations: partners on 2.2.1 and 2.3.0 "
+                "need it (2.1.1 leaves it optional)")
+    if len(str(location.get("id", ""))) > _ID_MAX_22:
+        return f"id: at most {_ID_MAX_22} characters for our own Locations (2.2.1 and 2.3.0)"
+    for n, evse in enumerate(location.get("evses") or ()):
+        if isinstance(evse, dict) and len(str(evse.get("uid", ""))) > _ID_MAX_22:
+            return (f"evses.{n}.uid: at most {_ID_MAX_22} characters for our own EVSEs "
+                    "(2.2.1 and 2.3.0)")
+    return None
+
+
 def _fill_required(out: dict[str, Any], kind: str, version: str) -> None:
     """What partners see: DateTimes within string(25), and the documented defaults
     for fields ``version`` requires that the canonical object may lack."""

@@ -13,6 +13,7 @@ from ...core.errors import InvalidParameters, NotFound
 from ...core.interface import Endpoint, ModuleDefinition
 from ...core.status import Status
 from ...core.transport import OcpiRequest
+from ...core.types import ci
 from ..versions.enums import is_v2_1
 from . import mapper
 from .schemas import SCHEMAS
@@ -72,8 +73,9 @@ def _keep_removed(ctx: OcpiRequest, new: dict[str, Any], stored: dict[str, Any]
     EVSE; partners learn of its end through the status."""
     sent = list(new.get("evses") or [])
     evses = list(sent)
+    uids = {ci(str(e.get("uid", ""))) for e in sent if isinstance(e, dict)}  # linear
     for old in stored.get("evses") or ():
-        if not isinstance(old, dict) or obj.find(sent, "uid", str(old.get("uid", ""))) is not None:
+        if not isinstance(old, dict) or ci(str(old.get("uid", ""))) in uids:
             continue
         if old.get("status") != "REMOVED":
             old = {**old, "status": "REMOVED", "last_updated": new["last_updated"]}
@@ -183,9 +185,9 @@ async def put(ctx: OcpiRequest) -> Response:
             obj.check_same("country_code", cc, body)
             obj.check_same("party_id", pid, body)
         own = ctx.role == RoleEnum.cpo
-        if own and body.get("time_zone") is None and _serves_22(ctx):
-            raise InvalidParameters("time_zone: required for our own Locations: partners on "
-                                    "2.2.1 and 2.3.0 need it (2.1.1 leaves it optional)")
+        problem = mapper.unservable(body, _serves_22(ctx)) if own else None
+        if problem is not None:
+            raise InvalidParameters(problem)
         new = mapper.to_canonical(body, ctx.version, "location", cc.upper(), pid.upper())
         stored = await _load(ctx, cc, pid, location_id)
         if obj.is_stale(new, stored):  # the Location's own stamp, as sent, decides
@@ -200,6 +202,10 @@ async def put(ctx: OcpiRequest) -> Response:
     await obj.validate(ctx, _schema(ctx, kind), body)
     obj.check_same("uid" if kind == "evse" else "id", evse_uid if kind == "evse"
                    else connector_id, body)
+    if kind == "evse" and ctx.role == RoleEnum.cpo and _serves_22(ctx):
+        problem = mapper.unservable({"time_zone": "", "evses": [body]})
+        if problem is not None:
+            raise InvalidParameters(problem.replace("evses.0.", ""))
     location = await _load(ctx, cc, pid, location_id)
     if location is None:
         raise _not_found(f"location {location_id!r}")

@@ -304,6 +304,7 @@ class Connector211(OcpiModel):
 
 
 class EVSE211(EVSE221):
+    uid: CiString(39)  # string(39) in 2.1.1, CiString(36) from 2.2
     connectors: list[Connector211]
     coordinates: GeoLocation211 | None = None
 
