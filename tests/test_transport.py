@@ -154,3 +154,34 @@ async def test_limits_are_settings_of_get_application(database_url):
         assert r.status_code == 413 and body(r)["status_code"] == 2000
         assert "1000 bytes" in body(r)["status_message"]
     await app.state.node.db.dispose()
+
+
+async def test_a_client_gone_mid_body_is_no_error_of_ours(node, caplog):
+    """wrk and impatient partners hang up mid-body: nothing is parsed, stored or logged."""
+    token = await node.partner("BE", "BEC")
+    header = auth(token)["Authorization"].encode()
+    messages = [{"type": "http.request", "body": b'{"id": "LOC1", ', "more_body": True},
+                {"type": "http.disconnect"}]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return messages.pop(0)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "PUT", "scheme": "http", "path": LOC_URL, "raw_path": LOC_URL.encode(),
+             "query_string": b"", "root_path": "", "server": ("t", 80), "client": ("c", 1),
+             "headers": [(b"authorization", header), (b"content-length", b"100")]}
+    await node.app(scope, receive, send)
+    assert sent[0]["status"] == 400
+    assert "went away" in body_of(sent)
+    assert "Traceback" not in caplog.text and "unhandled" not in caplog.text
+    r = await node.client.get(LOC_URL, headers=auth(token))
+    assert r.status_code == 404
+
+
+def body_of(sent: list[dict]) -> str:
+    return b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"
+                    ).decode()

@@ -89,6 +89,8 @@ class OutOfRange(Exception):
 
 
 def parse_int(text: str) -> int:
+    if len(text) < 19:  # at most 18 digits: within 64 bits, nothing to check
+        return int(text)
     if len(text) > 20:
         raise OutOfRange(f"integer {text[:24]}... is out of range")
     value = int(text)
@@ -98,6 +100,8 @@ def parse_int(text: str) -> int:
 
 
 def parse_decimal(text: str) -> Decimal:
+    if len(text) < 19 and "e" not in text and "E" not in text:
+        return Decimal(text)  # 18 digits and no exponent: within every bound below
     try:
         value = Decimal(text)
     except InvalidOperation:  # pragma: no cover (the scanner hands us valid numbers)
@@ -158,7 +162,7 @@ def lone_surrogate(value: Any) -> str | None:
 
 
 def may_hold_surrogate(body: bytes) -> bool:
-    return _SURROGATE_ESCAPE.search(body) is not None
+    return b"\\u" in body and _SURROGATE_ESCAPE.search(body) is not None
 
 
 # --- paths and ids ---------------------------------------------------------------

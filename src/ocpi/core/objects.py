@@ -5,6 +5,7 @@ the never-go-backwards ``last_updated`` rule and namespace checks.
 """
 
 import asyncio
+import functools
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -28,17 +29,14 @@ def require_object(body: Any, what: str) -> dict[str, Any]:
     return without_nulls(body)
 
 
-_MANY_ITEMS = 500  # list items (EVSEs...) above which an object is validated off the loop
+_MANY_ITEMS = 500  # list items (EVSEs...) above which a merged object is validated off the loop
 
 
-async def _run(ctx: OcpiRequest, data: dict[str, Any], fn: Callable[[], Any]) -> Any:
-    """Inline for the usual small object; a big one's validation in a thread, so a
-    partner's 4 MB Location (or a small PATCH merged into a big one) does not hold
-    the event loop for every other call."""
-    if ctx.body_size > ctx.node.limits.parse_in_thread_bytes or sum(
-            len(v) for v in data.values() if isinstance(v, list)) > _MANY_ITEMS:
-        return await asyncio.to_thread(fn)
-    return fn()
+async def _off_loop(fn: Callable[[], Any]) -> Any:
+    """A big object's validation in a thread, so a partner's 4 MB Location (or a
+    small PATCH merged into a big one) does not hold the event loop for every
+    other call. Small ones, nearly all, are validated inline."""
+    return await asyncio.to_thread(fn)
 
 
 async def validate(ctx: OcpiRequest, model: type[OcpiModel], data: dict[str, Any],
@@ -46,7 +44,10 @@ async def validate(ctx: OcpiRequest, model: type[OcpiModel], data: dict[str, Any
     """Validate a full object; hard errors raise 2001 naming the field."""
     context: dict[str, Any] = {"warnings": ctx.warnings}
     try:
-        await _run(ctx, data, lambda: model.model_validate(data, context=context))
+        if ctx.body_size > ctx.node.limits.parse_in_thread_bytes:
+            await _off_loop(lambda: model.model_validate(data, context=context))
+        else:
+            model.model_validate(data, context=context)
     except ValidationError as exc:
         raise InvalidParameters(validation_message(exc, prefix)) from None
 
@@ -61,7 +62,11 @@ async def validate_patch(ctx: OcpiRequest, model: type[OcpiModel], merged: dict[
     touched = set(patched)
     context: dict[str, Any] = {"warnings": ctx.warnings}
     try:
-        await _run(ctx, merged, lambda: model.model_validate(merged, context=context))
+        if ctx.body_size > ctx.node.limits.parse_in_thread_bytes or sum(
+                len(v) for v in merged.values() if isinstance(v, list)) > _MANY_ITEMS:
+            await _off_loop(lambda: model.model_validate(merged, context=context))
+        else:
+            model.model_validate(merged, context=context)
     except ValidationError as exc:
         errors = [e for e in exc.errors() if (e["loc"] and e["loc"][0] in touched)
                   or not e["loc"]]
@@ -96,11 +101,21 @@ def ensure_last_updated(ctx: OcpiRequest, patch: dict[str, Any]) -> None:
             raise InvalidParameters("last_updated: required in a PATCH")
 
 
-def timestamp(value: Any) -> datetime | None:
+@functools.lru_cache(maxsize=4096)
+def _parsed(value: str) -> datetime | None:
     try:
-        return parse_datetime(value) if isinstance(value, str) else None
+        return parse_datetime(value)
     except ValueError:
         return None
+
+
+def timestamp(value: Any) -> datetime | None:
+    """A DateTime's moment, or None. Cached: one write compares the same few stamps
+    of a Location's EVSEs and Connectors many times. No DateTime is longer than 35
+    characters, so nothing longer is parsed (or kept in the cache)."""
+    if not isinstance(value, str) or len(value) > 35:
+        return None
+    return _parsed(value)
 
 
 def is_stale(incoming: dict[str, Any], stored: dict[str, Any] | None) -> bool:
@@ -112,6 +127,8 @@ def is_stale(incoming: dict[str, Any], stored: dict[str, Any] | None) -> bool:
 
 
 def later(a: Any, b: Any) -> Any:
+    if a == b:
+        return a
     ta, tb = timestamp(a), timestamp(b)
     if ta is None:
         return b

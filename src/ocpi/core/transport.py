@@ -36,6 +36,7 @@ from .limits import (
     may_hold_surrogate,
 )
 from .status import Status
+from .types import PRINTABLE_ASCII
 
 if TYPE_CHECKING:
     from ..node import Node
@@ -67,6 +68,7 @@ class OcpiRequest:
             raise PayloadTooLarge(f"request body larger than {limit} bytes")
         receive = self.request.receive
         message = await receive()  # a small body is here already: no timer
+        _check_connected(message)
         body = message.get("body", b"")
         if message.get("more_body"):
             chunks, size = [body], len(body)
@@ -74,6 +76,7 @@ class OcpiRequest:
                 async with asyncio.timeout(self.node.limits.body_timeout):
                     while message.get("more_body"):
                         message = await receive()
+                        _check_connected(message)
                         chunk = message.get("body", b"")
                         size += len(chunk)
                         if size > limit:
@@ -97,6 +100,12 @@ class OcpiRequest:
         if len(body) > limits.parse_in_thread_bytes:  # a big one must not hold the loop
             return await asyncio.to_thread(parse_json, body, limits)
         return parse_json(body, limits)
+
+
+def _check_connected(message: Message) -> None:
+    """A client gone mid-body is no partial body to parse (and no traceback to log)."""
+    if message["type"] == "http.disconnect":
+        raise NotJson("the client went away before its body was complete")
 
 
 def parse_json(body: bytes, limits: Limits) -> Any:
@@ -188,6 +197,9 @@ def validation_message(err: ValidationError, prefix: str = "") -> str:
         loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-"))
         where = f"{prefix}{loc}" if loc else (prefix.rstrip(".") or "body")
         msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "string_pattern_mismatch" and e.get("ctx", {}).get(
+                "pattern") == PRINTABLE_ASCII:
+            msg = "must be printable ASCII (a CiString)"
         parts.append(f"{where}: {msg}")
     return "; ".join(parts)
 

@@ -6,6 +6,7 @@ the page splices the stored JSON text instead of parsing and rendering it.
 The store asks this once per write and keeps the answer beside the object.
 """
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +43,7 @@ def plain_versions(module: str, data: dict[str, Any]) -> str | None:
     return " ".join([REVISION, *same]) if same else None
 
 
+@functools.lru_cache(maxsize=256)  # a handful of flag strings: a page asks 50 times
 def is_plain(flags: str | None, version: str) -> bool:
     """May the stored text be served as ``version``'s wire form (by this revision)?"""
     if not flags or not flags.startswith(REVISION + " "):
