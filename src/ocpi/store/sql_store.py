@@ -97,11 +97,15 @@ _GET_OWNED = {name: Prepared(select(t.c.data).where(
     for name, t in OBJECT_TABLES.items()}
 
 
+# columns a replace never sets from the object's extras: its key, and what it sets itself
+_KEY_COLUMNS = frozenset({"role", "country_code", "party_id", "id", "seq", "last_updated",
+                          "data"})
+
+
 def _update_owned(table: Any) -> Prepared:
     """Replace an object unless the stored one is newer or the same."""
-    keys = {"role", "country_code", "party_id", "id", "seq", "last_updated", "data"}
     extra = {c.name: bindparam(c.name, type_=c.type) for c in table.columns
-             if c.name not in keys}
+             if c.name not in _KEY_COLUMNS}
     return Prepared(update(table).where(
         table.c.role == bindparam("role"), table.c.id == bindparam("id"),
         table.c.country_code == bindparam("cc"), table.c.party_id == bindparam("pid"),
@@ -112,6 +116,22 @@ def _update_owned(table: Any) -> Prepared:
 
 
 _UPDATE_OWNED = {name: _update_owned(t) for name, t in OBJECT_TABLES.items()}
+
+
+def _insert_new(table: Any) -> Prepared:
+    """Insert an object unless its key is taken, by a concurrent first write: then
+    nothing (and the writer goes on to the guarded update)."""
+    values = {c.name: bindparam(c.name, type_=c.type) for c in table.columns if c.name != "seq"}
+
+    def build(dialect: str) -> Any:
+        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+        return insert_(table).values(**values).on_conflict_do_nothing(
+            index_elements=["role", "country_code", "party_id", "id"])
+
+    return Prepared(build=build)
+
+
+_INSERT_NEW = {name: _insert_new(t) for name, t in OBJECT_TABLES.items()}
 _COUNT = Prepared(select(object_counts.c.n).where(object_counts.c.module == bindparam("module"),
                                                   object_counts.c.role == bindparam("role")))
 
@@ -253,20 +273,16 @@ class SqlStore:
             **_columns(str(module), data, role),
         }
         async with self.db.begin() as tx:
-            upsert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
-            added = (await tx.execute(upsert(table).values(**values).on_conflict_do_nothing(
-                index_elements=["role", "country_code", "party_id", "id"]))).rowcount
-            if added:
+            if await tx.run(_INSERT_NEW[table.name], values):
                 await self._count(tx, module, role, 1)
-            elif not await tx.run(_UPDATE_OWNED[table.name], {
-                    "role": values["role"], "id": values["id"], "cc": values["country_code"],
-                    "pid": values["party_id"], "updated": values["last_updated"],
-                    "text": values["data"], **_columns(str(module), data, role)}):
-                same = (await tx.execute(select(table.c.seq).where(
-                    self._where(table, role, data["id"], values["country_code"],
-                                values["party_id"]), table.c.data == values["data"]))).first()
-                return data if same is not None else None  # else: the stored one is newer
-            queued = await self._publish(tx, module, role, [data])
+                written: bool | None = True
+            else:  # created meanwhile by a concurrent request: the newer one wins
+                written = await self._replace(tx, table, role, values["id"],
+                                              values["country_code"], values["party_id"],
+                                              values["last_updated"], values["data"], values)
+                if written is None:
+                    return None
+            queued = await self._publish(tx, module, role, [data]) if written else 0
         self._published(queued)
         return data
 
@@ -279,32 +295,40 @@ class SqlStore:
         sends nothing (a retried request must not reach partners twice).
         """
         table = OBJECT_TABLES[str(module)]
-        updated = ts_key(data["last_updated"])
-        text = jsonutil.dumps(data).decode()
         cc = country_code or data.get("country_code")
         pid = party_id or data.get("party_id")
-        where = self._where(table, role, id, cc, pid)
-        columns = _columns(str(module), data, role)
-        queued = 0
         async with self.db.begin() as tx:
-            if cc and pid:  # every partner call: prepared
-                changed = await tx.run(_UPDATE_OWNED[table.name], {
-                    "role": str(role), "id": id_key(id), "cc": party_key(cc),
-                    "pid": party_key(pid), "updated": updated, "text": text, **columns})
-            else:
-                changed = (await tx.execute(
-                    update(table).where(where)
-                    .where(table.c.last_updated <= updated, table.c.data != text)
-                    .values(last_updated=updated, data=text, **columns))).rowcount
-            if changed:
-                queued = await self._publish(tx, module, role, [data])
-            else:
-                same = (await tx.execute(select(table.c.seq).where(
-                    where, table.c.data == text))).first()
-                if same is None:
-                    return None
+            written = await self._replace(tx, table, role, id, cc, pid,
+                                          ts_key(data["last_updated"]),
+                                          jsonutil.dumps(data).decode(),
+                                          _columns(str(module), data, role))
+            if written is None:
+                return None
+            queued = await self._publish(tx, module, role, [data]) if written else 0
         self._published(queued)
         return data
+
+    async def _replace(self, tx: Tx, table: Any, role: RoleEnum, id: str, cc: str | None,
+                       pid: str | None, updated: datetime, text: str,
+                       columns: dict[str, Any]) -> bool | None:
+        """The guarded replace every write of a stored object goes through: True when
+        written, False when the stored object is this one already, None when it is newer."""
+        extra = {c.name: columns[c.name] for c in table.columns if c.name in columns
+                 and c.name not in _KEY_COLUMNS}
+        if cc and pid:  # every partner call: prepared
+            changed = await tx.run(_UPDATE_OWNED[table.name], {
+                "role": str(role), "id": id_key(id), "cc": party_key(cc),
+                "pid": party_key(pid), "updated": updated, "text": text, **extra})
+        else:
+            changed = (await tx.execute(
+                update(table).where(self._where(table, role, id, cc, pid))
+                .where(table.c.last_updated <= updated, table.c.data != text)
+                .values(last_updated=updated, data=text, **extra))).rowcount
+        if changed:
+            return True
+        same = (await tx.execute(select(table.c.seq).where(
+            self._where(table, role, id, cc, pid), table.c.data == text))).first()
+        return False if same is not None else None
 
     async def upsert_many(self, module: ModuleID, role: RoleEnum,
                           items: list[dict[str, Any]]) -> dict[str, int]:
