@@ -75,9 +75,9 @@ class OcpiApp(FastAPI):
             refused = check_url(scope["path"], scope.get("raw_path"),
                                 scope.get("query_string", b""), self._limits)
             if refused is not None:
-                status = 400 if "segments" in refused else 414
+                status, reason = refused
                 response = envelope(status_code=Status.CLIENT_ERROR,
-                                    status_message=f"request refused: {refused}",
+                                    status_message=f"request refused: {reason}",
                                     http_status=status, headers={"Connection": "close"})
                 await RequestIdMiddleware(response)(scope, receive, send)
                 return

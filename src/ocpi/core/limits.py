@@ -71,6 +71,11 @@ class RequestTimeout(OcpiError):
     http_status = 408
 
 
+class ClientGone(OcpiError):
+    """The client hung up before its body was complete: nothing to parse, nobody to
+    answer (the envelope goes nowhere), nothing to log."""
+
+
 class NotJson(OcpiError):
     """A body that is not JSON: the transport layer's HTTP 400 (2001)."""
 
@@ -167,15 +172,17 @@ def may_hold_surrogate(body: bytes) -> bool:
 
 # --- paths and ids ---------------------------------------------------------------
 
-def check_url(path: str, raw_path: bytes | None, query: bytes, limits: Limits) -> str | None:
-    """Why a request line is refused before it is matched, or None."""
+def check_url(path: str, raw_path: bytes | None, query: bytes, limits: Limits
+              ) -> tuple[int, str] | None:
+    """The HTTP status and reason a request line is refused with before it is
+    matched, or None."""
     size = len(raw_path) if raw_path is not None else len(path)
     if size > limits.max_path_bytes:
-        return f"path longer than {limits.max_path_bytes} bytes"
+        return 414, f"path longer than {limits.max_path_bytes} bytes"
     if path.count("/") > limits.max_path_segments:
-        return f"path has more than {limits.max_path_segments} segments"
+        return 400, f"path has more than {limits.max_path_segments} segments"
     if len(query) > limits.max_query_bytes:
-        return f"query longer than {limits.max_query_bytes} bytes"
+        return 414, f"query longer than {limits.max_query_bytes} bytes"
     return None
 
 

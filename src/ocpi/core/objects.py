@@ -6,7 +6,7 @@ the never-go-backwards ``last_updated`` rule and namespace checks.
 
 import asyncio
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -32,22 +32,23 @@ def require_object(body: Any, what: str) -> dict[str, Any]:
 _MANY_ITEMS = 500  # list items (EVSEs...) above which a merged object is validated off the loop
 
 
-async def _off_loop(fn: Callable[[], Any]) -> Any:
-    """A big object's validation in a thread, so a partner's 4 MB Location (or a
-    small PATCH merged into a big one) does not hold the event loop for every
-    other call. Small ones, nearly all, are validated inline."""
-    return await asyncio.to_thread(fn)
+async def _model_validate(ctx: OcpiRequest, model: type[OcpiModel], data: dict[str, Any],
+                          big: bool) -> None:
+    """Inline for the usual small object; a ``big`` one in a thread, so a partner's
+    4 MB Location (or a small PATCH merged into a big one) does not hold the event
+    loop for every other call."""
+    context: dict[str, Any] = {"warnings": ctx.warnings}
+    if big or ctx.body_size > ctx.node.limits.parse_in_thread_bytes:
+        await asyncio.to_thread(model.model_validate, data, context=context)
+    else:
+        model.model_validate(data, context=context)
 
 
 async def validate(ctx: OcpiRequest, model: type[OcpiModel], data: dict[str, Any],
                    prefix: str = "") -> None:
     """Validate a full object; hard errors raise 2001 naming the field."""
-    context: dict[str, Any] = {"warnings": ctx.warnings}
     try:
-        if ctx.body_size > ctx.node.limits.parse_in_thread_bytes:
-            await _off_loop(lambda: model.model_validate(data, context=context))
-        else:
-            model.model_validate(data, context=context)
+        await _model_validate(ctx, model, data, big=False)
     except ValidationError as exc:
         raise InvalidParameters(validation_message(exc, prefix)) from None
 
@@ -60,13 +61,9 @@ async def validate_patch(ctx: OcpiRequest, model: type[OcpiModel], merged: dict[
     version); that is no reason to refuse a PATCH of its status.
     """
     touched = set(patched)
-    context: dict[str, Any] = {"warnings": ctx.warnings}
+    big = sum(len(v) for v in merged.values() if isinstance(v, list)) > _MANY_ITEMS
     try:
-        if ctx.body_size > ctx.node.limits.parse_in_thread_bytes or sum(
-                len(v) for v in merged.values() if isinstance(v, list)) > _MANY_ITEMS:
-            await _off_loop(lambda: model.model_validate(merged, context=context))
-        else:
-            model.model_validate(merged, context=context)
+        await _model_validate(ctx, model, merged, big)
     except ValidationError as exc:
         errors = [e for e in exc.errors() if (e["loc"] and e["loc"][0] in touched)
                   or not e["loc"]]

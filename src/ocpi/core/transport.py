@@ -25,6 +25,7 @@ from .authentication.authenticator import Caller
 from .envelope import envelope
 from .errors import Forbidden, InvalidParameters, OcpiError, Unauthorized
 from .limits import (
+    ClientGone,
     Limits,
     NotJson,
     OutOfRange,
@@ -105,7 +106,7 @@ class OcpiRequest:
 def _check_connected(message: Message) -> None:
     """A client gone mid-body is no partial body to parse (and no traceback to log)."""
     if message["type"] == "http.disconnect":
-        raise NotJson("the client went away before its body was complete")
+        raise ClientGone("the client went away before its body was complete")
 
 
 def parse_json(body: bytes, limits: Limits) -> Any:
