@@ -19,7 +19,6 @@ _OTHER_VERSION_FIELDS = {
     kind: version_filter({v: s[kind].model_fields.keys() for v, s in SCHEMAS.items()})
     for kind in ("location", "evse", "connector")
 }
-# 2.2+ keys that the canonical model always carries but 2.1.1 never shows
 # The specification's value for a required field that cannot be filled
 # (2.2.1/2.3.0 transport_and_format, "No data available").
 NOT_AVAILABLE = "#NA"
@@ -200,21 +199,26 @@ def to_wire(obj: dict[str, Any], version: str, kind: str, strict: bool = True) -
 _ID_MAX_22 = 36  # Location id and EVSE uid: 2.1.1 allows 39, 2.2.1 and 2.3.0 only 36
 
 
-def unservable(location: dict[str, Any], newer_versions: bool = True) -> str | None:
-    """Why our own Location (wire or canonical) could not be served valid in every
-    version the node serves, naming the field; None when it can. Partners' objects
-    are kept as sent; ours must be writable only in a form every version carries."""
-    if not newer_versions:
-        return None
+def unservable(location: dict[str, Any]) -> str | None:
+    """Why our own Location (wire or canonical) could not be served valid in 2.2.1
+    and 2.3.0, naming the field; None when it can. Partners' objects are kept as
+    sent; ours must be writable only in a form every version carries."""
     if location.get("time_zone") is None:
         return ("time_zone: required for our own Locations: partners on 2.2.1 and 2.3.0 "
                 "need it (2.1.1 leaves it optional)")
     if len(str(location.get("id", ""))) > _ID_MAX_22:
         return f"id: at most {_ID_MAX_22} characters for our own Locations (2.2.1 and 2.3.0)"
     for n, evse in enumerate(location.get("evses") or ()):
-        if isinstance(evse, dict) and len(str(evse.get("uid", ""))) > _ID_MAX_22:
-            return (f"evses.{n}.uid: at most {_ID_MAX_22} characters for our own EVSEs "
-                    "(2.2.1 and 2.3.0)")
+        problem = evse_unservable(evse) if isinstance(evse, dict) else None
+        if problem is not None:
+            return f"evses.{n}.{problem}"
+    return None
+
+
+def evse_unservable(evse: dict[str, Any]) -> str | None:
+    """``unservable`` for one of our EVSEs."""
+    if len(str(evse.get("uid", ""))) > _ID_MAX_22:
+        return f"uid: at most {_ID_MAX_22} characters for our own EVSEs (2.2.1 and 2.3.0)"
     return None
 
 

@@ -2,6 +2,7 @@
 (GET/PUT/PATCH of Location, EVSE, Connector), and the operator's management
 writes on the CPO paths. One definition for 2.1.1, 2.2.1 and 2.3.0."""
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
@@ -30,9 +31,13 @@ def _not_found(what: str) -> NotFound:
     return NotFound(f"unknown {what}", status_code=Status.UNKNOWN_LOCATION)
 
 
-def _serves_22(ctx: OcpiRequest) -> bool:
-    """Whether some version this node serves requires a Location's ``time_zone``."""
-    return any(not is_v2_1(v) for v in ctx.node.versions)
+def _check_servable(ctx: OcpiRequest, unservable: Callable[[dict[str, Any]], str | None],
+                    body: dict[str, Any]) -> None:
+    """Our own objects must be servable in 2.2+ when the node serves 2.2+ (2001)."""
+    if ctx.role == RoleEnum.cpo and any(not is_v2_1(v) for v in ctx.node.versions):
+        problem = unservable(body)
+        if problem is not None:
+            raise InvalidParameters(problem)
 
 
 async def _load(ctx: OcpiRequest, cc: str | None, pid: str | None, location_id: str
@@ -185,14 +190,11 @@ async def put(ctx: OcpiRequest) -> Response:
             obj.check_same("country_code", cc, body)
             obj.check_same("party_id", pid, body)
         own = ctx.role == RoleEnum.cpo
-        problem = mapper.unservable(body, _serves_22(ctx)) if own else None
-        if problem is not None:
-            raise InvalidParameters(problem)
+        _check_servable(ctx, mapper.unservable, body)
         new = mapper.to_canonical(body, ctx.version, "location", cc.upper(), pid.upper())
         stored = await _load(ctx, cc, pid, location_id)
         if obj.is_stale(new, stored):  # the Location's own stamp, as sent, decides
             return obj.stored_response(ctx, False, applied=False)
-        new = _newest_nested(new)
         if own and stored is not None:
             new = _keep_removed(ctx, new, stored)
         applied = await _save(ctx, cc, pid, new, stored is not None)
@@ -202,10 +204,8 @@ async def put(ctx: OcpiRequest) -> Response:
     await obj.validate(ctx, _schema(ctx, kind), body)
     obj.check_same("uid" if kind == "evse" else "id", evse_uid if kind == "evse"
                    else connector_id, body)
-    if kind == "evse" and ctx.role == RoleEnum.cpo and _serves_22(ctx):
-        problem = mapper.unservable({"time_zone": "", "evses": [body]})
-        if problem is not None:
-            raise InvalidParameters(problem.replace("evses.0.", ""))
+    if kind == "evse":
+        _check_servable(ctx, mapper.evse_unservable, body)
     location = await _load(ctx, cc, pid, location_id)
     if location is None:
         raise _not_found(f"location {location_id!r}")
@@ -227,10 +227,8 @@ async def put(ctx: OcpiRequest) -> Response:
             return obj.stored_response(ctx, False, applied=False)
         created = _put_item(conns, j, item)
         evse["connectors"] = conns
-        evse["last_updated"] = obj.later(item["last_updated"], evse.get("last_updated"))
         evses[i] = evse
-    location["evses"] = evses
-    location["last_updated"] = obj.later(item["last_updated"], location.get("last_updated"))
+    location["evses"] = evses  # its stamps are raised to the item's in _save
     applied = await _save(ctx, cc, pid, location, True)
     return obj.stored_response(ctx, created, applied)
 
@@ -273,10 +271,8 @@ async def patch(ctx: OcpiRequest) -> Response:
             assert j is not None
             conns[j] = item
             evse["connectors"] = conns
-            evse["last_updated"] = obj.later(item["last_updated"], evse.get("last_updated"))
             evses[i] = evse
-        new["evses"] = evses
-        new["last_updated"] = obj.later(item["last_updated"], new.get("last_updated"))
+        new["evses"] = evses  # its stamps are raised to the item's in _save
     applied = await _save(ctx, cc, pid, new, True)
     return obj.stored_response(ctx, False, applied)
 
