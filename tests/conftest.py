@@ -62,6 +62,14 @@ def migrate_from_nothing(conn: Connection) -> None:
 
 
 @pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A ``Database`` on the backend under test (store and outbox tests)."""
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
 def local_partners(monkeypatch: pytest.MonkeyPatch) -> None:
     """Partners on 127.0.0.1 over http, as in every test with real partner servers."""
     monkeypatch.setenv("OCPI_ALLOW_INSECURE_PARTNERS", "1")

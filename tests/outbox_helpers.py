@@ -3,12 +3,19 @@
 from typing import Any
 
 from ocpi.core.enums import ModuleID, RoleEnum
+from ocpi.outbox.worker import Backoff, OutboxWorker
 from ocpi.peers.credentials import Party
 from ocpi.peers.registry import Registry
 from ocpi.store.database import Database
 from ocpi.store.sql_store import SqlStore
 
 CPO = ("NL", "OCP")
+
+
+def worker(db: Database) -> OutboxWorker:
+    """Our outbox worker with retries and polls short enough for a test."""
+    return OutboxWorker(db, from_party=CPO, backoff=Backoff(base=0.01, cap=0.05),
+                        poll_interval=0.05)
 
 
 async def receiving_partner(db: Database, url: str, cc: str, pid: str, *, role: str = "EMSP",

@@ -7,11 +7,13 @@ slow or garbled: the other side of the wire, not a stand-in for our code.
 
 import asyncio
 import base64
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -45,6 +47,21 @@ class ServerThread:
     def __exit__(self, *exc: Any) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+def wait_serving(base: str, proc: subprocess.Popen[bytes], why: Any = "") -> None:
+    """Block until the ``ocpi serve`` at ``base`` answers; fail with ``why()`` (its log,
+    say) when the process ended or 30 s went by."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"{base}/ocpi/versions", timeout=1)
+            return
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"ocpi serve did not start: {why() if why else ''}"
+                                   ) from None
+            time.sleep(0.05)
 
 
 def served(peer: Any) -> Iterator[Any]:

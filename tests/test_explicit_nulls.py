@@ -12,7 +12,6 @@ import pytest
 
 from ocpi.core.enums import ModuleID
 from ocpi.outbox import admin
-from ocpi.outbox.worker import Backoff, OutboxWorker
 from ocpi.peers import handshake
 from ocpi.peers.credentials import Party
 from ocpi.peers.handshake import Us
@@ -23,7 +22,7 @@ from ocpi.store.database import Database
 from ocpi.store.sql_store import SqlStore
 
 from .conftest import auth, body, dumps, op
-from .outbox_helpers import CPO, receiving_partner, session, write
+from .outbox_helpers import CPO, receiving_partner, session, worker, write
 from .receiver import Receiver, seed_library, seed_problems
 from .servers import PeerMock, served
 
@@ -94,18 +93,6 @@ def test_a_2_1_1_session_completes_the_location_it_embeds():
 
 
 # --- outbox pushes -----------------------------------------------------------------------
-
-@pytest.fixture
-async def db(database_url):
-    database = Database(database_url)
-    yield database
-    await database.dispose()
-
-
-def worker(db: Database) -> OutboxWorker:
-    return OutboxWorker(db, from_party=CPO, backoff=Backoff(base=0.01, cap=0.05),
-                        poll_interval=0.05)
-
 
 async def test_pushes_to_such_a_partner_carry_every_optional_field(db):
     store = SqlStore(db)

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from .conftest import BACKENDS, OPERATOR, PG_URL, reset_postgres
+from .servers import wait_serving
 from .test_cli import OCPI, free_port
 
 BODY_LIMIT = 1024 * 1024  # the node under test takes 1 MiB bodies
@@ -80,14 +81,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
              "--max-connections", str(MAX_CONNECTIONS)],
             stdout=subprocess.DEVNULL, stderr=err, env=env)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{url}/ocpi/versions", timeout=1)
-            break
-        except httpx.TransportError:
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
+    wait_serving(url, proc, log.read_text)
     node = Served(url, proc, log, partner, request.param)
     yield node
     proc.terminate()

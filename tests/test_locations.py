@@ -410,6 +410,35 @@ async def test_location_last_updated_is_never_older_than_its_evses_or_connectors
     assert body(r)["status_code"] == 1000
     got = body(await node.client.get(OWN.format(v="2.2.1"), headers=op()))["data"]
     assert got["last_updated"] == got["evses"][0]["last_updated"] == "2026-01-05T00:00:00Z"
+    # a Connector PUT, then a Connector PATCH, raise its EVSE and the Location
+    conn = {**evse["connectors"][0], "last_updated": "2026-01-06T00:00:00Z"}
+    cid = conn["id"]
+    r = await node.client.put(OWN.format(v="2.2.1") + f"/E1/{cid}", content=dumps(conn),
+                              headers=op())
+    assert body(r)["status_code"] == 1000
+    got = body(await node.client.get(OWN.format(v="2.2.1"), headers=op()))["data"]
+    assert got["last_updated"] == got["evses"][0]["last_updated"] == "2026-01-06T00:00:00Z"
+    r = await node.client.patch(OWN.format(v="2.2.1") + f"/E1/{cid}", headers=op(),
+                                json={"max_amperage": 20, "last_updated": "2026-01-07T00:00:00Z"})
+    assert body(r)["status_code"] == 1000
+    got = body(await node.client.get(OWN.format(v="2.2.1"), headers=op()))["data"]
+    assert got["last_updated"] == got["evses"][0]["last_updated"] == "2026-01-07T00:00:00Z"
+
+
+async def test_free_text_is_kept_with_a_warning_up_to_a_hard_ceiling(node):
+    """Overlong free text is a hub's habit (kept, reported); a megabyte of it is not."""
+    token = await node.partner("BE", "BEC")
+    loc = example("2.2.1", "location_example.json")
+    r = await node.client.put(BASE, content=dumps({**loc, "name": "n" * 300}),
+                              headers=auth(token))
+    assert r.status_code == 201 and "name: longer than 255" in body(r)["status_message"]
+    r = await node.client.put(BASE, content=dumps({**loc, "name": "n" * 5000,
+                                                   "last_updated": "2030-01-01T00:00:00Z"}),
+                              headers=auth(token))
+    assert body(r)["status_code"] == 2001
+    assert body(r)["status_message"].startswith("name: longer than 4096")
+    got = body(await node.client.get(BASE, headers=auth(token)))["data"]
+    assert got["name"] == "n" * 300  # the refused PUT stored nothing
 
 
 async def test_an_evse_left_out_of_our_own_put_is_kept_as_removed(node):

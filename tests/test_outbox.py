@@ -15,23 +15,10 @@ from ocpi.store.database import Database
 from ocpi.store.schema import outbox
 from ocpi.store.sql_store import SqlStore
 
-from .outbox_helpers import CPO, receiving_partner, session, write
+from .outbox_helpers import CPO, receiving_partner, session, worker, write
 from .receiver import Receiver
 
 pytestmark = pytest.mark.usefixtures("local_partners")
-
-FAST = Backoff(base=0.01, cap=0.05)
-
-
-@pytest.fixture
-async def db(database_url):
-    database = Database(database_url)
-    yield database
-    await database.dispose()
-
-
-def worker(db: Database) -> OutboxWorker:
-    return OutboxWorker(db, from_party=CPO, backoff=FAST, poll_interval=0.05)
 
 
 async def queued(db: Database) -> int:

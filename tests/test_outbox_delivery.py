@@ -112,13 +112,6 @@ def check_latest_state(receiver: Receiver, writes: list[dict[str, Any]]) -> None
             assert after["kwh"] >= before["kwh"]
 
 
-@pytest.fixture
-async def db(database_url):
-    database = Database(database_url)
-    yield database
-    await database.dispose()
-
-
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_every_message_delivers_10000_updates_in_order_through_chaos(db):
     writes = updates(seed=4)

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +18,7 @@ from ocpi.peers.registry import Registry
 from ocpi.store.database import Database
 
 from .conftest import BACKENDS, PG_URL, auth, reset_postgres
+from .servers import wait_serving
 from .test_cli import free_port
 
 OCPI = [sys.executable, "-m", "ocpi.cli"]
@@ -40,16 +40,7 @@ def serving(db: str, role: str, cc: str, pid: str, *extra: str) -> Iterator[str]
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/ocpi/versions", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"ocpi serve did not start: {proc.stderr.read()!r}"
-                                       ) from None
-                time.sleep(0.1)
+        wait_serving(base, proc, lambda: proc.stderr.read() if proc.stderr else b"")
         yield base
     finally:
         proc.terminate()
