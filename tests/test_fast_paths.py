@@ -12,9 +12,11 @@ from sqlalchemy.exc import IntegrityError
 
 from ocpi.core.enums import ModuleID, RoleEnum
 from ocpi.modules.locations import mapper as location_mapper
+from ocpi.modules.locations.declaration import table as locations
+from ocpi.modules.sessions.declaration import table as sessions
 from ocpi.store.database import Database
 from ocpi.store.keys import ts_key
-from ocpi.store.schema import locations, object_counts, sessions
+from ocpi.store.schema import object_counts
 from ocpi.store.sql_store import SqlStore
 
 from .conftest import auth, body

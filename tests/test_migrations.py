@@ -29,7 +29,7 @@ from ocpi import get_application
 from ocpi.cli import main
 from ocpi.core import jsonutil
 from ocpi.core.enums import ModuleID, RoleEnum
-from ocpi.modules.wire import plain_versions
+from ocpi.modules.registry import object_type
 from ocpi.peers.registry import Registry
 from ocpi.store import migrate
 from ocpi.store.database import Database
@@ -208,7 +208,8 @@ def wire_versions_and_counts(conn: Connection) -> list[str]:
     for name in ("locations", "sessions"):
         rows = conn.execute(text(f"SELECT role, data, wire_versions FROM {name}")).all()
         for role, data, versions in rows:
-            expected = plain_versions(name, jsonutil.loads(data)) if role == "CPO" else None
+            expected = (object_type(name).plain_versions(jsonutil.loads(data)) if role == "CPO"
+                        else None)
             if versions != expected:
                 wrong.append(f"{name} {role}: {versions!r} != {expected!r}")
         kept = conn.execute(text("SELECT n FROM object_counts WHERE module = :m AND "

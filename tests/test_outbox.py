@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from ocpi.core.enums import ModuleID, RoleEnum
 from ocpi.outbox import admin
 from ocpi.outbox.worker import Backoff, OutboxWorker
-from ocpi.store import sql_store
+from ocpi.store import objects as store_objects
 from ocpi.store.database import Database
 from ocpi.store.schema import outbox
 from ocpi.store.sql_store import SqlStore
@@ -243,7 +243,7 @@ async def test_an_object_is_never_stored_without_its_messages(db, monkeypatch):
         await receiving_partner(db, r.url, "DE", "MSP")
         await write(store, session(1))
         # a write that fails after its row was written: neither the row nor a message stays
-        monkeypatch.setattr(sql_store, "publish", _failing_publish)
+        monkeypatch.setattr(store_objects, "_OWN_WRITE", [_failing_publish])
         with pytest.raises(RuntimeError):
             await store.create(ModuleID.sessions, RoleEnum.cpo, session(2))
         monkeypatch.undo()

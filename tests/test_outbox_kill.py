@@ -12,9 +12,11 @@ import time
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from ocpi.outbox.queue import Queue
 from ocpi.store.database import Database
+from ocpi.store.schema import outbox
 from ocpi.store.sql_store import SqlStore
 
 from .conftest import BACKENDS, PG_URL, reset_postgres
@@ -95,6 +97,10 @@ async def _run(db_url: str, delivery: str, writes: list[dict]) -> tuple[Receiver
                 await write(store, data)
                 if i % 20 == 0:
                     await asyncio.sleep(0)
+                    # the writer keeps pace with delivery until the kills are done: one far
+                    # ahead would leave latest-state little to send, and no kill mid-stream
+                    while not killer.done() and await _pending(db) > 300:
+                        await asyncio.sleep(0.01)
             await killer
             queue = Queue(db)
             deadline = time.monotonic() + 180
@@ -109,6 +115,12 @@ async def _run(db_url: str, delivery: str, writes: list[dict]) -> tuple[Receiver
     # killed mid-stream: after delivery had begun and before it had ended
     assert all(0 < p < len(receiver.accepted) for p in node.progress), node.progress
     return receiver, node.kills
+
+
+async def _pending(db: Database) -> int:
+    async with db.begin() as tx:
+        return (await tx.execute(select(func.count()).select_from(outbox).where(
+            outbox.c.state == "pending"))).scalar_one()
 
 
 @pytest.fixture(params=BACKENDS)

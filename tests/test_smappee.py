@@ -18,10 +18,10 @@ from ocpi.connectors.smappee.sync import REFRESH_KEY, SmappeeSync
 from ocpi.core.datetime import emitted, format_datetime, parse_datetime
 from ocpi.core.enums import ModuleID, RoleEnum
 from ocpi.modules.sessions import mapper as session_mapper
+from ocpi.modules.sessions.declaration import table as sessions
 from ocpi.outbox import admin
 from ocpi.store import settings as node_state
 from ocpi.store.database import Database
-from ocpi.store.schema import sessions
 from ocpi.store.sql_store import SqlStore
 
 from .conftest import auth

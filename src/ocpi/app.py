@@ -25,9 +25,7 @@ from .core.interface import ModuleDefinition, module_path
 from .core.limits import Limits
 from .core.status import Status
 from .core.transport import RequestIdMiddleware, make_endpoint
-from .modules.credentials import module as credentials
-from .modules.locations import module as locations
-from .modules.sessions import module as sessions
+from .modules.registry import MODULES
 from .modules.versions.enums import SUPPORTED_VERSIONS, VersionNumber
 from .modules.versions.module import make_versions_endpoint
 from .node import Node
@@ -37,13 +35,6 @@ from .store.database import Database
 from .store.sql_store import SqlStore
 
 log = logging.getLogger("ocpi")
-
-MODULES: dict[ModuleID, ModuleDefinition] = {
-    ModuleID.credentials_and_registration: credentials.definition(),
-    ModuleID.locations: locations.definition(),
-    ModuleID.sessions: sessions.definition(),
-}
-
 
 def _routes_for(node: Node, definition: ModuleDefinition) -> list[BaseRoute]:
     """A module's routes, those below its prefix under one ``Mount``: a request
@@ -152,7 +143,7 @@ def get_application(
                 party_id=party_id or os.environ.get("OCPI_PARTY_ID"),
                 business_name=business_name or os.environ.get("OCPI_BUSINESS_NAME"),
                 limits=limits or Limits.from_env(max_body_bytes=max_body_bytes))
-    definitions = [MODULES[m] for m in modules if m in MODULES]
+    definitions = [MODULES[m].definition for m in modules if m in MODULES]
 
     app = OcpiApp(title="OCPI node", docs_url=None, redoc_url=None, openapi_url=None)
     app.router.redirect_slashes = False

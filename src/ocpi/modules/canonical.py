@@ -8,12 +8,12 @@ from pydantic import ValidationError
 
 from ..core.mapping import without_nulls
 from ..core.transport import validation_message
-from .locations import mapper as location_mapper
-from .locations.schemas import SCHEMAS as LOCATION_SCHEMAS
-from .sessions import mapper as session_mapper
-from .sessions.schemas import SCHEMAS as SESSION_SCHEMAS
+from .registry import object_type, object_types
 
-MODULES = ("locations", "sessions")
+
+def modules() -> tuple[str, ...]:
+    """The modules whose objects can be read from a file or a pull."""
+    return tuple(t.module.value for t in object_types())
 
 
 def from_wire(module: str, item: Any, version: str, country_code: str | None = None,
@@ -25,16 +25,13 @@ def from_wire(module: str, item: Any, version: str, country_code: str | None = N
     if not isinstance(item, dict):
         raise ValueError("not a JSON object")
     item = without_nulls(item)
-    if module == "locations":
-        model = LOCATION_SCHEMAS.get(version, LOCATION_SCHEMAS["2.3.0"])["location"]
-    elif module == "sessions":
-        model = SESSION_SCHEMAS.get(version, SESSION_SCHEMAS["2.3.0"])
-    else:
-        raise ValueError(f"no canonical form for {module!r} (only {', '.join(MODULES)})")
     try:
-        model.model_validate(item, context={"warnings": []})
+        decl = object_type(module)
+    except LookupError:
+        raise ValueError(f"no canonical form for {module!r} (only {', '.join(modules())})"
+                         ) from None
+    try:
+        decl.model(version).model_validate(item, context={"warnings": []})
     except ValidationError as exc:
         raise ValueError(validation_message(exc)) from None
-    if module == "locations":
-        return location_mapper.to_canonical(item, version, "location", country_code, party_id)
-    return session_mapper.to_canonical(item, version, country_code, party_id)
+    return decl.to_canonical(item, version, country_code, party_id)

@@ -5,3 +5,5 @@ in the same transaction (``publish.publish``); a worker delivers them FIFO per
 partner and retries until the partner says yes (``worker.OutboxWorker``).
 See ``docs/outbox.md``.
 """
+
+from . import publish as _publish  # noqa: F401  (registers the store's own-write hook)

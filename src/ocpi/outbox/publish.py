@@ -8,11 +8,14 @@ from sqlalchemy import insert, select, text
 
 from ..core import jsonutil
 from ..core.datetime import utcnow
+from ..modules.kernel import PushRule
+from ..modules.registry import object_type
 from ..peers.peer import Peer
 from ..store.database import Tx
 from ..store.keys import ts_key
+from ..store.objects import on_own_write
 from ..store.schema import outbox, peers
-from .routing import ROUTED, object_key, recipients
+from .routing import object_key, recipients
 
 _QUEUE_LOCK = 0x0C91_0B0C  # the advisory lock that orders publishing transactions
 
@@ -23,7 +26,11 @@ async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]]) -> int
     Called by the store in the transaction that writes the objects, so an
     object is never stored without its messages. Returns the number queued.
     """
-    if module not in ROUTED:
+    try:
+        decl = object_type(module)
+    except LookupError:
+        return 0
+    if decl.push == PushRule.NONE:
         return 0
     rows = (await tx.execute(select(peers).where(peers.c.state == "registered"))).all()
     if not rows:
@@ -32,11 +39,11 @@ async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]]) -> int
     now = utcnow().replace(tzinfo=None)
     messages = []
     for data in objects:
-        targets = recipients(partners, module, data)
+        targets = recipients(partners, decl, data)
         if not targets:
             continue
         snapshot = jsonutil.dumps(data).decode()
-        key, updated = object_key(data), ts_key(data["last_updated"])
+        key, updated = object_key(decl, data), ts_key(data["last_updated"])
         for peer, to in targets:
             messages.append({
                 "peer_id": peer.id, "module": module, "object_key": key,
@@ -52,3 +59,7 @@ async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]]) -> int
             await tx.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _QUEUE_LOCK})
         await tx.execute(insert(outbox), messages)
     return len(messages)
+
+
+# the store knows no outbox: it calls what is registered for the node's own writes
+on_own_write(publish)

@@ -16,13 +16,21 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..core.objects import later
-from ..modules.locations import mapper as location_mapper
-from ..modules.sessions import mapper as session_mapper
+from ..modules.kernel import ObjectType
+from ..modules.registry import object_type
 from ..peers.nulls import complete, complete_patch, model_for
 
-# fields whose PATCH semantics are not "replace" (or that 2.1.1 embeds whole)
-_PUT_WHEN_CHANGED = {"sessions": frozenset({"charging_periods", "location"}),
-                     "locations": frozenset()}
+
+class Unrenderable(LookupError):
+    """A message no declaration can render (its module is unknown to this release):
+    it becomes a dead letter with this reason, never a queue held forever."""
+
+
+def _decl(module: str) -> ObjectType:
+    try:
+        return object_type(module)
+    except LookupError as exc:
+        raise Unrenderable(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -40,9 +48,8 @@ def public(data: dict[str, Any]) -> dict[str, Any]:
 
 def to_wire(module: str, version: str, data: dict[str, Any],
             location: dict[str, Any] | None = None) -> dict[str, Any]:
-    if module == "sessions":
-        return session_mapper.to_wire(public(data), version, location=location)
-    return location_mapper.to_wire(public(data), version, "location")
+    """``location``: what the object's 2.1.1 form embeds (a Session's Location)."""
+    return _decl(module).to_wire(public(data), version, context=location)
 
 
 def _diff(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -99,8 +106,8 @@ def _location_patch(url: str, old: dict[str, Any], new: dict[str, Any],
                 "connector")
 
 
-def _url(endpoint: str, data: dict[str, Any]) -> str:
-    return f"{endpoint.rstrip('/')}/{data['country_code']}/{data['party_id']}/{data['id']}"
+def _url(module: str, version: str, endpoint: str, data: dict[str, Any]) -> str:
+    return endpoint.rstrip("/") + _decl(module).url_path(data, version)
 
 
 def _with_nulls(module: str, version: str, push: Push) -> Push:
@@ -115,7 +122,8 @@ def _with_nulls(module: str, version: str, push: Push) -> Push:
 def put(module: str, version: str, endpoint: str, new: dict[str, Any],
         location: dict[str, Any] | None = None, *, explicit_nulls: bool = False) -> Push:
     """The whole object, for a partner that does not have it (or takes no PATCH)."""
-    push = Push("PUT", _url(endpoint, new), to_wire(module, version, new, location))
+    push = Push("PUT", _url(module, version, endpoint, new),
+                to_wire(module, version, new, location))
     return _with_nulls(module, version, push) if explicit_nulls else push
 
 
@@ -140,15 +148,16 @@ def _render(module: str, version: str, endpoint: str, new: dict[str, Any],
             location: dict[str, Any] | None) -> Push | None:
     if had is None or always_put:
         return put(module, version, endpoint, new, location)
-    url = _url(endpoint, new)
+    decl = _decl(module)
+    url = _url(module, version, endpoint, new)
     new_wire = to_wire(module, version, new, location)
     old_wire = to_wire(module, version, had, location)
     changed, removed = _diff(old_wire, new_wire)
     if not changed and not removed:
         return None
     push = None
-    if not removed and not (set(changed) & _PUT_WHEN_CHANGED[module]):
-        if module == "locations":
+    if not removed and not (set(changed) & decl.put_when_changed):
+        if decl.nested_patch:
             push = _location_patch(url, old_wire, new_wire, changed)
         else:
             push = Push("PATCH", url, {**changed, "last_updated": new_wire["last_updated"]})

@@ -1,27 +1,25 @@
-"""Who receives what: the subscription rules of the outbox.
+"""Who receives what: the push rules of the object declarations, applied.
 
-Locations (and later Tariffs) go to every partner that is not a CPO. A
-Session (and later a CDR) goes only to the party that owns its token: to
-that eMSP directly when it is our partner, else to the hubs, with routing
-headers naming the eMSP. It never goes to another eMSP.
+Locations go to every partner that is not only a CPO (and to hubs). Tokens
+go to every partner that is a CPO (and to hubs). A Session goes only to the
+party that owns its token: to that eMSP directly when it is our partner,
+else to the hubs, with routing headers naming the eMSP; never to another
+eMSP.
 """
 
 from collections.abc import Iterable
 from typing import Any
 
+from ..modules.kernel import ObjectType, PushRule
 from ..peers.peer import Peer
 from ..store.keys import id_key, party_key
-
-BROADCAST = frozenset({"locations", "tariffs"})
-TO_TOKEN_OWNER = frozenset({"sessions", "cdrs"})
-ROUTED = BROADCAST | TO_TOKEN_OWNER
 
 Recipient = tuple[Peer, tuple[str, str] | None]  # the peer, and OCPI-to when not its own
 
 
-def object_key(data: dict[str, Any]) -> str:
+def object_key(decl: ObjectType, data: dict[str, Any]) -> str:
     return (f"{party_key(data['country_code'])}/{party_key(data['party_id'])}/"
-            f"{id_key(data['id'])}")
+            f"{id_key(decl.key(data))}")
 
 
 def _receives(peer: Peer, module: str) -> bool:
@@ -36,11 +34,17 @@ def _token_owner(data: dict[str, Any]) -> tuple[str, str] | None:
     return party_key(token["country_code"]), party_key(token["party_id"])
 
 
-def recipients(peers: Iterable[Peer], module: str, data: dict[str, Any]) -> list[Recipient]:
-    candidates = [p for p in peers if _receives(p, module)]
-    if module in BROADCAST:
+def recipients(peers: Iterable[Peer], decl: ObjectType, data: dict[str, Any]
+               ) -> list[Recipient]:
+    if decl.push == PushRule.NONE:
+        return []
+    candidates = [p for p in peers if _receives(p, decl.module.value)]
+    if decl.push == PushRule.TO_NON_CPOS:
         return [(p, None) for p in candidates
                 if p.is_hub or any(party.role != "CPO" for party in p.all_parties())]
+    if decl.push == PushRule.TO_CPOS:
+        return [(p, None) for p in candidates
+                if p.is_hub or any(party.role == "CPO" for party in p.all_parties())]
     owner = _token_owner(data)
     if owner is None:
         return []

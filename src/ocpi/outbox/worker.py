@@ -17,16 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.enums import ModuleID, RoleEnum
-from ..modules.sessions.mapper import embedded_location, needs_location
-from ..modules.versions.enums import is_v2_1
+from ..modules.kernel import ObjectType
+from ..modules.registry import object_type
 from ..peers.client import OcpiClient, PartnerError
 from ..peers.registry import Peer, Registry
 from ..store.database import Database
 from ..store.sql_store import SqlStore
 from .leases import Leases, new_holder
 from .queue import Had, Message, Queue, now
-from .render import Push, public, put, render
+from .render import Push, Unrenderable, public, put, render
 
 log = logging.getLogger("ocpi.outbox")
 
@@ -240,10 +239,14 @@ class OutboxWorker:
                                 "endpoint")
             return msg.seq
         version = client.version  # the negotiated one, as the client speaks it
-        location = await self._location_211(version, msg.module, new)
-        push = render(msg.module, version, endpoint, new,
-                      had.data if had else None, always_put=peer.profile.always_put,
-                      location=location, explicit_nulls=peer.profile.explicit_nulls)
+        try:
+            location = await self._context(object_type(msg.module), version, new)
+            push = render(msg.module, version, endpoint, new,
+                          had.data if had else None, always_put=peer.profile.always_put,
+                          location=location, explicit_nulls=peer.profile.explicit_nulls)
+        except (LookupError, Unrenderable) as exc:  # never holds the partner's queue
+            await self._refused(peer, head, msg, f"cannot be rendered: {exc}")
+            return msg.seq
         if push is None:  # nothing the partner can see has changed
             await self._settle(msg, new)
             return msg.seq
@@ -289,13 +292,15 @@ class OutboxWorker:
                     msg.seq, msg.module, msg.object_key, reason)
         await self.queue.dead(msg, reason, with_older=msg.seq != head.seq)
 
-    async def _location_211(self, version: str, module: str, session: dict[str, Any]
-                            ) -> dict[str, Any] | None:
-        """2.1.1 sessions embed their Location: the one stored now."""
-        if module != "sessions" or not is_v2_1(version) or not needs_location(session):
+    async def _context(self, decl: ObjectType, version: str, data: dict[str, Any]
+                       ) -> dict[str, Any] | None:
+        """What the object's form in ``version`` embeds, as stored now (a 2.1.1
+        Session's Location)."""
+        if decl.load_context is None or not decl.needs_context(data, version):
             return None
-        location = await self.store.get(ModuleID.locations, RoleEnum.cpo,
-                                        session["location_id"],
-                                        country_code=session.get("country_code"),
-                                        party_id=session.get("party_id"))
-        return embedded_location(session, location)
+
+        async def get(module: Any, id: str, cc: str | None, pid: str | None) -> Any:
+            return await self.store.get(module, decl.own_role, id, country_code=cc,
+                                        party_id=pid)
+
+        return await decl.load_context(get, data)

@@ -23,8 +23,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..modules.locations.schemas import SCHEMAS as LOCATION_SCHEMAS
-from ..modules.sessions.schemas import SCHEMAS as SESSION_SCHEMAS
 from . import credentials
 
 NULL_LISTS = frozenset({"status_schedule", "environ_impact"})
@@ -98,13 +96,14 @@ def complete_patch(data: dict[str, Any], model: type[BaseModel]) -> dict[str, An
 def model_for(module: str, version: str, kind: str = "location") -> type[BaseModel] | None:
     """The schema of ``module``'s object in ``version`` (``kind``: location, evse or
     connector for locations); ``None`` for a module without one here."""
-    if module == "locations":
-        return LOCATION_SCHEMAS.get(version, LOCATION_SCHEMAS["2.3.0"])[kind]
-    if module == "sessions":
-        return SESSION_SCHEMAS.get(version, SESSION_SCHEMAS["2.3.0"])
     if module == "credentials":
         return credentials.SCHEMAS.get(version, credentials.Credentials230)
-    return None
+    from ..modules.registry import object_type  # the declarations, read when asked
+
+    try:
+        return object_type(module).model(version, kind)
+    except LookupError:
+        return None
 
 
 def with_nulls(module: str, version: str, data: Any, kind: str = "location") -> Any:

@@ -13,15 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from ..core.datetime import format_datetime
-from ..core.enums import ModuleID, RoleEnum
-from ..modules.canonical import MODULES, from_wire
+from ..core.enums import ModuleID
+from ..modules.canonical import from_wire, modules
+from ..modules.registry import object_type
 from ..modules.versions.enums import is_v2_1
 from ..store.sql_store import SqlStore
 from .client import OcpiClient
 from .handshake import Us
 from .registry import Peer, Registry
 
-PULLABLE = MODULES
 Progress = Callable[[int, int | None], None]
 
 
@@ -43,8 +43,8 @@ class PullResult:
 async def pull(registry: Registry, store: SqlStore, us: Us, peer: Peer, module: str, *,
                since: datetime | None = None, progress: Progress | None = None,
                retry_delay: float = 0.5) -> PullResult:
-    if module not in PULLABLE:
-        raise ValueError(f"cannot pull {module!r} (only {', '.join(PULLABLE)})")
+    if module not in modules():
+        raise ValueError(f"cannot pull {module!r} (only {', '.join(modules())})")
     if peer.state != "registered" or not peer.token_out or not peer.version:
         raise ValueError(f"partner {peer.name} is {peer.state}: register with it first")
     url = peer.endpoint(module, "SENDER")
@@ -57,6 +57,7 @@ async def pull(registry: Registry, store: SqlStore, us: Us, peer: Peer, module: 
         params["date_from"] = format_datetime(since)
     elif module == "sessions":
         params["date_from"] = "1970-01-01T00:00:00Z"  # the specification requires one
+    partners_role = object_type(module).partner_role  # what we pull is theirs
     result = PullResult()
     async with OcpiClient.for_peer(peer, us.main_party, retry_delay=retry_delay) as client:
         try:
@@ -77,7 +78,7 @@ async def pull(registry: Registry, store: SqlStore, us: Us, peer: Peer, module: 
                                                f"{owner[0]}/{owner[1]}, not to {peer.name}")
                         continue
                     accepted.append(obj)
-                counts = await store.upsert_many(ModuleID(module), RoleEnum.emsp, accepted)
+                counts = await store.upsert_many(ModuleID(module), partners_role, accepted)
                 result.received += len(page)
                 result.created += counts["created"]
                 result.updated += counts["updated"]

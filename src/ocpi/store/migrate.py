@@ -121,10 +121,41 @@ def upgrade(conn: Connection) -> tuple[SchemaState, str]:
         if before.revision is None:
             adopt(conn)
         command.upgrade(config(conn), "head")
+        refresh_wire_versions(conn)
     except DBAPIError as exc:  # the caller's transaction rolls back: say so
         raise SchemaError(f"the upgrade from {before.describe()} failed and the database "
                           f"is left as it was: {str(exc.orig).strip()}") from exc
     return before, HEAD
+
+
+def refresh_wire_versions(conn: Connection) -> int:
+    """The node's own rows without zero-copy flags (written before the flags
+    existed, or by a migration) learn them from this release's declarations;
+    unflagged rows are rendered on every page, still correctly. Returns how many."""
+    from sqlalchemy import bindparam, select
+
+    from ..core import jsonutil
+    from .objects import STORED
+
+    done = 0
+    for t in STORED.values():
+        if t.wire_versions is None:
+            continue
+        table = t.table
+        fill = table.update().where(table.c.seq == bindparam("row")).values(
+            wire_versions=bindparam("versions"))
+        last = 0
+        while True:
+            batch = conn.execute(select(table.c.seq, table.c.data).where(
+                table.c.role == t.own_role, table.c.wire_versions.is_(None),
+                table.c.seq > last).order_by(table.c.seq).limit(1000)).all()
+            if not batch:
+                break
+            conn.execute(fill, [{"row": seq, "versions": t.wire_versions(jsonutil.loads(data))}
+                                for seq, data in batch])
+            done += len(batch)
+            last = batch[-1][0]
+    return done
 
 
 def create_at_head(conn: Connection) -> None:

@@ -5,8 +5,9 @@ OCPI ids are CiStrings); the JSON keeps the object exactly as received.
 Timestamps are naive UTC so SQLite and PostgreSQL compare them alike.
 """
 
+from typing import Any
+
 from sqlalchemy import (
-    DDL,
     BigInteger,
     Boolean,
     Column,
@@ -28,15 +29,20 @@ metadata = MetaData()
 _Seq = BigInteger().with_variant(Integer(), "sqlite")
 
 
-def _object_table(name: str, *extra: Column) -> Table:
+def object_table(name: str, *extra: Column) -> Table:
+    """An object type's table: key columns, ``extra`` indexed columns, the JSON.
+
+    Declared by each module (``modules/<name>/declaration.py``), not here: the
+    store holds whatever the module kernel registers."""
     return Table(
         name,
         metadata,
         Column("seq", _Seq, primary_key=True, autoincrement=True),
+        # the interface side the row belongs to: the declaration's own role is ours
         Column("role", String(8), nullable=False),
-        Column("country_code", String(2), nullable=False),
+        Column("country_code", String(2), nullable=False),  # the owning party
         Column("party_id", String(3), nullable=False),
-        Column("id", String(64), nullable=False),
+        Column("id", String(64), nullable=False),  # the key (composite keys joined)
         Column("last_updated", DateTime(), nullable=False),
         *extra,
         Column("data", Text, nullable=False),
@@ -49,18 +55,6 @@ def _object_table(name: str, *extra: Column) -> Table:
     )
 
 
-locations = _object_table("locations")
-sessions = _object_table(
-    "sessions",
-    Column("location_id", String(64)),
-    Column("start_date_time", DateTime()),
-    Column("status", String(16)),
-    Column("token_country_code", String(2)),
-    Column("token_party_id", String(3)),
-    # an eMSP lists only the sessions of its own tokens
-    Index("ix_sessions_token_owner", "role", "token_country_code", "token_party_id", "seq"),
-)
-
 # how many objects each role has: a list page's X-Total-Count without a count(*)
 # over 100,000 rows; kept in the writing transaction for the node's own (CPO) rows
 object_counts = Table(
@@ -71,10 +65,19 @@ object_counts = Table(
     Column("n", BigInteger, nullable=False),
 )
 
-# a new database starts with nothing listed (migration 0005 counts an old one)
-event.listen(object_counts, "after_create", DDL(
-    "INSERT INTO object_counts (module, role, n) VALUES ('locations', 'CPO', 0), "
-    "('sessions', 'CPO', 0)"))
+
+
+def _start_counts(target: Table, connection: Any, **kw: Any) -> None:
+    """A new database starts with nothing listed, for every registered object type
+    (migrations count an old one)."""
+    from .objects import STORED
+
+    rows = [{"module": t.name, "role": t.own_role, "n": 0} for t in STORED.values()]
+    if rows:
+        connection.execute(target.insert(), rows)
+
+
+event.listen(object_counts, "after_create", _start_counts)
 
 peers = Table(
     "peers",
@@ -166,4 +169,3 @@ leases = Table(
     Column("expires_at", DateTime(), nullable=False),
 )
 
-OBJECT_TABLES = {"locations": locations, "sessions": sessions}

@@ -1,7 +1,9 @@
 """The built-in ``Crud``: every module's objects in SQL, addressed the seed's way.
 
-``role`` says whose data it is: ``CPO`` rows are the node's own objects (it is
-their sender), ``EMSP`` rows are objects partners pushed to it (receiver).
+``role`` is the interface side a row belongs to. Each object type's
+declaration names its own role (Locations and Sessions: CPO, Tokens: EMSP):
+rows stored under it are the node's own objects, listed to partners and
+handed to the own-write hooks (the outbox); the others are partners'.
 """
 
 from __future__ import annotations
@@ -17,36 +19,23 @@ from sqlalchemy.ext.compiler import compiles
 
 from ..core import jsonutil
 from ..core.enums import ModuleID, RoleEnum
-from ..modules.wire import plain_versions
-from ..outbox.publish import publish
 from .database import Database, Tx
 from .keys import id_key, party_key, ts_key
+from .objects import StoredType, run_own_write_hooks
+from .objects import stored as stored_type
 from .offsets import OffsetMemo
 from .prepared import Prepared
-from .schema import OBJECT_TABLES, object_counts
-
-_COUNTED = str(RoleEnum.cpo)  # only the node's own objects are listed to partners
+from .schema import object_counts
 
 
-def _columns(module: str, data: dict[str, Any], role: RoleEnum) -> dict[str, Any]:
+def _columns(t: StoredType, data: dict[str, Any], role: RoleEnum) -> dict[str, Any]:
     """Columns pulled out of an object: its zero-copy versions, and keys to look it up by.
 
     Only our own objects are listed to partners: only they need the versions.
     """
-    wire = {"wire_versions": plain_versions(module, data) if str(role) == _COUNTED else None}
-    if module != "sessions":
-        return wire
-    token = data.get("cdr_token") or {}
-    start = data.get("start_date_time")
-    return {
-        **wire,
-        "location_id": id_key(data["location_id"]) if data.get("location_id") else None,
-        "start_date_time": ts_key(start) if start else None,
-        "status": data.get("status"),
-        "token_country_code": party_key(token["country_code"]) if token.get("country_code")
-        else None,
-        "token_party_id": party_key(token["party_id"]) if token.get("party_id") else None,
-    }
+    own = str(role) == t.own_role and t.wire_versions is not None
+    return {"wire_versions": t.wire_versions(data) if own else None,  # type: ignore[misc]
+            **t.columns(data)}
 
 
 class _PageStatements(NamedTuple):
@@ -90,11 +79,10 @@ def _page_statements(table: Any) -> _PageStatements:
         after=page(keys.where(table.c.seq > bindparam("after"))))
 
 
-_PAGES = {name: _page_statements(table) for name, table in OBJECT_TABLES.items()}
-_GET_OWNED = {name: Prepared(select(t.c.data).where(
-    t.c.role == bindparam("role"), t.c.id == bindparam("id"),
-    t.c.country_code == bindparam("cc"), t.c.party_id == bindparam("pid")))
-    for name, t in OBJECT_TABLES.items()}
+def _get_owned(t: Any) -> Prepared:
+    return Prepared(select(t.c.data).where(
+        t.c.role == bindparam("role"), t.c.id == bindparam("id"),
+        t.c.country_code == bindparam("cc"), t.c.party_id == bindparam("pid")))
 
 
 # columns a replace never sets from the object's extras: its key, and what it sets itself
@@ -115,7 +103,6 @@ def _update_owned(table: Any) -> Prepared:
                 data=bindparam("text"), **extra))
 
 
-_UPDATE_OWNED = {name: _update_owned(t) for name, t in OBJECT_TABLES.items()}
 
 
 def _insert_new(table: Any) -> Prepared:
@@ -131,7 +118,27 @@ def _insert_new(table: Any) -> Prepared:
     return Prepared(build=build)
 
 
-_INSERT_NEW = {name: _insert_new(t) for name, t in OBJECT_TABLES.items()}
+class _Statements(NamedTuple):
+    """An object type's prepared statements: built once, on its first use."""
+
+    pages: _PageStatements
+    get_owned: Prepared
+    update_owned: Prepared
+    insert_new: Prepared
+
+
+_STATEMENTS: dict[str, _Statements] = {}
+
+
+def _statements(table: Any) -> _Statements:
+    found = _STATEMENTS.get(table.name)
+    if found is None:
+        found = _STATEMENTS[table.name] = _Statements(
+            _page_statements(table), _get_owned(table), _update_owned(table),
+            _insert_new(table))
+    return found
+
+
 _COUNT = Prepared(select(object_counts.c.n).where(object_counts.c.module == bindparam("module"),
                                                   object_counts.c.role == bindparam("role")))
 
@@ -152,17 +159,18 @@ class SqlStore:
         # called after a commit that queued messages (an in-process outbox worker)
         self.on_publish: list[Callable[[], None]] = []
 
-    async def _publish(self, tx: Tx, module: ModuleID, role: RoleEnum,
+    async def _publish(self, tx: Tx, t: StoredType, role: RoleEnum,
                        objects: list[dict[str, Any]]) -> int:
-        """The node's own objects (CPO role) go to partners, in this transaction."""
-        if str(role) != str(RoleEnum.cpo) or not objects:
+        """The node's own objects go to the own-write hooks (the outbox), in this
+        transaction: partners' objects never do."""
+        if str(role) != t.own_role or not objects:
             return 0
-        return await publish(tx, str(module), objects)
+        return await run_own_write_hooks(tx, t.name, objects)
 
-    async def _count(self, tx: Tx, module: ModuleID, role: RoleEnum, added: int) -> None:
-        if added and str(role) == _COUNTED:
+    async def _count(self, tx: Tx, t: StoredType, role: RoleEnum, added: int) -> None:
+        if added and str(role) == t.own_role:  # only our own objects are listed
             await tx.execute(update(object_counts).where(
-                object_counts.c.module == str(module), object_counts.c.role == _COUNTED)
+                object_counts.c.module == t.name, object_counts.c.role == t.own_role)
                 .values(n=object_counts.c.n + added))
 
     def _published(self, count: int) -> None:
@@ -182,10 +190,12 @@ class SqlStore:
     async def get(self, module: ModuleID, role: RoleEnum, id: str, *args: Any,
                   country_code: str | None = None, party_id: str | None = None,
                   **kwargs: Any) -> dict[str, Any] | None:
-        table = OBJECT_TABLES[str(module)]
+        t = stored_type(module)
+        table = t.table
+        id = t.key_of_call(id, kwargs)
         async with self.db.begin() as tx:  # the writer's view: a write in flight included
             if country_code and party_id:  # every partner call: prepared
-                rows = await tx.fetch(_GET_OWNED[table.name], {
+                rows = await tx.fetch(_statements(table).get_owned, {
                     "role": str(role), "id": id_key(id), "cc": party_key(country_code),
                     "pid": party_key(party_id)})
             else:
@@ -209,18 +219,19 @@ class SqlStore:
         offset into a keyset lookup; without it the offset is walked in the
         (role, seq) index, never over the JSON rows.
         """
-        table = OBJECT_TABLES[str(module)]
+        t = stored_type(module)
+        table = t.table
         offset = int(filters.get("offset") or 0)
         limit = int(filters.get("limit") or 50)
         after = filters.get("after")
         filtered = (filters.get("date_from") is not None or filters.get("date_to") is not None
-                    or (visible_to is not None and module == ModuleID.sessions))
+                    or (visible_to is not None and "token_country_code" in table.c))
         if not filtered:  # the full list, as a hub's daily pull asks for it: prepared
-            fast = _PAGES[table.name]
+            fast = _statements(table).pages
             params = {"role": str(role), "lim": limit + 1, "off": offset,
                       "after": after, "module": str(module)}
             total = None
-            if str(role) == _COUNTED:
+            if str(role) == t.own_role:
                 found = await self.db.fetch(_COUNT, params)
                 total = found[0][0] if found else None
             if total is None:
@@ -238,7 +249,7 @@ class SqlStore:
                 cond.append(table.c.last_updated >= ts_key(filters["date_from"]))
             if filters.get("date_to") is not None:
                 cond.append(table.c.last_updated < ts_key(filters["date_to"]))
-            if visible_to is not None and module == ModuleID.sessions:
+            if visible_to is not None and "token_country_code" in table.c:
                 cond.append(table.c.token_country_code == party_key(visible_to[0]))
                 cond.append(table.c.token_party_id == party_key(visible_to[1]))
             where = and_(*cond)
@@ -262,19 +273,20 @@ class SqlStore:
         """Insert a new object. When a concurrent request created it first, this
         becomes the guarded update: the newer ``last_updated`` wins whichever
         commits first, and ``None`` says a newer one was already there."""
-        table = OBJECT_TABLES[str(module)]
+        t = stored_type(module)
+        table = t.table
         values = {
             "role": str(role),
             "country_code": party_key(country_code or data["country_code"]),
             "party_id": party_key(party_id or data["party_id"]),
-            "id": id_key(data["id"]),
+            "id": id_key(t.key(data)),
             "last_updated": ts_key(data["last_updated"]),
             "data": jsonutil.dumps(data).decode(),
-            **_columns(str(module), data, role),
+            **_columns(t, data, role),
         }
         async with self.db.begin() as tx:
-            if await tx.run(_INSERT_NEW[table.name], values):
-                await self._count(tx, module, role, 1)
+            if await tx.run(_statements(table).insert_new, values):
+                await self._count(tx, t, role, 1)
                 written: bool | None = True
             else:  # created meanwhile by a concurrent request: the newer one wins
                 written = await self._replace(tx, table, role, values["id"],
@@ -282,7 +294,7 @@ class SqlStore:
                                               values["last_updated"], values["data"], values)
                 if written is None:
                     return None
-            queued = await self._publish(tx, module, role, [data]) if written else 0
+            queued = await self._publish(tx, t, role, [data]) if written else 0
         self._published(queued)
         return data
 
@@ -294,17 +306,17 @@ class SqlStore:
         Writing the same object again is a success that changes nothing and
         sends nothing (a retried request must not reach partners twice).
         """
-        table = OBJECT_TABLES[str(module)]
+        t = stored_type(module)
         cc = country_code or data.get("country_code")
         pid = party_id or data.get("party_id")
         async with self.db.begin() as tx:
-            written = await self._replace(tx, table, role, id, cc, pid,
+            written = await self._replace(tx, t.table, role, t.key_of_call(id, kwargs), cc, pid,
                                           ts_key(data["last_updated"]),
                                           jsonutil.dumps(data).decode(),
-                                          _columns(str(module), data, role))
+                                          _columns(t, data, role))
             if written is None:
                 return None
-            queued = await self._publish(tx, module, role, [data]) if written else 0
+            queued = await self._publish(tx, t, role, [data]) if written else 0
         self._published(queued)
         return data
 
@@ -316,7 +328,7 @@ class SqlStore:
         extra = {c.name: columns[c.name] for c in table.columns if c.name in columns
                  and c.name not in _KEY_COLUMNS}
         if cc and pid:  # every partner call: prepared
-            changed = await tx.run(_UPDATE_OWNED[table.name], {
+            changed = await tx.run(_statements(table).update_owned, {
                 "role": str(role), "id": id_key(id), "cc": party_key(cc),
                 "pid": party_key(pid), "updated": updated, "text": text, **extra})
         else:
@@ -336,13 +348,14 @@ class SqlStore:
 
         For pulls: either the whole batch is written or none of it.
         """
-        table = OBJECT_TABLES[str(module)]
+        t = stored_type(module)
+        table = t.table
         counts = {"created": 0, "updated": 0, "unchanged": 0}
         written: list[dict[str, Any]] = []
         latest: dict[tuple[str, str, str], dict[str, Any]] = {}
         for data in items:  # the same object twice in one batch: the newer counts
             key = (party_key(data["country_code"]), party_key(data["party_id"]),
-                   id_key(data["id"]))
+                   id_key(t.key(data)))
             before = latest.get(key)
             if before is not None:
                 counts["unchanged"] += 1
@@ -366,14 +379,14 @@ class SqlStore:
                 if found is None:
                     new_rows.append({"role": str(role), "country_code": cc, "party_id": pid,
                                      "id": key_id, "last_updated": updated, "data": text,
-                                     **_columns(str(module), data, role)})
+                                     **_columns(t, data, role)})
                     written.append(data)
                 elif found.last_updated > updated or found.data == text:
                     counts["unchanged"] += 1
                 # guarded again: a concurrent writer may have stored a newer one
-                elif await tx.run(_UPDATE_OWNED[table.name], {
+                elif await tx.run(_statements(table).update_owned, {
                         "role": str(role), "id": key_id, "cc": cc, "pid": pid,
-                        "updated": updated, "text": text, **_columns(str(module), data, role)}):
+                        "updated": updated, "text": text, **_columns(t, data, role)}):
                     counts["updated"] += 1
                     written.append(data)
                 else:
@@ -381,8 +394,8 @@ class SqlStore:
             if new_rows:
                 await tx.execute(insert(table), new_rows)
             counts["created"] = len(new_rows)
-            await self._count(tx, module, role, counts["created"])
-            queued = await self._publish(tx, module, role, written)
+            await self._count(tx, t, role, counts["created"])
+            queued = await self._publish(tx, t, role, written)
         self._published(queued)
         return counts
 
@@ -394,7 +407,7 @@ class SqlStore:
                             id_prefix: str | None = None,
                             owner: tuple[str, str] | None = None) -> list[dict[str, Any]]:
         """Sessions by their key columns, in order of start (charging parks, connectors)."""
-        t = OBJECT_TABLES["sessions"]
+        t = stored_type(ModuleID.sessions).table
         cond = [t.c.role == str(role)]
         if location_id is not None:
             cond.append(t.c.location_id == id_key(location_id))
@@ -418,11 +431,12 @@ class SqlStore:
     async def delete(self, module: ModuleID, role: RoleEnum, id: str, *args: Any,
                      country_code: str | None = None, party_id: str | None = None,
                      **kwargs: Any) -> None:
-        table = OBJECT_TABLES[str(module)]
+        t = stored_type(module)
+        table = t.table
         async with self.db.begin() as tx:
             gone = await tx.execute(delete(table).where(
-                self._where(table, role, id, country_code, party_id)))
-            await self._count(tx, module, role, -gone.rowcount)
+                self._where(table, role, t.key_of_call(id, kwargs), country_code, party_id)))
+            await self._count(tx, t, role, -gone.rowcount)
         if gone.rowcount:
             self.offsets.forget()
 

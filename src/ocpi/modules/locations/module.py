@@ -17,14 +17,15 @@ from ...core.transport import OcpiRequest
 from ...core.types import ci
 from ..versions.enums import is_v2_1
 from . import mapper
-from .schemas import SCHEMAS
+from .declaration import LOCATIONS, model
 
 MODULE = ModuleID.locations
-_KEYED = {"evses": "uid", "connectors": "id"}
+OBJECTS = LOCATIONS
+_KEYED = dict(LOCATIONS.keyed_lists)
 
 
 def _schema(ctx: OcpiRequest, kind: str) -> Any:
-    return SCHEMAS.get(ctx.version, SCHEMAS["2.3.0"])[kind]
+    return model(ctx.version, kind)
 
 
 def _not_found(what: str) -> NotFound:

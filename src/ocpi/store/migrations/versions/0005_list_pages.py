@@ -35,31 +35,8 @@ def upgrade() -> None:
         n = conn.execute(sa.text(f"SELECT count(*) FROM {name} WHERE role = 'CPO'")).scalar()
         rows.append({"module": name, "role": "CPO", "n": n or 0})
     op.bulk_insert(counts, rows)
-    _backfill_wire_versions(conn)
-
-
-def _backfill_wire_versions(conn: sa.Connection) -> None:
-    """Our own rows (the only ones listed to partners) written before this revision
-    learn which versions they can be served in as stored; with NULL they would
-    be rendered on every page, still correctly."""
-    from ocpi.core import jsonutil
-    from ocpi.modules.wire import plain_versions
-
-    for name in TABLES:
-        table = sa.table(name, sa.column("seq"), sa.column("role"), sa.column("data"),
-                         sa.column("wire_versions"))
-        fill = table.update().where(table.c.seq == sa.bindparam("row")).values(
-            wire_versions=sa.bindparam("versions"))
-        last = 0
-        while True:
-            batch = conn.execute(sa.select(table.c.seq, table.c.data)
-                                 .where(table.c.role == "CPO", table.c.seq > last)
-                                 .order_by(table.c.seq).limit(1000)).all()
-            if not batch:
-                break
-            conn.execute(fill, [{"row": seq, "versions": plain_versions(name, jsonutil.loads(data))}
-                                for seq, data in batch])
-            last = batch[-1][0]
+    # zero-copy flags are filled after the upgrade, by the release running it
+    # (``migrate.refresh_wire_versions``): a migration carries no live converter code
 
 
 def downgrade() -> None:

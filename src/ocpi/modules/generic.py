@@ -1,0 +1,162 @@
+"""Handlers every stored object type shares, driven by its declaration.
+
+The sender's paginated list and the receiver's GET, PUT and PATCH by key,
+with the rules that hold for every module: the caller writes only in its own
+namespace, an older ``last_updated`` never replaces a newer one, a PUT's ids
+must match its URL, a PATCH is merged into the stored object in the caller's
+version and validated for the fields it touched. A module folder adds only
+what is its own (Locations' nested EVSEs, Sessions' charging preferences).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.responses import Response
+
+from ..core import objects as obj
+from ..core.envelope import envelope
+from ..core.errors import InvalidParameters, NotFound
+from ..core.interface import Endpoint
+from ..core.transport import OcpiRequest
+from ..core.types import ci
+from .kernel import CallKey, ObjectType
+from .versions.enums import is_v2_1
+
+
+class Handlers:
+    """The shared interface handlers of one object type."""
+
+    def __init__(self, decl: ObjectType) -> None:
+        self.decl = decl
+
+    # --- reading ------------------------------------------------------------------
+
+    def unknown(self, ctx: OcpiRequest, what: str) -> NotFound:
+        return NotFound(f"unknown {self.decl.name.lower()} {what!r}",
+                        status_code=self.decl.unknown_status(ctx.version))
+
+    async def load(self, ctx: OcpiRequest, cc: str | None, pid: str | None,
+                   keys: list[CallKey]) -> tuple[dict[str, Any] | None, CallKey]:
+        """The stored object under the first of ``keys`` that has one."""
+        for id, extra in keys:
+            found = await ctx.node.crud.get(self.decl.module, ctx.role, id,
+                                            **ctx.node.crud_kwargs(ctx, cc, pid), **extra)
+            if found is not None:
+                return found, (id, extra)
+        return None, keys[0]
+
+    def _url_keys(self, ctx: OcpiRequest) -> list[CallKey]:
+        return self.decl.url_keys(ctx.params, ctx.request.query_params, ctx.version)
+
+    async def wire(self, ctx: OcpiRequest, data: dict[str, Any]) -> dict[str, Any]:
+        """The object in the caller's version, with what 2.1.1 embeds loaded."""
+        context = None
+        if self.decl.needs_context(data, ctx.version) and self.decl.load_context:
+            async def get(module: Any, id: str, cc: str | None, pid: str | None) -> Any:
+                return await ctx.node.crud.get(module, ctx.role, id,
+                                               **ctx.node.crud_kwargs(ctx, cc, pid))
+            context = await self.decl.load_context(get, data)
+        return self.decl.to_wire(data, ctx.version, context=context)
+
+    async def list(self, ctx: OcpiRequest) -> Response:
+        async def render(item: dict[str, Any]) -> dict[str, Any]:
+            return await self.wire(ctx, item)
+
+        return await ctx.node.list_page(ctx, self.decl.module, render,
+                                        visible_to_caller=self.decl.visible_to_token_owner)
+
+    async def get(self, ctx: OcpiRequest) -> Response:
+        p = ctx.params
+        if not ctx.caller.is_operator:
+            obj.check_namespace(ctx, p["country_code"], p["party_id"])
+        keys = self._url_keys(ctx)
+        found, _ = await self.load(ctx, p["country_code"], p["party_id"], keys)
+        if found is None:
+            raise self.unknown(ctx, keys[0][0])
+        return envelope(ctx.node.for_caller(ctx, self.decl.module, await self.wire(ctx, found)))
+
+    # --- writing ------------------------------------------------------------------
+
+    def _check_url(self, ctx: OcpiRequest, keys: list[CallKey], new: dict[str, Any]) -> None:
+        """The object's key must be one the URL names (its id, and e.g. its type)."""
+        own_id, own_extra = self.decl.call_key(new)
+        for id, extra in keys:
+            if ci(id) == ci(own_id) and all(
+                    ci(str(own_extra.get(k))) == ci(str(v)) for k, v in extra.items()):
+                return
+        field = self.decl.id_field
+        raise InvalidParameters(f"{field}: {own_id!r} does not match the URL ({keys[0][0]!r})")
+
+    async def put(self, ctx: OcpiRequest) -> Response:
+        p = ctx.params
+        cc, pid = p["country_code"], p["party_id"]
+        obj.check_namespace(ctx, cc, pid)
+        body = obj.require_object(await ctx.json(), self.decl.name)
+        await obj.validate(ctx, self.decl.model(ctx.version), body)
+        if not is_v2_1(ctx.version):
+            obj.check_same("country_code", cc, body)
+            obj.check_same("party_id", pid, body)
+        new = self.decl.to_canonical(body, ctx.version, cc.upper(), pid.upper())
+        keys = self._url_keys(ctx)
+        self._check_url(ctx, keys, new)
+        new = await self.before_save(ctx, new)
+        stored, _ = await self.load(ctx, cc, pid, [self.decl.call_key(new)])
+        if obj.is_stale(new, stored):
+            return obj.stored_response(ctx, False, applied=False)
+        applied = await self.save(ctx, cc, pid, new, stored is not None)
+        return obj.stored_response(ctx, stored is None, applied)
+
+    async def before_save(self, ctx: OcpiRequest, new: dict[str, Any]) -> dict[str, Any]:
+        """A module's own completion of a whole object before it is stored."""
+        return new
+
+    async def save(self, ctx: OcpiRequest, cc: str, pid: str, data: dict[str, Any],
+                   existed: bool) -> bool:
+        """Store a whole canonical object; False when a newer one won meanwhile."""
+        kwargs = ctx.node.crud_kwargs(ctx, cc, pid)
+        id, extra = self.decl.call_key(data)
+        if existed:
+            result = await ctx.node.crud.update(self.decl.module, ctx.role, data, id,
+                                                **kwargs, **extra)
+            return result is not None or not ctx.node.builtin_store
+        created = await ctx.node.crud.create(self.decl.module, ctx.role, data, **kwargs)
+        # None: the built-in store found a newer one a concurrent request created
+        return created is not None or not ctx.node.builtin_store
+
+    async def patch(self, ctx: OcpiRequest) -> Response:
+        p = ctx.params
+        cc, pid = p["country_code"], p["party_id"]
+        obj.check_namespace(ctx, cc, pid)
+        body = obj.require_object(await ctx.json(), "PATCH fragment")
+        obj.ensure_last_updated(ctx, body)
+        keys = self._url_keys(ctx)
+        obj.check_same(self.decl.id_field, keys[0][0], body)
+        stored, _ = await self.load(ctx, cc, pid, keys)
+        if stored is None:
+            raise self.unknown(ctx, keys[0][0])
+        if obj.is_stale(body, stored):
+            return obj.stored_response(ctx, False, applied=False)
+        wire = self.decl.to_wire(stored, ctx.version, strict=False)
+        merged = obj.merge(wire, body, dict(self.decl.keyed_lists),
+                           appended=self.decl.appended(ctx.version))
+        await obj.validate_patch(ctx, self.decl.model(ctx.version), merged, body.keys())
+        new = self.decl.to_canonical(merged, ctx.version, cc.upper(), pid.upper())
+        if self.decl.call_key(new) != self.decl.call_key(stored):
+            raise InvalidParameters(f"{self.decl.id_field}: a PATCH cannot change the key")
+        applied = await self.save(ctx, cc, pid, new, True)
+        return obj.stored_response(ctx, False, applied)
+
+    # --- the interfaces ---------------------------------------------------------------
+
+    def by_key(self, path: str, *, methods: tuple[str, ...] = ("GET", "PUT", "PATCH"),
+               operator_only: bool = False, versions: frozenset[str] | None = None
+               ) -> tuple[Endpoint, ...]:
+        """The receiver's endpoints under ``path`` (``/{country_code}/{party_id}/{id}``)."""
+        handlers: Mapping[str, Any] = {"GET": self.get, "PUT": self.put, "PATCH": self.patch}
+        return tuple(Endpoint(m, path, handlers[m], versions=versions,
+                              operator_only=operator_only) for m in methods)
+
+    def listing(self) -> Endpoint:
+        return Endpoint("GET", "", self.list)
