@@ -36,6 +36,11 @@ class Node:
     party_id: str | None = None
     business_name: str | None = None
     limits: Limits = field(default_factory=Limits)
+    # the operator's rules for real-time authorization (modules/tokens/module.py)
+    authorizer: Callable[[dict[str, Any]], Any] | None = None
+    # module -> what completes the node's own objects before they are stored
+    own_write_filters: dict[str, list[Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]]] \
+        = field(default_factory=dict)
 
     @property
     def builtin_store(self) -> bool:

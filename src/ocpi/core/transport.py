@@ -63,6 +63,9 @@ class OcpiRequest:
     async def body(self) -> bytes:
         """The body, refused (413) as soon as it passes the limit and (408) when
         it comes too slowly: nothing beyond the limit is ever buffered."""
+        read = getattr(self.request, "_body", None)
+        if read is not None:  # read once: the stream is gone after that
+            return bytes(read)
         limit = self.node.limits.max_body_bytes
         declared = self.request.headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):

@@ -109,7 +109,12 @@ class Handlers:
         return obj.stored_response(ctx, stored is None, applied)
 
     async def before_save(self, ctx: OcpiRequest, new: dict[str, Any]) -> dict[str, Any]:
-        """A module's own completion of a whole object before it is stored."""
+        """The node's own object completed by the flows registered for its module
+        (a Session takes the reference of the authorization before it)."""
+        if ctx.role != self.decl.own_role:
+            return new
+        for complete in ctx.node.own_write_filters.get(self.decl.module.value, ()):
+            new = await complete(new)
         return new
 
     async def save(self, ctx: OcpiRequest, cc: str, pid: str, data: dict[str, Any],

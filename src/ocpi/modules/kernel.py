@@ -89,6 +89,8 @@ class ObjectType:
     # list pages of the sender interface show a partner only its own tokens' objects
     visible_to_token_owner: bool = False
     nested_patch: bool = False  # changes inside one EVSE/Connector go to its own URL
+    # why one of the node's own objects could not be served in every version, or None
+    own_problem: Callable[[dict[str, Any]], str | None] = field(default=lambda data: None)
     # (version, kind) -> the model of a nested kind ("evse", "connector"), if any
     nested_model: Callable[[str, str], type[OcpiModel] | None] | None = None
 

@@ -35,5 +35,5 @@ LOCATIONS = declare(ObjectType(
     url_keys=lambda params, query, version: [(params["location_id"], {})],
     push=PushRule.TO_NON_CPOS, keyed_lists={"evses": "uid", "connectors": "id"},
     unknown_status=lambda version: Status.UNKNOWN_LOCATION, nested_patch=True,
-    nested_model=lambda version, kind: model(version, kind),
+    nested_model=lambda version, kind: model(version, kind), own_problem=mapper.unservable,
 ))
