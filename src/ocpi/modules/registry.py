@@ -10,6 +10,7 @@ from .credentials import module as credentials
 from .kernel import ObjectType
 from .locations import module as locations
 from .sessions import module as sessions
+from .tokens import module as tokens
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ MODULES: dict[ModuleID, Module] = {m.definition.id: m for m in (
     _module(credentials),
     _module(locations),
     _module(sessions),
+    _module(tokens),
 )}
 
 

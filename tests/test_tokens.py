@@ -1,0 +1,163 @@
+"""Tokens: every specification example accepted and read back per version, the
+CPO receiver's keys (uid and type), the eMSP's own tokens and their list, and
+the eMSP's real-time authorization answer."""
+
+import pytest
+
+from ocpi.core.enums import ModuleID, RoleEnum
+
+from .conftest import EXAMPLES, auth, body, dumps, example, op
+
+VERSIONS = ("2.1.1", "2.2.1", "2.3.0")
+RECEIVER = "/ocpi/cpo/{v}/tokens/{cc}/{pid}/{uid}"
+OWN = "/ocpi/emsp/{v}/tokens/{cc}/{pid}/{uid}"
+
+
+def _token_examples(version: str) -> list[dict]:
+    """Every whole Token among the version's examples (lists and envelopes opened)."""
+    found: list[dict] = []
+    for path in sorted((EXAMPLES / version).glob("*token*")):
+        data = example(version, path.name)
+        if isinstance(data, dict) and "data" in data:
+            data = data["data"]
+        items = data if isinstance(data, list) else [data]
+        found += [t for t in items if isinstance(t, dict) and "uid" in t and "whitelist" in t]
+    return found
+
+
+def _url(version: str, token: dict, cc: str = "NL", pid: str = "TNM") -> str:
+    url = RECEIVER.format(v=version, cc=token.get("country_code", cc),
+                          pid=token.get("party_id", pid), uid=token["uid"])
+    return url if version == "2.1.1" else f"{url}?type={token['type']}"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_every_token_example_is_accepted_and_read_back_equal(node, version):
+    examples = _token_examples(version)
+    assert len(examples) >= 3, [p.name for p in (EXAMPLES / version).glob("*token*")]
+    owners = {(t.get("country_code", "NL"), t.get("party_id", "TNM")) for t in examples}
+    tokens = {o: await node.partner(*o, role="EMSP") for o in owners}
+    for token in examples:
+        h = auth(tokens[(token.get("country_code", "NL"), token.get("party_id", "TNM"))],
+                 version)
+        r = await node.client.put(_url(version, token), content=dumps(token), headers=h)
+        assert body(r)["status_code"] == 1000, (token["uid"], r.text)
+        got = body(await node.client.get(_url(version, token), headers=h))
+        assert got["status_code"] == 1000 and got["data"] == token
+
+
+@pytest.mark.parametrize("version,patch", [
+    ("2.1.1", "mod_tokens_L169_example_invalidate_a_token.json"),
+    ("2.2.1", "token_patch_example.json"), ("2.3.0", "token_patch_example.json")])
+async def test_the_patch_examples_block_the_token(node, version, patch):
+    token = _token_examples(version)[0]
+    h = auth(await node.partner(token.get("country_code", "NL"),
+                                token.get("party_id", "TNM"), role="EMSP"), version)
+    await node.client.put(_url(version, token), content=dumps(token), headers=h)
+    fragment = example(version, patch)
+    r = await node.client.patch(_url(version, token), content=dumps(fragment), headers=h)
+    assert body(r)["status_code"] == 1000, r.text
+    got = body(await node.client.get(_url(version, token), headers=h))["data"]
+    assert got["valid"] is False
+    assert {k: v for k, v in got.items() if k not in ("valid", "last_updated")} == \
+        {k: v for k, v in token.items() if k not in ("valid", "last_updated")}
+
+
+def _token(uid: str = "AA11", type_: str = "RFID", **extra: object) -> dict:
+    return {"country_code": "DE", "party_id": "MSP", "uid": uid, "type": type_,
+            "contract_id": f"DE-MSP-{uid}", "issuer": "MSP", "valid": True,
+            "whitelist": "ALLOWED", "last_updated": "2026-11-01T10:00:00Z", **extra}
+
+
+async def test_uid_and_type_are_the_key_and_type_defaults_to_rfid(node):
+    h = auth(await node.partner("DE", "MSP", role="EMSP"))
+    base = RECEIVER.format(v="2.2.1", cc="DE", pid="MSP", uid="AA11")
+    assert (await node.client.put(base, content=dumps(_token()), headers=h)).status_code == 201
+    app = _token(type_="APP_USER", whitelist="NEVER")
+    r = await node.client.put(base + "?type=APP_USER", content=dumps(app), headers=h)
+    assert r.status_code == 201, r.text
+    assert body(await node.client.get(base, headers=h))["data"]["type"] == "RFID"
+    got = body(await node.client.get(base + "?type=APP_USER", headers=h))["data"]
+    assert (got["type"], got["whitelist"]) == ("APP_USER", "NEVER")
+    # a body whose type the URL does not name is refused, naming the field
+    r = await node.client.put(base + "?type=OTHER", content=dumps(_token()), headers=h)
+    assert r.status_code == 200 and body(r)["status_code"] == 2001
+    assert "uid" in body(r)["status_message"]
+    r = await node.client.get(base + "?type=OTHER", headers=h)
+    assert r.status_code == 404 and body(r)["status_code"] == 2004
+
+
+async def test_a_partner_writes_only_its_own_tokens(node):
+    h = auth(await node.partner("DE", "XYZ", role="EMSP"))
+    r = await node.client.put(RECEIVER.format(v="2.2.1", cc="DE", pid="MSP", uid="AA11"),
+                              content=dumps(_token()), headers=h)
+    assert body(r)["status_code"] != 1000
+    assert await node.node.crud.get(ModuleID.tokens, RoleEnum.cpo, "AA11",
+                                    token_type="RFID") is None
+
+
+async def test_a_patch_needs_last_updated_on_2_2_and_not_on_2_1_1(node):
+    token = await node.partner("DE", "MSP", role="EMSP")
+    url = RECEIVER.format(v="2.2.1", cc="DE", pid="MSP", uid="AA11")
+    await node.client.put(url, content=dumps(_token()), headers=auth(token))
+    r = await node.client.patch(url, json={"valid": False}, headers=auth(token))
+    assert body(r)["status_code"] == 2001 and "last_updated" in body(r)["status_message"]
+    r = await node.client.patch(url.replace("2.2.1", "2.1.1"), json={"valid": False},
+                                headers=auth(token, "2.1.1"))
+    assert body(r)["status_code"] == 1000, r.text
+    assert body(await node.client.get(url, headers=auth(token)))["data"]["valid"] is False
+
+
+# --- the eMSP's own tokens ----------------------------------------------------------
+
+async def _own(node, uid: str = "OWN1", **extra: object) -> dict:
+    token = {**_token(uid, **extra), "country_code": "NL", "party_id": "OCP"}
+    r = await node.client.put(OWN.format(v="2.2.1", cc="NL", pid="OCP", uid=uid)
+                              + f"?type={token['type']}", content=dumps(token), headers=op())
+    assert body(r)["status_code"] == 1000, r.text
+    return token
+
+
+async def test_our_own_tokens_are_listed_to_cpos_in_their_version(node):
+    cpo = await node.partner("BE", "CPO", role="CPO")
+    await _own(node, "OWN1")
+    await _own(node, "OWN2", type_="EMAID", whitelist="NEVER")
+    new = body(await node.client.get("/ocpi/emsp/2.3.0/tokens", headers=auth(cpo, "2.3.0")))
+    assert [(t["uid"], t["type"]) for t in new["data"]] == [("OWN1", "RFID"), ("OWN2", "EMAID")]
+    v221 = body(await node.client.get("/ocpi/emsp/2.2.1/tokens", headers=auth(cpo)))["data"]
+    assert v221[1]["type"] == "OTHER"  # 2.2.1 has no EMAID
+    old = body(await node.client.get("/ocpi/emsp/2.1.1/tokens",
+                                     headers=auth(cpo, "2.1.1")))["data"]
+    assert old[0]["auth_id"] == "DE-MSP-OWN1" and "contract_id" not in old[0]
+    assert "country_code" not in old[0] and old[1]["type"] == "OTHER"
+    from ocpi.modules.tokens.schemas import SCHEMAS
+
+    for version, page in (("2.3.0", new["data"]), ("2.2.1", v221), ("2.1.1", old)):
+        for t in page:
+            SCHEMAS[version].model_validate(t, context={"warnings": []})
+
+
+async def test_authorize_answers_from_the_stored_token(node):
+    cpo = await node.partner("BE", "CPO", role="CPO")
+    await _own(node, "GOOD")
+    await _own(node, "BAD", valid=False)
+    url = "/ocpi/emsp/2.2.1/tokens/{uid}/authorize"
+    r = await node.client.post(url.format(uid="GOOD"), headers=auth(cpo))
+    got = body(r)["data"]
+    assert got["allowed"] == "ALLOWED" and got["token"]["uid"] == "GOOD"
+    assert 0 < len(got["authorization_reference"]) <= 36
+    refs = {"location_id": "LOC1", "evse_uids": ["E1"]}
+    got = body(await node.client.post(url.format(uid="BAD"), content=dumps(refs),
+                                      headers=auth(cpo)))["data"]
+    assert got["allowed"] == "BLOCKED" and got["location"] == refs
+    r = await node.client.post(url.format(uid="NOPE"), headers=auth(cpo))
+    assert r.status_code == 404 and body(r)["status_code"] == 2004 and "data" not in body(r)
+    r = await node.client.post(url.format(uid="GOOD") + "?type=APP_USER", headers=auth(cpo))
+    assert r.status_code == 404 and body(r)["status_code"] == 2004
+    r = await node.client.post(url.format(uid="GOOD"), json={"evse_uids": ["E1"]},
+                               headers=auth(cpo))
+    assert body(r)["status_code"] == 2001 and "location_id" in body(r)["status_message"]
+    # 2.1.1: Gireve's authorization_id, and no token
+    old = body(await node.client.post("/ocpi/emsp/2.1.1/tokens/GOOD/authorize",
+                                      headers=auth(cpo, "2.1.1")))["data"]
+    assert old["allowed"] == "ALLOWED" and old["authorization_id"] and "token" not in old
