@@ -161,3 +161,35 @@ async def test_authorize_answers_from_the_stored_token(node):
     old = body(await node.client.post("/ocpi/emsp/2.1.1/tokens/GOOD/authorize",
                                       headers=auth(cpo, "2.1.1")))["data"]
     assert old["allowed"] == "ALLOWED" and old["authorization_id"] and "token" not in old
+
+
+async def test_the_operators_rules_decide_after_the_token(database_url):
+    import httpx
+
+    from ocpi import get_application
+
+    seen = []
+
+    async def rules(data: dict) -> dict | None:
+        seen.append(data)
+        if data["location"] and data["location"]["location_id"] == "EXPENSIVE":
+            return {"allowed": "NO_CREDIT", "info": {"language": "en", "text": "top up"}}
+        return None
+
+    app = get_application(database_url=database_url, operator_token="op", country_code="NL",
+                          party_id="OCP", authorizer=rules, deliver=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        _, cpo = await app.state.node.registry.add_peer("BE", "CPO", "CPO")
+        token = {**_token("T1"), "country_code": "NL", "party_id": "OCP"}
+        await client.put("/ocpi/emsp/2.2.1/tokens/NL/OCP/T1", content=dumps(token),
+                         headers=auth("op"))
+        url = "/ocpi/emsp/2.2.1/tokens/T1/authorize"
+        got = body(await client.post(url, json={"location_id": "EXPENSIVE"},
+                                     headers=auth(cpo)))["data"]
+        assert got["allowed"] == "NO_CREDIT" and got["info"]["text"] == "top up"
+        got = body(await client.post(url, json={"location_id": "CHEAP"},
+                                     headers=auth(cpo)))["data"]
+        assert got["allowed"] == "ALLOWED"
+        assert seen[0]["token"]["uid"] == "T1"
+    await app.state.node.db.dispose()

@@ -6,6 +6,7 @@ and partner registry are used.
 """
 
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -31,6 +32,7 @@ from .modules.versions.module import make_versions_endpoint
 from .node import Node
 from .outbox import job as outbox_job
 from .peers.registry import BuiltinAuthenticator, Registry
+from .services import authorization
 from .store.database import Database
 from .store.sql_store import SqlStore
 
@@ -95,6 +97,7 @@ def get_application(
     deliver: bool | None = None,
     max_body_bytes: int | None = None,
     limits: Limits | None = None,
+    authorizer: Any = None,
 ) -> FastAPI:
     """Build the OCPI application.
 
@@ -109,6 +112,10 @@ def get_application(
     the outbox, and the app runs its delivery worker while it is served
     (``deliver=False`` or ``OCPI_OUTBOX_WORKER=0``: another process delivers,
     e.g. ``ocpi outbox work``).
+
+    ``authorizer(data)`` (sync or async) adds the operator's rules to the
+    eMSP's real-time authorization: ``data`` holds the stored ``token`` and the
+    requested ``location``; it returns None or {"allowed": ..., "info": ...}.
 
     ``max_body_bytes`` (else ``OCPI_MAX_BODY_BYTES``, else 4 MiB) and the other
     ``limits`` bound what one request may cost (docs/security.md).
@@ -142,7 +149,11 @@ def get_application(
                 country_code=country_code or os.environ.get("OCPI_COUNTRY_CODE"),
                 party_id=party_id or os.environ.get("OCPI_PARTY_ID"),
                 business_name=business_name or os.environ.get("OCPI_BUSINESS_NAME"),
-                limits=limits or Limits.from_env(max_body_bytes=max_body_bytes))
+                limits=limits or Limits.from_env(max_body_bytes=max_body_bytes),
+                authorizer=authorizer)
+    if db is not None:  # a session started after a real-time authorization carries it
+        node.own_write_filters.setdefault(ModuleID.sessions.value, []).append(
+            functools.partial(authorization.reference_for_session, db))
     definitions = [MODULES[m].definition for m in modules if m in MODULES]
 
     app = OcpiApp(title="OCPI node", docs_url=None, redoc_url=None, openapi_url=None)

@@ -390,6 +390,7 @@ def cmd_smappee_sync(args: argparse.Namespace) -> int:
     from .connectors.smappee.client import SmappeeError
     from .connectors.smappee.config import SmappeeConfig
     from .connectors.smappee.sync import SmappeeSync
+    from .services.authorization import smappee_hook
     from .store.sql_store import SqlStore
 
     path = args.config or os.environ.get("OCPI_SMAPPEE_CONFIG")
@@ -404,7 +405,8 @@ def cmd_smappee_sync(args: argparse.Namespace) -> int:
         if not cc or not pid:
             raise ValueError("our country code and party id are not known: run `ocpi serve` "
                              "once on this database or pass --country-code/--party-id")
-        return await SmappeeSync(SqlStore(db), config, (cc, pid)).run_once()
+        return await SmappeeSync(SqlStore(db), config, (cc, pid),
+                                 authorizations=smappee_hook(db)).run_once()
 
     try:
         result = _with_registry(args, work)
@@ -559,8 +561,8 @@ def cmd_db_current(args: argparse.Namespace) -> int:
 
 # --- import ------------------------------------------------------------------------
 
-def cmd_import_locations(args: argparse.Namespace) -> int:
-    from .importer import ImportError_, import_locations
+def cmd_import(args: argparse.Namespace) -> int:
+    from .importer import ImportError_, import_objects
     from .store.sql_store import SqlStore
 
     try:
@@ -575,8 +577,8 @@ def cmd_import_locations(args: argparse.Namespace) -> int:
     async def run() -> dict[str, int]:
         db = _db(args)
         try:
-            return await import_locations(SqlStore(db), items, args.version,
-                                          args.country_code, args.party_id)
+            return await import_objects(SqlStore(db), args.import_command, items,
+                                        args.version, args.country_code, args.party_id)
         finally:
             await db.dispose()
 
@@ -589,7 +591,38 @@ def cmd_import_locations(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- tokens ------------------------------------------------------------------------
+
+def cmd_tokens_authorize(args: argparse.Namespace) -> int:
+    from .services.authorization import authorize
+
+    if args.evse and not args.location:
+        return _fail("--evse needs --location")
+
+    async def work(db: Database, registry: Any) -> Any:
+        peer = await _named(registry, args.partner)
+        try:
+            us = (await _us(db, args)).main_party
+        except ValueError:
+            us = None
+        return await authorize(db, peer, args.uid, token_type=args.type.upper(),
+                               location_id=args.location, evse_uids=args.evse, from_party=us)
+
+    try:
+        decision = _with_registry(args, work)
+    except _known_errors() as exc:
+        return _fail(str(exc))
+    text = f"{decision.allowed} (by {decision.decided_by}"
+    text += f", reference {decision.reference})" if decision.reference else ")"
+    if decision.reason:
+        text += f": {decision.reason}"
+    _print(args, decision.as_dict(), text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .modules.registry import object_types
+
     parser = argparse.ArgumentParser(prog="ocpi", description="An OCPI CPO/eMSP node.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -703,7 +736,7 @@ def build_parser() -> argparse.ArgumentParser:
     pul = psub.add_parser("pull", help="fetch a partner's locations or sessions into our store")
     common(pul)
     pul.add_argument("name")
-    pul.add_argument("module", choices=["locations", "sessions"])
+    pul.add_argument("module", choices=[d.module.value for d in object_types()])
     pul.add_argument("--since", help="only objects changed since (ISO 8601, date_from)")
     pul.add_argument("--public-url")
     pul.set_defaults(func=cmd_peers_pull)
@@ -753,13 +786,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser("import", help="load the node's own objects from a file")
     isub = imp.add_subparsers(dest="import_command", required=True)
-    locs = isub.add_parser("locations", help="an OCPI Location or a list of them")
-    common(locs)
-    locs.add_argument("file")
-    locs.add_argument("--version", default="2.2.1", choices=["2.1.1", "2.2.1", "2.3.0"])
-    locs.add_argument("--country-code", help="owner for 2.1.1 files (they carry none)")
-    locs.add_argument("--party-id")
-    locs.set_defaults(func=cmd_import_locations)
+    for decl in object_types():  # one per declared object type
+        what = isub.add_parser(decl.module.value,
+                               help=f"an OCPI {decl.name} or a list of them (our own)")
+        common(what)
+        what.add_argument("file")
+        what.add_argument("--version", default="2.2.1", choices=["2.1.1", "2.2.1", "2.3.0"])
+        what.add_argument("--country-code", help="owner for 2.1.1 files (they carry none)")
+        what.add_argument("--party-id")
+        what.set_defaults(func=cmd_import)
+
+    tok = sub.add_parser("tokens", help="tokens: real-time authorization (CPO)")
+    tsub = tok.add_subparsers(dest="tokens_command", required=True)
+    tau = tsub.add_parser("authorize", help="ask the token's eMSP, as its whitelist says")
+    common(tau)
+    tau.add_argument("partner", help="the eMSP (or hub) partner's name")
+    tau.add_argument("uid")
+    tau.add_argument("--type", default="RFID", help="token type (default RFID)")
+    tau.add_argument("--location", help="LocationReferences: the Location id")
+    tau.add_argument("--evse", action="append", default=[], help="an EVSE uid (repeatable)")
+    tau.add_argument("--public-url")
+    tau.set_defaults(func=cmd_tokens_authorize)
     return parser
 
 

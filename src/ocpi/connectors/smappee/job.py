@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from ...services.authorization import smappee_hook
 from ...store.sql_store import SqlStore
 from .config import SmappeeConfig
 from .sync import SmappeeSync
@@ -24,7 +25,8 @@ def attach(app: Any, config_path: str, owner: tuple[str, str]) -> float:
         raise ValueError("the Smappee connector needs the built-in store")
     # the app's own store: its writes wake the app's outbox worker
     store = node.crud if isinstance(node.crud, SqlStore) else SqlStore(node.db)
-    sync = SmappeeSync(store, config, owner)
+    # a card authorized in real time: its session carries the eMSP's reference
+    sync = SmappeeSync(store, config, owner, authorizations=smappee_hook(node.db))
 
     async def loop() -> None:
         while True:

@@ -1,0 +1,1 @@
+"""Flows that span modules and partners (real-time authorization, ...)."""
