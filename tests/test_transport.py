@@ -185,3 +185,19 @@ async def test_a_client_gone_mid_body_is_no_error_of_ours(node, caplog):
 def body_of(sent: list[dict]) -> str:
     return b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"
                     ).decode()
+
+
+async def test_routing_headers_are_echoed_swapped(node):
+    token = await node.partner("DE", "MSP", role="EMSP")
+    h = {**auth(token), "OCPI-from-country-code": "DE", "OCPI-from-party-id": "MSP",
+         "OCPI-to-country-code": "NL", "OCPI-to-party-id": "OCP"}
+    r = await node.client.get("/ocpi/versions", headers=h)
+    assert (r.headers["ocpi-to-country-code"], r.headers["ocpi-to-party-id"]) == ("DE", "MSP")
+    assert (r.headers["ocpi-from-country-code"], r.headers["ocpi-from-party-id"]) == \
+        ("NL", "OCP")
+    # an error answer carries them too; a value OCPI does not allow is not reflected
+    bad = {**h, "OCPI-to-party-id": "TOO-LONG"}
+    r = await node.client.get("/ocpi/cpo/2.2.1/locations/NOPE", headers=bad)
+    assert r.headers["ocpi-to-party-id"] == "MSP" and "ocpi-from-party-id" not in r.headers
+    plain = await node.client.get("/ocpi/versions", headers=auth(token))
+    assert "ocpi-to-country-code" not in plain.headers

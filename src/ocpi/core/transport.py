@@ -60,6 +60,11 @@ class OcpiRequest:
     warnings: list[str] = field(default_factory=list)
     body_size: int = 0  # bytes of the body read: a big one is worked on off the loop
 
+    @property
+    def routing(self) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
+        """The request's (OCPI-from, OCPI-to) parties, when a hub or partner sent them."""
+        return routing_parties(self.request.headers)
+
     async def body(self) -> bytes:
         """The body, refused (413) as soon as it passes the limit and (408) when
         it comes too slowly: nothing beyond the limit is ever buffered."""
@@ -233,8 +238,35 @@ def make_endpoint(node: "Node", handler: Handler, *, version: str, role: Any, mo
     return endpoint
 
 
+_ROUTING = {b"ocpi-from-country-code": b"ocpi-to-country-code",
+            b"ocpi-from-party-id": b"ocpi-to-party-id",
+            b"ocpi-to-country-code": b"ocpi-from-country-code",
+            b"ocpi-to-party-id": b"ocpi-from-party-id"}
+
+
+def _party_part(value: bytes, name: bytes) -> bool:
+    """A routing header's value as OCPI defines it: 2 (country) or 3 (party) letters
+    and digits; anything else is not echoed."""
+    size = 2 if name.endswith(b"country-code") else 3
+    return len(value) == size and value.isalnum() and value.isascii()
+
+
+def routing_parties(headers: Any) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
+    """(OCPI-from, OCPI-to) of a request, each (country_code, party_id) or None."""
+    def pair(side: str) -> tuple[str, str] | None:
+        cc = headers.get(f"ocpi-{side}-country-code")
+        pid = headers.get(f"ocpi-{side}-party-id")
+        if cc and pid and _party_part(cc.encode(), b"country-code") and \
+                _party_part(pid.encode(), b"party-id"):
+            return cc.upper(), pid.upper()
+        return None
+    return pair("from"), pair("to")
+
+
 class RequestIdMiddleware:
-    """Echo ``X-Request-ID``/``X-Correlation-ID`` (made up when absent) on every response."""
+    """Echo ``X-Request-ID``/``X-Correlation-ID`` (made up when absent) on every response,
+    and the routing headers swapped (2.2.1: the answer goes from the request's
+    OCPI-to party back to its OCPI-from party)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -244,11 +276,14 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = correlation_id = None
+        routing: list[tuple[bytes, bytes]] = []
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 request_id = value
             elif name == b"x-correlation-id":
                 correlation_id = value
+            elif name in _ROUTING and _party_part(value, name) and len(routing) < 4:
+                routing.append((_ROUTING[name], value))
         request_id = request_id or uuid.uuid4().hex.encode()
         correlation_id = correlation_id or request_id
 
@@ -257,6 +292,7 @@ class RequestIdMiddleware:
                 headers = list(message.get("headers", ()))
                 headers.append((b"x-request-id", request_id))
                 headers.append((b"x-correlation-id", correlation_id))
+                headers.extend(routing)
                 message["headers"] = headers
             await send(message)
 
