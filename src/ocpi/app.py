@@ -26,6 +26,7 @@ from .core.interface import ModuleDefinition, module_path
 from .core.limits import Limits
 from .core.status import Status
 from .core.transport import RequestIdMiddleware, make_endpoint
+from .modules.credentials import seed as seed_credentials
 from .modules.registry import MODULES
 from .modules.versions.enums import SUPPORTED_VERSIONS, VersionNumber
 from .modules.versions.module import make_versions_endpoint
@@ -139,9 +140,6 @@ def get_application(
     if authenticator is None:
         token = operator_token or os.environ.get("OCPI_OPERATOR_TOKEN")
         authenticator = BuiltinAuthenticator(registry, token)  # type: ignore[arg-type]
-    elif ModuleID.credentials_and_registration in modules:
-        log.warning("credentials module left out: it needs the built-in authenticator")
-        modules.remove(ModuleID.credentials_and_registration)
 
     node = Node(crud=crud, authenticator=authenticator, versions=versions, roles=roles,
                 modules=modules, public_url=public_url or os.environ.get("OCPI_PUBLIC_URL"),
@@ -155,6 +153,8 @@ def get_application(
         node.own_write_filters.setdefault(ModuleID.sessions.value, []).append(
             functools.partial(authorization.reference_for_session, db))
     definitions = [MODULES[m].definition for m in modules if m in MODULES]
+    if not isinstance(authenticator, BuiltinAuthenticator):
+        definitions = _credentials_for_user(definitions, node.builtin_store)
 
     app = OcpiApp(title="OCPI node", docs_url=None, redoc_url=None, openapi_url=None)
     app.router.redirect_slashes = False
@@ -183,6 +183,22 @@ def get_application(
     if db is not None:
         _check_schema_on_start(app, db)
     return app
+
+
+def _credentials_for_user(definitions: list[ModuleDefinition], builtin_store: bool
+                          ) -> list[ModuleDefinition]:
+    """With the user's own Authenticator the handshake goes through their Crud, as the
+    seed library's does; their tokens are not ours to issue on the built-in store."""
+    out = []
+    for d in definitions:
+        if d.id != ModuleID.credentials_and_registration:
+            out.append(d)
+        elif builtin_store:
+            log.warning("credentials module left out: the user's authenticator needs the "
+                        "user's crud to store registrations")
+        else:
+            out.append(seed_credentials.definition())
+    return out
 
 
 def _check_schema_on_start(app: FastAPI, db: Database) -> None:
