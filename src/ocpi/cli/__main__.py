@@ -1,0 +1,5 @@
+"""``python -m ocpi.cli``."""
+
+from . import main
+
+raise SystemExit(main())

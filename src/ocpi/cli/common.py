@@ -1,0 +1,81 @@
+"""What every command group shares: the database, output, partners, us."""
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from typing import Any
+
+from ..store import settings as settings_store
+from ..store.database import Database, database_url_from_env
+
+
+def open_db(args: argparse.Namespace) -> Database:
+    return Database(args.database or database_url_from_env())
+
+
+def show(args: argparse.Namespace, data: Any, text: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, default=str))
+    else:
+        print(text)
+
+
+
+def fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+async def us_from(db: Database, args: argparse.Namespace) -> Any:
+    """Who we are towards partners: what `ocpi serve` recorded, flags first."""
+    from ..peers.credentials import Party
+    from ..peers.handshake import Us
+
+    node = await settings_store.load(db)
+    base = getattr(args, "public_url", None) or os.environ.get("OCPI_PUBLIC_URL") \
+        or node.base_url
+    if not base:
+        raise ValueError("our versions URL is not known: run `ocpi serve` once on this "
+                         "database, or pass --public-url")
+    cc = node.country_code or os.environ.get("OCPI_COUNTRY_CODE")
+    pid = node.party_id or os.environ.get("OCPI_PARTY_ID")
+    if not cc or not pid:
+        raise ValueError("our country code and party id are not known: run `ocpi serve` "
+                         "once on this database, or set OCPI_COUNTRY_CODE and OCPI_PARTY_ID")
+    cc, pid = cc.upper(), pid.upper()
+    details = {"name": node.business_name or f"OCPI node {cc}/{pid}"}
+    return Us(versions_url=f"{base.rstrip('/')}/ocpi/versions",
+              parties=[Party(r, cc, pid, details) for r in node.roles])
+
+
+def with_registry(args: argparse.Namespace, work: Any) -> Any:
+    """Run ``work(db, registry)`` and dispose of the database afterwards."""
+    from ..peers.registry import Registry
+
+    async def run() -> Any:
+        db = open_db(args)
+        try:
+            return await work(db, Registry(db))
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def known_errors() -> tuple[type[Exception], ...]:
+    """Failures reported as one clear line, not a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ..peers.client import PartnerError
+    from ..peers.handshake import HandshakeError
+
+    return (ValueError, PartnerError, HandshakeError, SQLAlchemyError, OSError)
+
+
+async def named_peer(registry: Any, name: str) -> Any:
+    peer = await registry.get(name)
+    if peer is None:
+        raise ValueError(f"no partner called {name} (see `ocpi peers list`)")
+    return peer

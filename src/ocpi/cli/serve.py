@@ -1,0 +1,146 @@
+"""``ocpi serve``: run the node (API, outbox worker, connectors)."""
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from ..core.enums import ModuleID, RoleEnum
+from ..store import settings as settings_store
+from ..store.database import Database, database_url_from_env
+from ..store.settings import NodeSettings
+from .common import fail, show
+
+
+async def _prepare_demo(db: Database, cc: str, pid: str) -> str:
+    from ..demo import sample_locations
+    from ..peers.registry import Registry
+    from ..store.sql_store import SqlStore
+
+    store = SqlStore(db)
+    for loc in sample_locations(cc, pid):
+        if await store.get(ModuleID.locations, RoleEnum.cpo, loc["id"], country_code=cc,
+                           party_id=pid) is None:
+            await store.create(ModuleID.locations, RoleEnum.cpo, loc)
+    _, token = await Registry(db).add_peer("NL", "DMO", "EMSP", name="demo")
+    return token
+
+
+async def _save_settings(db: Database, identity: "NodeSettings") -> None:
+    await settings_store.save(db, identity)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ..serve_app import OPTIONS_ENV, build
+
+    url = args.database or database_url_from_env()
+    roles = [RoleEnum(r.upper()) for r in (args.role or ["cpo", "emsp"])]
+    _limits_to_env(args)
+    operator = os.environ.get("OCPI_OPERATOR_TOKEN")
+    generated = operator is None
+    if generated:  # every worker process must know the same one
+        operator = os.environ["OCPI_OPERATOR_TOKEN"] = secrets.token_urlsafe(24)
+    public = args.public_url or os.environ.get("OCPI_PUBLIC_URL")
+    base = (public or f"http://{args.host}:{args.port}").rstrip("/")
+    smappee = args.smappee_config or os.environ.get("OCPI_SMAPPEE_CONFIG")
+    options = {"roles": [r.value for r in roles], "database_url": url, "public_url": public,
+               "country_code": args.country_code, "party_id": args.party_id,
+               "business_name": args.name, "smappee_config": smappee}
+    try:
+        app = build(options)
+    except ValueError as exc:
+        return fail(f"Smappee connector: {exc}")
+    db: Database = app.state.node.db
+    identity = NodeSettings(base_url=base, country_code=args.country_code.upper(),
+                            party_id=args.party_id.upper(), roles=[r.value for r in roles],
+                            business_name=args.name)
+
+    async def prepare() -> str | None:  # one event loop: a pool never outlives its loop
+        try:
+            await _save_settings(db, identity)
+            if args.demo:
+                return await _prepare_demo(db, args.country_code, args.party_id)
+            return None
+        finally:
+            await db.dispose()
+
+    demo_token = asyncio.run(prepare())
+    info = {"versions_url": f"{base}/ocpi/versions", "database": url,
+            "roles": [r.value for r in roles], "workers": args.workers}
+    lines = [f"OCPI node for {args.country_code}/{args.party_id} "
+             f"({', '.join(r.value for r in roles)}) on {url}",
+             f"  versions: {base}/ocpi/versions"]
+    if args.workers > 1:
+        lines.append(f"  {args.workers} worker processes")
+    if generated:
+        info["operator_token"] = operator
+        lines.append(f"  operator token (set OCPI_OPERATOR_TOKEN to fix it): {operator}")
+    if demo_token:
+        info["demo_token"] = demo_token
+        lines.append("  try it (the demo partner's token lists the sample locations):")
+        lines.append(f"  curl -s -H 'Authorization: Token {demo_token}' "
+                     f"{base}/ocpi/cpo/2.2.1/locations")
+    if smappee:
+        lines.append(f"  Smappee sync every {app.state.smappee_interval:g}s from {smappee}")
+    show(args, info, "\n".join(lines))
+    sys.stdout.flush()
+    # connection hygiene (server.py), the same in every worker process
+    served = {"http": "ocpi.server:GuardedHttpProtocol", "host": args.host, "port": args.port,
+              "log_level": "warning", "access_log": False,
+              "timeout_keep_alive": args.keep_alive}
+    if args.workers > 1:  # each process builds its own app: nothing shared but the database
+        os.environ[OPTIONS_ENV] = json.dumps(options)
+        uvicorn.run("ocpi.serve_app:create_app", factory=True, workers=args.workers, **served)
+    else:
+        uvicorn.run(app, **served)
+    return 0
+
+
+def _limits_to_env(args: argparse.Namespace) -> None:
+    """``ocpi serve``'s limits, where the app and the protocol of every worker read them."""
+    from ..server import HEADER_TIMEOUT_ENV, MAX_CONNECTIONS_ENV
+
+    for name, value in (("OCPI_MAX_BODY_BYTES", args.max_body_bytes),
+                        ("OCPI_BODY_TIMEOUT", args.body_timeout),
+                        (HEADER_TIMEOUT_ENV, args.header_timeout),
+                        (MAX_CONNECTIONS_ENV, args.max_connections)):
+        if value is not None:
+            os.environ[name] = str(value)
+
+
+
+
+def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    serve = sub.add_parser("serve", help="run the node")
+    common(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--country-code", default="NL")
+    serve.add_argument("--party-id", default="OCP")
+    serve.add_argument("--role", action="append", choices=["cpo", "emsp"],
+                       help="repeat for both (default: cpo and emsp)")
+    serve.add_argument("--public-url", help="base URL partners see (behind a proxy)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="API processes (several need PostgreSQL; see docs/deployment.md)")
+    serve.add_argument("--name", help="business name in our credentials")
+    serve.add_argument("--smappee-config", help="run the Smappee sync periodically "
+                       "(JSON config; also $OCPI_SMAPPEE_CONFIG)")
+    serve.add_argument("--max-body-bytes", type=int, help="largest request body "
+                       "(default 4 MiB, or $OCPI_MAX_BODY_BYTES); larger ones get 413")
+    serve.add_argument("--body-timeout", type=float, help="seconds for a whole request "
+                       "body (default 30, or $OCPI_BODY_TIMEOUT); slower ones get 408")
+    serve.add_argument("--header-timeout", type=float, help="seconds for a request's line "
+                       "and headers (default 10, or $OCPI_HEADER_TIMEOUT)")
+    serve.add_argument("--max-connections", type=int, help="open connections per process "
+                       "(default 1000, or $OCPI_MAX_CONNECTIONS); more get 503")
+    serve.add_argument("--keep-alive", type=float, default=5.0,
+                       help="seconds an idle keep-alive connection stays open (default 5)")
+    serve.add_argument("--demo", action="store_true",
+                       help="add sample locations and a demo partner token")
+    serve.set_defaults(func=cmd_serve)
