@@ -11,11 +11,11 @@ import json
 import pytest
 
 from ocpi.core.enums import ModuleID
+from ocpi.modules.nulls import with_nulls
 from ocpi.outbox import admin
 from ocpi.peers import handshake
 from ocpi.peers.credentials import Party
 from ocpi.peers.handshake import Us
-from ocpi.peers.nulls import with_nulls
 from ocpi.peers.profile import Profile
 from ocpi.peers.registry import Registry
 from ocpi.store.database import Database

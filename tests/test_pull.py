@@ -8,8 +8,8 @@ from ocpi.peers import handshake
 from ocpi.peers.client import PartnerError
 from ocpi.peers.credentials import Party
 from ocpi.peers.handshake import Us
-from ocpi.peers.pull import pull
 from ocpi.peers.registry import Registry
+from ocpi.services.pull import pull
 from ocpi.store.database import Database
 from ocpi.store.sql_store import SqlStore
 

@@ -13,9 +13,9 @@ from .core.enums import ModuleID, RoleEnum
 from .core.envelope import envelope
 from .core.limits import Limits
 from .core.pagination import filters_from, page_headers
+from .modules.nulls import with_nulls
 from .modules.versions.enums import VersionNumber
 from .modules.wire import is_plain
-from .peers.nulls import with_nulls
 from .peers.registry import Registry
 from .store.database import Database
 from .store.sql_store import SqlStore

@@ -186,7 +186,7 @@ PULL_REJECTED = 2  # the pull completed, but some objects were rejected (1: it f
 
 def cmd_peers_pull(args: argparse.Namespace) -> int:
     from ..core.datetime import parse_datetime
-    from ..peers.pull import pull
+    from ..services.pull import pull
     from ..store.sql_store import SqlStore
 
     try:

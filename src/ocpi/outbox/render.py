@@ -9,7 +9,7 @@ add them twice). Location changes inside one EVSE or Connector go to that
 EVSE's or Connector's URL, as EVSE status updates should.
 
 A partner whose profile says ``explicit_nulls`` gets every optional field
-(``peers/nulls.py``): a PUT whole, a PATCH in the objects it carries.
+(``modules/nulls.py``): a PUT whole, a PATCH in the objects it carries.
 """
 
 from dataclasses import dataclass, replace
@@ -17,8 +17,9 @@ from typing import Any
 
 from ..core.objects import later
 from ..modules.kernel import ObjectType
+from ..modules.nulls import model_for
 from ..modules.registry import object_type
-from ..peers.nulls import complete, complete_patch, model_for
+from ..peers.nulls import complete, complete_patch
 
 
 class Unrenderable(LookupError):

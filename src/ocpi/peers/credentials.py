@@ -13,7 +13,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
 from ..core.enums import RoleEnum
 from ..core.types import CiString, ClosedEnum, OcpiModel, warn
-from ..modules.locations.schemas import BusinessDetails
+from ..model.shared import BusinessDetails
 from ..modules.versions.enums import is_v2_1
 
 

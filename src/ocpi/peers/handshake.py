@@ -21,7 +21,7 @@ from ..modules.versions.enums import SUPPORTED_VERSIONS, is_v2_1
 from . import credentials
 from .client import OcpiClient, PartnerError
 from .credentials import Party
-from .nulls import with_nulls
+from .nulls import credentials_with_nulls
 from .profile import Profile
 from .registry import Peer, Registry, RegistryError, new_token
 from .urls import UnsafeUrl, check_syntax
@@ -151,7 +151,7 @@ def _their_credentials(data: Any, version: str, role_211: str | None, where: str
 def our_credentials(version: str, token: str, us: Us, profile: Profile) -> dict[str, Any]:
     """Our Credentials object for the partner, as its profile wants it sent."""
     body = credentials.ours(version, token, us.versions_url, us.parties, us.hub_party_id)
-    return with_nulls("credentials", version, body) if profile.explicit_nulls else body
+    return credentials_with_nulls(version, body) if profile.explicit_nulls else body
 
 
 def registration(found: Discovery, creds: dict[str, Any], parties: list[Party]

@@ -93,24 +93,6 @@ def complete_patch(data: dict[str, Any], model: type[BaseModel]) -> dict[str, An
     return out
 
 
-def model_for(module: str, version: str, kind: str = "location") -> type[BaseModel] | None:
-    """The schema of ``module``'s object in ``version`` (``kind``: location, evse or
-    connector for locations); ``None`` for a module without one here."""
-    if module == "credentials":
-        return credentials.SCHEMAS.get(version, credentials.Credentials230)
-    from ..modules.registry import object_type  # the declarations, read when asked
-
-    try:
-        return object_type(module).model(version, kind)
-    except LookupError:
-        return None
-
-
-def with_nulls(module: str, version: str, data: Any, kind: str = "location") -> Any:
-    """``data`` (an object, or a list of them) completed for ``module`` in ``version``."""
-    model = model_for(module, version, kind)
-    if model is None:
-        return data
-    if isinstance(data, list):
-        return [complete(d, model) if isinstance(d, dict) else d for d in data]
-    return complete(data, model) if isinstance(data, dict) else data
+def credentials_with_nulls(version: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Our credentials with every optional field of ``version`` present."""
+    return complete(body, credentials.SCHEMAS.get(version, credentials.Credentials230))

@@ -21,7 +21,7 @@ from ...peers import credentials
 from ...peers.client import OcpiClient
 from ...peers.credentials import Party
 from ...peers.handshake import Discovery, HandshakeError, discover, registration
-from ...peers.nulls import with_nulls
+from ...peers.nulls import credentials_with_nulls
 from ...peers.registry import Peer, Registry
 from ...peers.urls import UnresolvableHost, UnsafeUrl, check_partner_url
 from ..versions.module import base_url
@@ -43,7 +43,7 @@ def _ours(ctx: OcpiRequest, token: str) -> dict[str, Any]:
     """Our credentials, every optional field present for a partner that wants it so."""
     body = credentials.ours(ctx.version, token, f"{base_url(ctx.node, ctx.request)}/ocpi/versions",
                             own_parties(ctx))
-    return with_nulls("credentials", ctx.version, body) if ctx.caller.explicit_nulls else body
+    return credentials_with_nulls(ctx.version, body) if ctx.caller.explicit_nulls else body
 
 
 def _registry(ctx: OcpiRequest) -> Registry:

@@ -17,6 +17,7 @@ from ...core.types import (
     Text,
     warn,
 )
+from ...model.shared import BusinessDetails, DisplayText, Image
 
 STATUS = ("AVAILABLE", "BLOCKED", "CHARGING", "INOPERATIVE", "OUTOFORDER", "PLANNED",
           "REMOVED", "RESERVED", "UNKNOWN")
@@ -46,16 +47,13 @@ LOCATION_TYPES_211 = ("ON_STREET", "PARKING_GARAGE", "UNDERGROUND_GARAGE", "PARK
                       "OTHER", "UNKNOWN")
 PARKING_RESTRICTIONS = ("EV_ONLY", "PLUGGED", "DISABLED", "CUSTOMERS", "MOTORCYCLES",
                         "EMPLOYEES", "TAXIS", "TENANTS")
-IMAGE_CATEGORIES = ("CHARGER", "ENTRANCE", "LOCATION", "NETWORK", "OPERATOR", "OTHER", "OWNER")
 ENERGY_SOURCES = ("NUCLEAR", "GENERAL_FOSSIL", "COAL", "GAS", "GENERAL_GREEN", "SOLAR", "WIND",
                   "WATER")
 ENVIRONMENTAL = ("NUCLEAR_WASTE", "CARBON_DIOXIDE")
 TOKEN_TYPES = ("AD_HOC_USER", "APP_USER", "EMAID", "OTHER", "RFID")
 
 
-class DisplayText(OcpiModel):
-    language: CiString(2)
-    text: Text(512)
+
 
 
 class GeoLocation(OcpiModel):
@@ -65,21 +63,6 @@ class GeoLocation(OcpiModel):
 
 class AdditionalGeoLocation(GeoLocation):
     name: DisplayText | None = None
-
-
-class Image(OcpiModel):
-    url: Text(255)
-    thumbnail: Text(255) | None = None
-    category: OpenEnum(IMAGE_CATEGORIES)
-    type: CiString(4)
-    width: int | None = None
-    height: int | None = None
-
-
-class BusinessDetails(OcpiModel):
-    name: Text(100)
-    website: Text(255) | None = None
-    logo: Image | None = None
 
 
 class RegularHours(OcpiModel):

@@ -7,7 +7,7 @@ adds the token type EMAID. Gireve's 2.1.1 AuthorizationInfo carries
 """
 
 from ...core.types import CiString, ClosedEnum, DateTime, OcpiModel, OpenEnum, String, Text
-from ..locations.schemas import DisplayText
+from ...model.shared import DisplayText
 
 TOKEN_TYPES_211 = ("OTHER", "RFID")
 TOKEN_TYPES_221 = ("AD_HOC_USER", "APP_USER", "OTHER", "RFID")

@@ -17,10 +17,10 @@ from ..core.enums import ModuleID
 from ..modules.canonical import from_wire, modules
 from ..modules.registry import object_type
 from ..modules.versions.enums import is_v2_1
+from ..peers.client import OcpiClient
+from ..peers.handshake import Us
+from ..peers.registry import Peer, Registry
 from ..store.sql_store import SqlStore
-from .client import OcpiClient
-from .handshake import Us
-from .registry import Peer, Registry
 
 Progress = Callable[[int, int | None], None]
 
