@@ -72,6 +72,8 @@ class ObjectType:
     id_field: str = "id"  # the body field named when the URL and the body disagree
     columns: Callable[[dict[str, Any]], dict[str, Any]] = field(default=lambda data: {})
     push: PushRule = PushRule.NONE
+    # what the push may send: PUT/PATCH replicate state; DELETE also sends removals
+    push_methods: frozenset[str] = frozenset({"PUT", "PATCH"})
     # the object's path below a partner's endpoint URL: /CC/PID/id[?type=]
     url_path: Callable[[dict[str, Any], str], str] = field(
         default=lambda data, version:

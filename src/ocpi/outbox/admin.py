@@ -38,6 +38,7 @@ async def status(db: Database) -> list[PartnerStatus]:
     counts = (select(outbox.c.peer_id, outbox.c.state, func.count().label("n"),
                      func.min(outbox.c.created_at).label("oldest"),
                      func.min(outbox.c.seq).label("first"))
+              .where(outbox.c.state.in_(("pending", "dead")))
               .group_by(outbox.c.peer_id, outbox.c.state))
     async with db.begin() as tx:
         rows = (await tx.execute(counts)).all()

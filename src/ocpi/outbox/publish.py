@@ -20,7 +20,8 @@ from .routing import object_key, recipients
 _QUEUE_LOCK = 0x0C91_0B0C  # the advisory lock that orders publishing transactions
 
 
-async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]]) -> int:
+async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]],
+                  deleted: bool = False) -> int:
     """Queue each object for every partner that receives it, inside ``tx``.
 
     Called by the store in the transaction that writes the objects, so an
@@ -30,7 +31,7 @@ async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]]) -> int
         decl = object_type(module)
     except LookupError:
         return 0
-    if decl.push == PushRule.NONE:
+    if decl.push == PushRule.NONE or (deleted and "DELETE" not in decl.push_methods):
         return 0
     rows = (await tx.execute(select(peers).where(peers.c.state == "registered"))).all()
     if not rows:
@@ -43,7 +44,8 @@ async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]]) -> int
         if not targets:
             continue
         snapshot = jsonutil.dumps(data).decode()
-        key, updated = object_key(decl, data), ts_key(data["last_updated"])
+        key = object_key(decl, data)
+        updated = now if deleted else ts_key(data["last_updated"])
         for peer, to in targets:
             messages.append({
                 "peer_id": peer.id, "module": module, "object_key": key,
@@ -51,6 +53,7 @@ async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]]) -> int
                 "to_country_code": to[0] if to else None, "to_party_id": to[1] if to else None,
                 "state": "pending", "created_at": now, "attempts": 0,
                 "correlation_id": uuid.uuid4().hex,
+                "kind": "state", "method": "DELETE" if deleted else None,
             })
     if messages:
         if tx.dialect == "postgresql":

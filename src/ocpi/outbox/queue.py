@@ -39,13 +39,16 @@ class Message:
     correlation_id: str
     last_error: str | None
     created_at: datetime
+    kind: str = "state"  # state | call | callback
+    method: str | None = None
+    url: str | None = None
 
     @classmethod
     def from_row(cls, r: Any) -> "Message":
         to = (r.to_country_code, r.to_party_id) if r.to_country_code else None
         return cls(r.seq, r.peer_id, r.module, r.object_key, r.last_updated, r.data, to,
                    r.state, r.attempts, r.next_attempt_at, r.correlation_id, r.last_error,
-                   r.created_at)
+                   r.created_at, r.kind, r.method, r.url)
 
     def object(self) -> dict[str, Any]:
         return jsonutil.loads(self.data)
@@ -143,6 +146,13 @@ class Queue:
             await tx.run(_SETTLE, params)
             if accepted is not None:
                 await tx.run(_DELIVERED, params)
+
+    async def answered(self, msg: Message, data: Any, location: str | None) -> None:
+        """A call the partner accepted: kept with its answer, out of the queue."""
+        async with self.db.begin() as tx:
+            await tx.execute(update(outbox).where(outbox.c.seq == msg.seq).values(
+                state="answered", answer=jsonutil.dumps(data).decode(),
+                answer_location=location, last_error=None, next_attempt_at=None))
 
     async def forget(self, peer_id: int, module: str, key: str) -> None:
         """The partner lost the object: the next message for it is a PUT."""

@@ -224,6 +224,8 @@ class OutboxWorker:
         Returns the seq up to which the object's messages are settled; raises
         ``_Held`` when the partner must be retried later.
         """
+        if head.kind != "state":
+            return await self._call(peer, client, head)
         msg = head if peer.profile.delivery == "every-message" else await self.queue.newest(head)
         obj, known = (msg.module, msg.object_key), self._had[peer.id]
         if obj not in known:
@@ -239,6 +241,8 @@ class OutboxWorker:
                                 "endpoint")
             return msg.seq
         version = client.version  # the negotiated one, as the client speaks it
+        if msg.method == "DELETE":
+            return await self._delete(peer, client, head, msg, endpoint, version, new)
         try:
             location = await self._context(object_type(msg.module), version, new)
             push = render(msg.module, version, endpoint, new,
@@ -260,15 +264,59 @@ class OutboxWorker:
                         explicit_nulls=peer.profile.explicit_nulls)
             error = await self._try(client, whole, msg, head.correlation_id)
         if error is not None:
-            if error.retryable:
-                self.counters.retried += 1
-                await self.queue.retry_later(head, str(error),
-                                             self.backoff.delay(head.attempts + 1))
-                raise _Held
-            await self._refused(peer, head, msg, str(error))
-            return msg.seq
+            return await self._failed(peer, head, msg, error)
         await self._settle(msg, new)
         self.counters.delivered += 1
+        return msg.seq
+
+    async def _delete(self, peer: Peer, client: OcpiClient, head: Message, msg: Message,
+                      endpoint: str, version: str, gone: dict[str, Any]) -> int:
+        """The object was removed: DELETE at its URL; the partner then has nothing."""
+        try:
+            url = endpoint.rstrip("/") + object_type(msg.module).url_path(gone, version)
+        except (LookupError, KeyError) as exc:
+            await self._refused(peer, head, msg, f"cannot be rendered: {exc!r}")
+            return msg.seq
+        error = await self._try(client, Push("DELETE", url, {}), msg, head.correlation_id)
+        if error is not None and error.http_status != 404:  # gone already is done
+            return await self._failed(peer, head, msg, error)
+        await self.queue.settle(msg, accepted=None)
+        await self.queue.forget(peer.id, msg.module, msg.object_key)
+        self._had[peer.id][(msg.module, msg.object_key)] = None
+        self.counters.delivered += 1
+        return msg.seq
+
+    async def _call(self, peer: Peer, client: OcpiClient, msg: Message) -> int:
+        """A one-off request (a call to the module's endpoint, or a callback to the URL
+        the partner gave): sent until accepted, then kept with its answer."""
+        if msg.kind == "callback":
+            url = msg.url or ""
+        else:
+            endpoint = peer.endpoint(msg.module, "RECEIVER")
+            if endpoint is None:
+                await self._refused(peer, msg, msg, f"{peer.name} has no {msg.module} "
+                                    "receiver endpoint")
+                return msg.seq
+            url = endpoint.rstrip("/") + (msg.url or "")
+        try:
+            answer = await client.call(msg.method or "POST", url,
+                                       body=msg.object() if msg.data else None,
+                                       module=msg.module, to_party=msg.to_party,
+                                       correlation_id=msg.correlation_id)
+        except PartnerError as error:
+            return await self._failed(peer, msg, msg, error)
+        await self.queue.answered(msg, answer.data, answer.headers.get("location"))
+        self.counters.delivered += 1
+        return msg.seq
+
+    async def _failed(self, peer: Peer, head: Message, msg: Message,
+                      error: PartnerError) -> int:
+        """Retried later (the queue waits) or, when refused, set aside."""
+        if error.retryable:
+            self.counters.retried += 1
+            await self.queue.retry_later(head, str(error), self.backoff.delay(head.attempts + 1))
+            raise _Held
+        await self._refused(peer, head, msg, str(error))
         return msg.seq
 
     async def _settle(self, msg: Message, new: dict[str, Any]) -> None:

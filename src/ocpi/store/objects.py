@@ -46,7 +46,8 @@ class StoredType:
 
 STORED: dict[str, StoredType] = {}
 
-OwnWriteHook = Callable[["Tx", str, list[dict[str, Any]]], Awaitable[int]]
+# (tx, module, objects, deleted) -> messages queued
+OwnWriteHook = Callable[["Tx", str, list[dict[str, Any]], bool], Awaitable[int]]
 _OWN_WRITE: list[OwnWriteHook] = []
 
 
@@ -69,8 +70,9 @@ def on_own_write(hook: OwnWriteHook) -> None:
         _OWN_WRITE.append(hook)
 
 
-async def run_own_write_hooks(tx: Tx, name: str, objects: list[dict[str, Any]]) -> int:
+async def run_own_write_hooks(tx: Tx, name: str, objects: list[dict[str, Any]],
+                              deleted: bool = False) -> int:
     queued = 0
     for hook in _OWN_WRITE:
-        queued += await hook(tx, name, objects)
+        queued += await hook(tx, name, objects, deleted)
     return queued

@@ -137,7 +137,15 @@ outbox = Table(
     Column("data", Text, nullable=False),  # the canonical object as it was written
     Column("to_country_code", String(2)),  # routing headers (a hub routes on them)
     Column("to_party_id", String(3)),
-    Column("state", String(8), nullable=False),  # pending | dead
+    Column("state", String(8), nullable=False),  # pending | dead | answered (a call's)
+    # state: the object's state (PUT/PATCH, or DELETE when ``method`` says so);
+    # call: one request to the module's endpoint + ``url``, its answer kept;
+    # callback: one request to the absolute ``url`` a partner gave (response_url)
+    Column("kind", String(8), nullable=False, default="state", server_default="state"),
+    Column("method", String(8)),  # call/callback: the HTTP method; state: DELETE or NULL
+    Column("url", Text),
+    Column("answer", Text),  # a call's answer data (JSON) once accepted
+    Column("answer_location", Text),  # and its Location header (a POSTed CDR's URL)
     Column("created_at", DateTime(), nullable=False),
     Column("attempts", Integer, nullable=False, default=0, server_default="0"),
     Column("next_attempt_at", DateTime()),

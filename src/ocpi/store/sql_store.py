@@ -433,12 +433,18 @@ class SqlStore:
                      **kwargs: Any) -> None:
         t = stored_type(module)
         table = t.table
+        where = self._where(table, role, t.key_of_call(id, kwargs), country_code, party_id)
+        queued = 0
         async with self.db.begin() as tx:
-            gone = await tx.execute(delete(table).where(
-                self._where(table, role, t.key_of_call(id, kwargs), country_code, party_id)))
+            if str(role) == t.own_role:  # partners learn of the removal (when declared)
+                removed = [jsonutil.loads(r[0]) for r in
+                           (await tx.execute(select(table.c.data).where(where))).all()]
+                queued = await run_own_write_hooks(tx, t.name, removed, True) if removed else 0
+            gone = await tx.execute(delete(table).where(where))
             await self._count(tx, t, role, -gone.rowcount)
         if gone.rowcount:
             self.offsets.forget()
+        self._published(queued)
 
     async def do(self, module: ModuleID, role: RoleEnum | None, action: Any, *args: Any,
                  data: dict | None = None, **kwargs: Any) -> Any:
