@@ -137,6 +137,18 @@ async def test_our_own_tokens_are_listed_to_cpos_in_their_version(node):
             SCHEMAS[version].model_validate(t, context={"warnings": []})
 
 
+async def test_our_tokens_are_for_cpos_only(node):
+    emsp = await node.partner("FR", "MSP", role="EMSP")
+    await _own(node, "OWN1")
+    r = await node.client.get("/ocpi/emsp/2.2.1/tokens", headers=auth(emsp))
+    assert r.status_code == 403 and "OWN1" not in r.text
+    r = await node.client.post("/ocpi/emsp/2.2.1/tokens/OWN1/authorize", headers=auth(emsp))
+    assert r.status_code == 403 and "OWN1" not in r.text
+    hub = await node.partner("FR", "HUB", role="HUB")
+    got = body(await node.client.get("/ocpi/emsp/2.2.1/tokens", headers=auth(hub)))["data"]
+    assert [t["uid"] for t in got] == ["OWN1"]
+
+
 async def test_authorize_answers_from_the_stored_token(node):
     cpo = await node.partner("BE", "CPO", role="CPO")
     await _own(node, "GOOD")

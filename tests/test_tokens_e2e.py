@@ -98,6 +98,13 @@ async def test_tokens_between_two_nodes(tmp_path, version):
         assert got is not None and got["contract_id"] == "DE-MSP-CT0007"
         assert (got["country_code"], got["party_id"]) == ("DE", "MSP")
 
+        # a CPO may also pull them (a hub's daily pull, a partner that lost them)
+        r = ocpi("peers", "pull", "de-msp-emsp", "tokens", "--json", db=cpo_db)
+        assert r.returncode == 0, r.stderr
+        pulled = json.loads(r.stdout)
+        assert (pulled["received"], pulled["unchanged"], pulled["rejected"]) == \
+            (N_TOKENS, N_TOKENS, 0)
+
         # blocked on the eMSP: the CPO receives the change
         url = f"{emsp}/ocpi/emsp/{version}/tokens/DE/MSP/BLOCKME"
         async with httpx.AsyncClient() as http:

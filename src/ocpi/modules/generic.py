@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from ..core import objects as obj
 from ..core.envelope import envelope
-from ..core.errors import InvalidParameters, NotFound
+from ..core.errors import Forbidden, InvalidParameters, NotFound
 from ..core.interface import Endpoint
 from ..core.transport import OcpiRequest
 from ..core.types import ci
@@ -60,7 +60,16 @@ class Handlers:
             context = await self.decl.load_context(get, data)
         return self.decl.to_wire(data, ctx.version, context=context)
 
+    def check_reader(self, ctx: OcpiRequest) -> None:
+        """Our own objects go only to the roles that use them (our tokens to CPOs)."""
+        readers = self.decl.readers
+        if readers is not None and not ctx.caller.acts_as(readers):
+            raise Forbidden(f"our {self.decl.name.lower()}s are for "
+                            f"{' and '.join(sorted(readers))} partners")
+
     async def list(self, ctx: OcpiRequest) -> Response:
+        self.check_reader(ctx)
+
         async def render(item: dict[str, Any]) -> dict[str, Any]:
             return await self.wire(ctx, item)
 
@@ -87,7 +96,10 @@ class Handlers:
                     ci(str(own_extra.get(k))) == ci(str(v)) for k, v in extra.items()):
                 return
         field = self.decl.id_field
-        raise InvalidParameters(f"{field}: {own_id!r} does not match the URL ({keys[0][0]!r})")
+        said = "".join(f", {k} {v!r}" for k, v in own_extra.items())
+        url = "".join(f", {k} {v!r}" for k, v in keys[0][1].items())
+        raise InvalidParameters(f"{field}: {own_id!r}{said} does not match the URL "
+                                f"({keys[0][0]!r}{url})")
 
     async def put(self, ctx: OcpiRequest) -> Response:
         p = ctx.params

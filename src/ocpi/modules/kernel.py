@@ -88,6 +88,8 @@ class ObjectType:
     needs_context: Callable[[dict[str, Any], str], bool] = _no_context
     load_context: Callable[[Getter, dict[str, Any]], Awaitable[dict[str, Any] | None]] | None \
         = None
+    # the partner roles that may read our own objects (None: every partner; a hub always)
+    readers: frozenset[str] | None = None
     # list pages of the sender interface show a partner only its own tokens' objects
     visible_to_token_owner: bool = False
     nested_patch: bool = False  # changes inside one EVSE/Connector go to its own URL

@@ -34,6 +34,16 @@ class Caller:
     def is_operator(self) -> bool:
         return self.token_kind == "operator"
 
+    def acts_as(self, roles: frozenset[str]) -> bool:
+        """Does this caller speak for a party in one of ``roles`` (a hub for any)?"""
+        if self.is_operator:
+            return True
+        if self.parties:
+            return any(p[2] in roles or p[2] == "HUB" for p in self.parties)
+        if self.role is not None:
+            return str(self.role) in roles or str(self.role) == "HUB"
+        return True  # a user authenticator that knows no roles: unchecked
+
     def owns(self, country_code: str, party_id: str) -> bool:
         """May this caller write objects of ``country_code``/``party_id``?"""
         if self.is_operator:

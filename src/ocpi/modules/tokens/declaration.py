@@ -69,7 +69,7 @@ TOKENS = declare(ObjectType(
     url_keys=_url_keys,
     call_key=lambda data: (str(data["uid"]), {"token_type": str(data["type"])}),
     key_of_call=lambda id, kwargs: store_key(id, kwargs.get("token_type")),
-    id_field="uid", push=PushRule.TO_CPOS,
+    id_field="uid", push=PushRule.TO_CPOS, readers=frozenset({"CPO"}),
     url_path=_url_path,
     unknown_status=lambda version: Status.UNKNOWN_TOKEN,
 ))

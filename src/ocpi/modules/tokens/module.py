@@ -53,6 +53,7 @@ async def _operator_rules(ctx: OcpiRequest, token: dict[str, Any],
 
 async def authorize(ctx: OcpiRequest) -> Response:
     """``POST {uid}/authorize[?type=]``: AuthorizationInfo for one of our tokens."""
+    HANDLERS.check_reader(ctx)
     uid = ctx.params["token_uid"]
     token_type = ctx.request.query_params.get("type") or DEFAULT_TYPE
     if token_type not in TOKEN_TYPES:
