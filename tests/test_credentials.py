@@ -286,6 +286,25 @@ async def test_hub_party_id_is_accepted_and_stored(node, mock):
     assert r.status_code == 201, body(r)
 
 
+async def test_a_hub_that_lists_its_parties_writes_only_for_them(node, mock):
+    token_a = await invite(node, "NL", "MCK", "HUB")
+    data = creds_body(mock, "2.3.0")
+    data["roles"] = [{**data["roles"][0], "role": "HUB"},
+                     {**data["roles"][0], "role": "CPO", "country_code": "DE",
+                      "party_id": "ABC"}]
+    r = await post(node, "2.3.0", token_a, data)
+    assert body(r)["status_code"] == 1000, body(r)
+    token = body(r)["data"]["token"]
+    for pid, expected in (("ABC", 201), ("XYZ", 403)):
+        loc = {"country_code": "DE", "party_id": pid, "id": "L1", "publish": True,
+               "address": "a", "city": "c", "country": "DEU", "time_zone": "Europe/Berlin",
+               "coordinates": {"latitude": "52.000000", "longitude": "13.000000"},
+               "last_updated": "2026-01-01T00:00:00Z"}
+        r = await node.client.put(f"/ocpi/emsp/2.3.0/locations/DE/{pid}/L1", content=dumps(loc),
+                                  headers=auth(token, "2.3.0"))
+        assert r.status_code == expected, body(r)
+
+
 async def test_spec_credentials_examples_are_accepted(node, mock):
     for version, name in (("2.1.1", "credentials_L95_example.json"),
                           ("2.2.1", "credentials_example2.json"),

@@ -50,8 +50,13 @@ class Caller:
             return True
         cc, pid = country_code.upper(), party_id.upper()
         if self.parties:
-            if any(p[2] == "HUB" for p in self.parties):
-                return True  # a hub forwards other parties' objects (OCPI-from-* names them)
+            if any(p[2] == "HUB" for p in self.parties) and \
+                    all(p[2] == "HUB" for p in self.parties):
+                # a hub forwards other parties' objects; one that told us only itself
+                # (2.1.1, 2.2.1 credentials) is not limited until it tells us whom it
+                # reaches (Hub Client Info, not built yet)
+                return True
+            # a hub that listed the parties it reaches (2.3.0) may write for those only
             return any(p[0].upper() == cc and p[1].upper() == pid for p in self.parties)
         if self.country_code is None:
             return True  # a user authenticator that knows no parties: namespace unchecked
