@@ -16,7 +16,7 @@ from ...core.envelope import envelope
 from ...core.errors import Forbidden, InvalidParameters, MethodNotAllowed, OcpiError
 from ...core.interface import Endpoint, ModuleDefinition
 from ...core.status import Status
-from ...core.transport import OcpiRequest
+from ...core.transport import Handler, OcpiRequest
 from ...peers import credentials
 from ...peers.client import OcpiClient
 from ...peers.credentials import Party
@@ -172,6 +172,12 @@ async def delete(ctx: OcpiRequest) -> Response:
 
 
 def definition() -> ModuleDefinition:
+    return definition_with(get, post, put, delete)
+
+
+def definition_with(get: Handler, post: Handler, put: Handler, delete: Handler
+                    ) -> ModuleDefinition:
+    """The credentials module's one shape, whoever keeps the registrations."""
     endpoints = tuple(Endpoint(method, "", handler, allow_token_a=True)
                       for method, handler in (("GET", get), ("POST", post), ("PUT", put),
                                               ("DELETE", delete)))

@@ -24,10 +24,10 @@ from typing import Any
 from starlette.responses import Response
 
 from ...core import objects as obj
-from ...core.enums import InterfaceRole, ModuleID, RoleEnum
+from ...core.enums import ModuleID, RoleEnum
 from ...core.envelope import envelope
 from ...core.errors import InvalidParameters, MethodNotAllowed, OcpiError
-from ...core.interface import Endpoint, ModuleDefinition
+from ...core.interface import ModuleDefinition
 from ...core.status import Status
 from ...core.transport import OcpiRequest
 from ...peers import credentials
@@ -35,6 +35,7 @@ from ...peers.client import OcpiClient
 from ...peers.handshake import HandshakeError, discover
 from ...peers.urls import UnresolvableHost, UnsafeUrl, check_partner_url
 from ..versions.enums import VersionNumber
+from .module import definition_with
 
 MODULE = ModuleID.credentials_and_registration
 
@@ -106,9 +107,4 @@ async def delete(ctx: OcpiRequest) -> Response:
 
 
 def definition() -> ModuleDefinition:
-    endpoints = tuple(Endpoint(method, "", handler, allow_token_a=True)
-                      for method, handler in (("GET", get), ("POST", post), ("PUT", put),
-                                              ("DELETE", delete)))
-    return ModuleDefinition(MODULE, {RoleEnum.cpo: (InterfaceRole.SENDER, endpoints),
-                                     RoleEnum.emsp: (InterfaceRole.SENDER, endpoints)},
-                            shared=True)
+    return definition_with(get, post, put, delete)
