@@ -46,6 +46,30 @@ async def test_every_token_example_is_accepted_and_read_back_equal(node, version
         assert got["status_code"] == 1000 and got["data"] == token
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_token_example_renders_valid_in_every_version(version):
+    from ocpi.modules.registry import object_type
+
+    decl = object_type("tokens")
+    for token in _token_examples(version):
+        canonical = decl.to_canonical(token, version, "NL", "TNM")
+        for target in VERSIONS:
+            wire = decl.to_wire(canonical, target)
+            decl.model(target).model_validate(wire, context={"warnings": []})
+            assert wire["last_updated"] == token["last_updated"]
+
+
+async def test_a_management_write_says_what_older_versions_do_not_carry(node):
+    token = {**_token("EM1", type_="EMAID", group_id="G1"), "country_code": "NL",
+             "party_id": "OCP"}
+    r = await node.client.put(OWN.format(v="2.3.0", cc="NL", pid="OCP", uid="EM1")
+                              + "?type=EMAID", content=dumps(token), headers=op("2.3.0"))
+    message = body(r)["status_message"]
+    assert body(r)["status_code"] == 1000
+    assert "not carried in 2.1.1: type, group_id" in message
+    assert "not carried in 2.2.1: type" in message
+
+
 @pytest.mark.parametrize("version,patch", [
     ("2.1.1", "mod_tokens_L169_example_invalidate_a_token.json"),
     ("2.2.1", "token_patch_example.json"), ("2.3.0", "token_patch_example.json")])

@@ -21,6 +21,7 @@ from ..core.errors import Forbidden, InvalidParameters, NotFound
 from ..core.interface import Endpoint
 from ..core.transport import OcpiRequest
 from ..core.types import ci
+from .convert import not_carried
 from .kernel import CallKey, ObjectType
 from .versions.enums import is_v2_1
 
@@ -114,6 +115,8 @@ class Handlers:
         keys = self._url_keys(ctx)
         self._check_url(ctx, keys, new)
         new = await self.before_save(ctx, new)
+        if ctx.role == self.decl.own_role:  # our own: say what older partners will miss
+            ctx.warnings.extend(await not_carried(self.decl, new, ctx.node.versions))
         stored, _ = await self.load(ctx, cc, pid, [self.decl.call_key(new)])
         if obj.is_stale(new, stored):
             return obj.stored_response(ctx, False, applied=False)

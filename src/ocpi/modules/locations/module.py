@@ -15,6 +15,7 @@ from ...core.interface import Endpoint, ModuleDefinition
 from ...core.status import Status
 from ...core.transport import OcpiRequest
 from ...core.types import ci
+from ..convert import not_carried
 from ..versions.enums import is_v2_1
 from . import mapper
 from .declaration import LOCATIONS, model
@@ -193,6 +194,8 @@ async def put(ctx: OcpiRequest) -> Response:
         own = ctx.role == RoleEnum.cpo
         _check_servable(ctx, mapper.unservable, body)
         new = mapper.to_canonical(body, ctx.version, "location", cc.upper(), pid.upper())
+        if own:  # say what partners on older versions will not receive
+            ctx.warnings.extend(await not_carried(LOCATIONS, new, ctx.node.versions))
         stored = await _load(ctx, cc, pid, location_id)
         if obj.is_stale(new, stored):  # the Location's own stamp, as sent, decides
             return obj.stored_response(ctx, False, applied=False)
