@@ -201,3 +201,13 @@ async def test_routing_headers_are_echoed_swapped(node):
     assert r.headers["ocpi-to-party-id"] == "MSP" and "ocpi-from-party-id" not in r.headers
     plain = await node.client.get("/ocpi/versions", headers=auth(token))
     assert "ocpi-to-country-code" not in plain.headers
+
+
+def test_a_handler_reads_the_routing_parties_from_its_request():
+    from starlette.datastructures import Headers
+
+    from ocpi.core.transport import routing_parties
+
+    h = Headers({"ocpi-from-country-code": "de", "ocpi-from-party-id": "msp",
+                 "ocpi-to-country-code": "NL", "ocpi-to-party-id": "TOOLONG"})
+    assert routing_parties(h) == (("DE", "MSP"), None)

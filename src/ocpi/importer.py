@@ -35,7 +35,3 @@ async def import_objects(store: SqlStore, module: str, items: Iterable[Any], ver
         canonical.append(obj)
     return await store.upsert_many(ModuleID(module), decl.own_role, canonical)
 
-
-async def import_locations(store: SqlStore, items: Iterable[Any], version: str,
-                           country_code: str | None, party_id: str | None) -> dict[str, int]:
-    return await import_objects(store, "locations", items, version, country_code, party_id)

@@ -34,7 +34,7 @@ from ..modules.tokens.mapper import wire_type
 from ..modules.tokens.records import Decision, now, record
 from ..modules.versions.enums import is_v2_1
 from ..peers.client import OcpiClient, PartnerError
-from ..peers.registry import Peer, Registry
+from ..peers.registry import Peer
 from ..store.database import Database
 from ..store.keys import id_key
 from ..store.sql_store import SqlStore
@@ -69,7 +69,7 @@ async def authorize(db: Database, peer: Peer, uid: str, *, token_type: str = DEF
     """The CPO's real-time authorization of ``uid`` with the eMSP ``peer``, recorded."""
     store = store or SqlStore(db)
     evse_uids = list(evse_uids or [])
-    token = await store.get(ModuleID.tokens, RoleEnum.cpo, uid, **token_call(uid, token_type))
+    token = await store.get(ModuleID.tokens, RoleEnum.cpo, uid, **token_call(token_type))
     whitelist = token.get("whitelist") if token else None
     if whitelist == "ALWAYS":
         decision = local_decision(token, "whitelist ALWAYS: decided locally")
@@ -82,12 +82,10 @@ async def authorize(db: Database, peer: Peer, uid: str, *, token_type: str = DEF
                 why = f"whitelist {whitelist}" if whitelist else "token not held"
                 decision = Decision("NOT_ALLOWED", "local",
                                     reason=f"eMSP unreachable; {why}: real-time only")
-    owner = None
-    if decision.token or token:
-        held = decision.token or token or {}
-        if held.get("country_code") and held.get("party_id"):
-            owner = (str(held["country_code"]), str(held["party_id"]))
-    owner = owner or (peer.country_code, peer.party_id)
+    held = decision.token or token or {}  # the eMSP's answer knows the owner best
+    owner = (str(held["country_code"]), str(held["party_id"])) \
+        if held.get("country_code") and held.get("party_id") else (peer.country_code,
+                                                                  peer.party_id)
     await record(db, RoleEnum.cpo, decision, uid=uid, token_type=token_type,
                  token_owner=owner, peer_id=peer.id, location_id=location_id,
                  evse_uid=evse_uids[0] if evse_uids else None)
@@ -155,7 +153,7 @@ async def reference_for_session(db: Database, session: dict[str, Any]) -> dict[s
     return session
 
 
-def smappee_hook(db: Database, registry: Registry | None = None) -> Any:
+def smappee_hook(db: Database) -> Any:
     """The Smappee connector's ``authorizations`` hook: the authorization on record
     for a card, as {country_code, party_id, authorization_reference}."""
     async def lookup(rfid: str, started_ms: str) -> dict[str, Any] | None:

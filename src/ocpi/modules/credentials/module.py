@@ -84,11 +84,11 @@ def _admitted(ctx: OcpiRequest, peer: Peer, parties: list[Party]) -> list[Party]
     return sorted(parties, key=lambda p: (p.country_code, p.party_id) != main)
 
 
-async def _their_credentials(ctx: OcpiRequest, peer: Peer
-                             ) -> tuple[dict[str, Any], list[Party]]:
+async def read_credentials(ctx: OcpiRequest) -> dict[str, Any]:
+    """The partner's Credentials, valid for the version, with a URL we may call
+    (2001 for one we refuse, 3001 for a host that does not resolve)."""
     body = obj.require_object(await ctx.json(), "Credentials")
     await obj.validate(ctx, credentials.SCHEMAS.get(ctx.version, credentials.Credentials230), body)
-    parties = _admitted(ctx, peer, credentials.parties(body, ctx.version, peer.role))
     try:
         await check_partner_url(body["url"])
     except UnresolvableHost as exc:
@@ -96,7 +96,13 @@ async def _their_credentials(ctx: OcpiRequest, peer: Peer
                         http_status=200) from None
     except UnsafeUrl as exc:
         raise InvalidParameters(f"url: {exc}") from None
-    return body, parties
+    return body
+
+
+async def _their_credentials(ctx: OcpiRequest, peer: Peer
+                             ) -> tuple[dict[str, Any], list[Party]]:
+    body = await read_credentials(ctx)
+    return body, _admitted(ctx, peer, credentials.parties(body, ctx.version, peer.role))
 
 
 async def _discover(ctx: OcpiRequest, peer: Peer, creds: dict[str, Any]) -> Discovery:

@@ -23,19 +23,15 @@ from typing import Any
 
 from starlette.responses import Response
 
-from ...core import objects as obj
 from ...core.enums import ModuleID, RoleEnum
 from ...core.envelope import envelope
-from ...core.errors import InvalidParameters, MethodNotAllowed, OcpiError
+from ...core.errors import MethodNotAllowed, OcpiError
 from ...core.interface import ModuleDefinition
-from ...core.status import Status
 from ...core.transport import OcpiRequest
-from ...peers import credentials
 from ...peers.client import OcpiClient
 from ...peers.handshake import HandshakeError, discover
-from ...peers.urls import UnresolvableHost, UnsafeUrl, check_partner_url
 from ..versions.enums import VersionNumber
-from .module import definition_with
+from .module import definition_with, read_credentials
 
 MODULE = ModuleID.credentials_and_registration
 
@@ -55,15 +51,7 @@ def _token_c(ctx: OcpiRequest) -> None:
 
 async def _theirs(ctx: OcpiRequest) -> dict[str, Any]:
     """The partner's credentials and version details, fetched with its token."""
-    body = obj.require_object(await ctx.json(), "Credentials")
-    await obj.validate(ctx, credentials.SCHEMAS.get(ctx.version, credentials.Credentials230), body)
-    try:
-        await check_partner_url(body["url"])
-    except UnresolvableHost as exc:
-        raise OcpiError(f"url: {exc}", status_code=Status.UNABLE_TO_USE_CLIENT_API,
-                        http_status=200) from None
-    except UnsafeUrl as exc:
-        raise InvalidParameters(f"url: {exc}") from None
+    body = await read_credentials(ctx)
     client = OcpiClient(partner=str(body["url"]), token=str(body["token"]), version=ctx.version)
     async with client:
         try:

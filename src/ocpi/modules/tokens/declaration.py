@@ -75,7 +75,7 @@ TOKENS = declare(ObjectType(
 ))
 
 
-def token_call(uid: str, token_type: str | None) -> dict[str, Any]:
+def token_call(token_type: str | None) -> dict[str, Any]:
     """The keyword extras a ``Crud`` call for one token carries."""
     return {"token_type": token_type or DEFAULT_TYPE}
 
