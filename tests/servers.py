@@ -120,6 +120,7 @@ class PeerMock:
                   methods=["GET", "POST", "PUT", "DELETE"]),
             Route("/{version}/locations", self.list_ep),
             Route("/{version}/sessions", self.list_ep),
+            Route("/{version}/hubclientinfo", self.list_ep),
         ])
 
     # --- helpers -------------------------------------------------------------------

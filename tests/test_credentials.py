@@ -276,13 +276,22 @@ async def test_hub_party_id_is_accepted_and_stored(node, mock):
     r = await post(node, "2.3.0", token_a, data)
     assert body(r)["status_code"] == 1000
     assert (await node.node.registry.list_peers())[0].hub_party_id == "NLMCK"
-    # a hub forwards other parties' objects: it may write in their namespaces
+    # a hub forwards other parties' objects: those it reports reaching (Hub Client Info)
+    headers = auth(body(r)["data"]["token"], "2.3.0")
     loc = {"country_code": "DE", "party_id": "ABC", "id": "L1", "publish": True,
            "address": "a", "city": "c", "country": "DEU", "time_zone": "Europe/Berlin",
            "coordinates": {"latitude": "52.000000", "longitude": "13.000000"},
            "last_updated": "2026-01-01T00:00:00Z"}
-    r = await node.client.put("/ocpi/emsp/2.3.0/locations/DE/ABC/L1", content=dumps(loc),
-                              headers=auth(body(r)["data"]["token"], "2.3.0"))
+    url = "/ocpi/emsp/2.3.0/locations/DE/ABC/L1"
+    r = await node.client.put(url, content=dumps(loc), headers=headers)
+    assert r.status_code == 403, body(r)
+    assert "has not reported reaching" in body(r)["status_message"]
+    info = {"country_code": "DE", "party_id": "ABC", "role": "CPO", "status": "CONNECTED",
+            "last_updated": "2026-01-01T00:00:00Z"}
+    r = await node.client.put("/ocpi/emsp/2.3.0/hubclientinfo/DE/ABC", content=dumps(info),
+                              headers=headers)
+    assert r.status_code == 201, body(r)
+    r = await node.client.put(url, content=dumps(loc), headers=headers)
     assert r.status_code == 201, body(r)
 
 

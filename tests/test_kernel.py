@@ -27,11 +27,12 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "ocpi"
 
 def test_every_layer_reads_the_one_registry():
     declared = {t.module.value for t in object_types()}
-    assert declared == {"locations", "sessions", "tokens"}
+    assert declared == {"locations", "sessions", "tokens", "hubclientinfo"}
     assert set(STORED) == declared  # the store holds exactly what is declared
     assert {m.value for m in MODULES} == declared | {"credentials"}
     assert object_type("tokens").own_role == "EMSP"
     assert object_type("locations").own_role == "CPO"
+    assert object_type("hubclientinfo").hub_reported  # a hub's, never ours
 
 
 def _peer(n: int, role: str, *, hub: bool = False) -> Peer:

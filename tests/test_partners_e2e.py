@@ -162,6 +162,6 @@ def test_partner_profile_is_set_from_the_cli(tmp_path):
     profile = json.loads(ocpi("peers", "list", "--json", db=db).stdout)[0]["profile"]
     assert profile == {"plain_token": True, "page_limit": 20, "routing_headers": "on",
                        "connection_close": True, "timeout": 5.0, "delivery": "every-message",
-                       "always_put": True, "explicit_nulls": False}
+                       "always_put": True, "explicit_nulls": False, "any_party": False}
     r = ocpi("peers", "set", "nobody", "--page-limit", "5", db=db)
     assert r.returncode == 1 and "no partner called nobody" in r.stderr

@@ -19,6 +19,9 @@ async def import_objects(store: SqlStore, module: str, items: Iterable[Any], ver
     transaction: an invalid one means nothing is written. Partners receive
     them through the outbox, as their declaration's push rule says."""
     decl = object_type(module)
+    if decl.hub_reported:
+        raise ImportError_(f"{module}: a hub's reports are never the node's own "
+                           "(see `ocpi peers reach`)")
     canonical = []
     for n, item in enumerate(items):
         ident = item.get(decl.id_field) if isinstance(item, dict) else None

@@ -13,6 +13,7 @@ from .core.enums import ModuleID, RoleEnum
 from .core.envelope import envelope
 from .core.limits import Limits
 from .core.pagination import filters_from, page_headers
+from .modules.hubclientinfo.reach import ReachCache
 from .modules.nulls import with_nulls
 from .modules.versions.enums import VersionNumber
 from .modules.wire import is_plain
@@ -41,6 +42,7 @@ class Node:
     # module -> what completes the node's own objects before they are stored
     own_write_filters: dict[str, list[Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]]] \
         = field(default_factory=dict)
+    reach: ReachCache = field(default_factory=ReachCache)  # the parties each hub reaches
 
     @property
     def builtin_store(self) -> bool:
@@ -55,6 +57,16 @@ class Node:
         if token in await self.authenticator.get_valid_token_a():
             return Caller("A")
         return None
+
+    async def hub_reaches(self, ctx: Any, country_code: str, party_id: str) -> bool:
+        """Has the calling hub reported reaching ``country_code``/``party_id``?"""
+        caller = ctx.caller
+        if caller.country_code is None or caller.party_id is None:
+            return False
+        kwargs = self.crud_kwargs(ctx, country_code, party_id)
+        del kwargs["country_code"], kwargs["party_id"]
+        return await self.reach.reaches(self.crud, (caller.country_code, caller.party_id),
+                                        country_code, party_id, **kwargs)
 
     def crud_kwargs(self, ctx: Any, country_code: str | None, party_id: str | None
                     ) -> dict[str, Any]:

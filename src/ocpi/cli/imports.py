@@ -48,7 +48,9 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
 
     imp = sub.add_parser("import", help="load the node's own objects from a file")
     isub = imp.add_subparsers(dest="import_command", required=True)
-    for decl in object_types():  # one per declared object type
+    for decl in object_types():  # one per declared object type the node may own
+        if decl.hub_reported:
+            continue
         what = isub.add_parser(decl.module.value,
                                help=f"an OCPI {decl.name} or a list of them (our own)")
         common(what)

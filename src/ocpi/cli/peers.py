@@ -151,12 +151,14 @@ def _yes_no(value: str | None) -> bool | None:
 
 def cmd_peers_set(args: argparse.Namespace) -> int:
     async def work(db: Database, registry: Any) -> Any:
+        if args.any_party == "yes" and not (await named_peer(registry, args.name)).is_hub:
+            raise ValueError(f"{args.name} is not a hub: it writes only for its own parties")
         return await registry.set_profile(
             args.name, plain_token=_yes_no(args.plain_token), page_limit=args.page_limit,
             routing_headers=args.routing_headers,
             connection_close=_yes_no(args.connection_close), timeout=args.timeout,
             delivery=args.delivery, always_put=_yes_no(args.always_put),
-            explicit_nulls=_yes_no(args.explicit_nulls))
+            explicit_nulls=_yes_no(args.explicit_nulls), any_party=_yes_no(args.any_party))
 
     try:
         peer = with_registry(args, work)
@@ -179,6 +181,33 @@ def _progress(label: str) -> Any:
               flush=True)
 
     return show
+
+
+def cmd_peers_reach(args: argparse.Namespace) -> int:
+    """Say which parties a hub reaches (a 2.1.1 hub cannot), or show what it reported."""
+    from ..modules.hubclientinfo.reach import declare, reports
+    from ..store.sql_store import SqlStore
+
+    async def work(db: Database, registry: Any) -> Any:
+        peer = await named_peer(registry, args.name)
+        if not peer.is_hub:
+            raise ValueError(f"{args.name} is not a hub: it reaches only its own parties")
+        hub = (peer.country_code, peer.party_id)
+        if args.party:
+            cc, sep, pid = args.party.partition("/")
+            if not sep:
+                raise ValueError(f"{args.party!r}: give the party as CC/PID")
+            await declare(SqlStore(db), hub, cc, pid, args.role, args.status)
+        return await reports(db, hub)
+
+    try:
+        found = with_registry(args, work)
+    except known_errors() as exc:
+        return fail(str(exc))
+    show(args, found, "\n".join(f"{i['country_code']}/{i['party_id']} {i['role']:5} "
+                                 f"{i['status']:10} {i['last_updated']}" for i in found)
+         or f"{args.name} has reported no party (it may write only for itself)")
+    return 0
 
 
 PULL_REJECTED = 2  # the pull completed, but some objects were rejected (1: it failed)
@@ -293,9 +322,25 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
     pset.add_argument("--always-put", choices=["yes", "no"],
                       help="send whole objects, never PATCH")
     pset.add_argument("--explicit-nulls", choices=["yes", "no"], help=EXPLICIT_NULLS)
+    pset.add_argument("--any-party", choices=["yes", "no"],
+                      help="a hub that may write for any party, not only those it reports "
+                      "reaching (Hub Client Info) or `peers reach` declares")
     pset.set_defaults(func=cmd_peers_set)
 
-    pul = psub.add_parser("pull", help="fetch a partner's locations or sessions into our store")
+    rch = psub.add_parser("reach", help="the parties a hub reaches: show them, or declare "
+                          "one (for a 2.1.1 hub, which cannot report them)")
+    common(rch)
+    rch.add_argument("name")
+    rch.add_argument("party", nargs="?", metavar="CC/PID", help="a party the hub reaches")
+    rch.add_argument("--role", default="EMSP", type=str.upper,
+                     help="the party's role (default EMSP)")
+    rch.add_argument("--status", default="CONNECTED", type=str.upper,
+                     choices=["CONNECTED", "OFFLINE", "PLANNED", "SUSPENDED"],
+                     help="SUSPENDED or PLANNED withdraw it (default CONNECTED)")
+    rch.set_defaults(func=cmd_peers_reach)
+
+    pul = psub.add_parser("pull", help="fetch a partner's objects into our store (from a "
+                          "hub, also the parties it reaches: hubclientinfo)")
     common(pul)
     pul.add_argument("name")
     pul.add_argument("module", choices=[d.module.value for d in object_types()])

@@ -84,9 +84,21 @@ def check_same(field: str, url_value: str, body: dict[str, Any], *, required: bo
         raise InvalidParameters(f"{field}: {value!r} does not match the URL ({url_value!r})")
 
 
-def check_namespace(ctx: OcpiRequest, country_code: str, party_id: str) -> None:
-    if not ctx.caller.owns(country_code, party_id):
-        raise Forbidden(f"objects of {country_code}/{party_id} belong to another party")
+async def may_write(ctx: OcpiRequest, country_code: str, party_id: str) -> bool:
+    """The caller's own party, or one its hub reports reaching (Hub Client Info)."""
+    caller = ctx.caller
+    if caller.owns(country_code, party_id):
+        return True
+    return caller.is_hub and await ctx.node.hub_reaches(ctx, country_code, party_id)
+
+
+async def check_namespace(ctx: OcpiRequest, country_code: str, party_id: str) -> None:
+    if await may_write(ctx, country_code, party_id):
+        return
+    if ctx.caller.is_hub:
+        raise Forbidden(f"objects of {country_code}/{party_id}: this hub has not reported "
+                        "reaching that party (Hub Client Info CONNECTED or OFFLINE)")
+    raise Forbidden(f"objects of {country_code}/{party_id} belong to another party")
 
 
 def ensure_last_updated(ctx: OcpiRequest, patch: dict[str, Any]) -> None:

@@ -80,7 +80,7 @@ class Handlers:
     async def get(self, ctx: OcpiRequest) -> Response:
         p = ctx.params
         if not ctx.caller.is_operator:
-            obj.check_namespace(ctx, p["country_code"], p["party_id"])
+            await obj.check_namespace(ctx, p["country_code"], p["party_id"])
         keys = self._url_keys(ctx)
         found, _ = await self.load(ctx, p["country_code"], p["party_id"], keys)
         if found is None:
@@ -105,7 +105,7 @@ class Handlers:
     async def put(self, ctx: OcpiRequest) -> Response:
         p = ctx.params
         cc, pid = p["country_code"], p["party_id"]
-        obj.check_namespace(ctx, cc, pid)
+        await obj.check_namespace(ctx, cc, pid)
         body = obj.require_object(await ctx.json(), self.decl.name)
         await obj.validate(ctx, self.decl.model(ctx.version), body)
         if not is_v2_1(ctx.version):
@@ -148,7 +148,7 @@ class Handlers:
     async def patch(self, ctx: OcpiRequest) -> Response:
         p = ctx.params
         cc, pid = p["country_code"], p["party_id"]
-        obj.check_namespace(ctx, cc, pid)
+        await obj.check_namespace(ctx, cc, pid)
         body = obj.require_object(await ctx.json(), "PATCH fragment")
         obj.ensure_last_updated(ctx, body)
         keys = self._url_keys(ctx)

@@ -97,11 +97,19 @@ class ObjectType:
     own_problem: Callable[[dict[str, Any]], str | None] = field(default=lambda data: None)
     # (version, kind) -> the model of a nested kind ("evse", "connector"), if any
     nested_model: Callable[[str, str], type[OcpiModel] | None] | None = None
+    # a hub's report about other parties (ClientInfo): none is ours or imported; a row
+    # is stored under the party it describes, keyed by the hub that reported it, and
+    # under the interface role the node played when it was told
+    hub_reported: bool = False
 
     @property
     def partner_role(self) -> RoleEnum:
         """The side partners' objects of this type are stored under (the receiver)."""
         return RoleEnum.emsp if self.own_role == RoleEnum.cpo else RoleEnum.cpo
+
+    def stored_role(self, our_role: RoleEnum) -> RoleEnum:
+        """The side a partner's object is stored under, when the node plays ``our_role``."""
+        return our_role if self.hub_reported else self.partner_role
 
     def model(self, version: str, kind: str | None = None) -> type[OcpiModel]:
         if kind is not None and self.nested_model is not None:

@@ -7,6 +7,7 @@ from types import ModuleType
 from ..core.enums import ModuleID
 from ..core.interface import ModuleDefinition
 from .credentials import module as credentials
+from .hubclientinfo import module as hubclientinfo
 from .kernel import ObjectType
 from .locations import module as locations
 from .sessions import module as sessions
@@ -29,6 +30,7 @@ MODULES: dict[ModuleID, Module] = {m.definition.id: m for m in (
     _module(locations),
     _module(sessions),
     _module(tokens),
+    _module(hubclientinfo),
 )}
 
 

@@ -34,6 +34,9 @@ class Profile:
     # send every optional field of the version, null when we have no value: for partners
     # that refuse a missing key but take null (the seed tutorials' library); see peers/nulls
     explicit_nulls: bool = False
+    # a hub that may write for any party, not only those it reports reaching (Hub Client
+    # Info) or the operator declared (``ocpi peers reach``): for 2.1.1 hubs, by choice
+    any_party: bool = False
 
     @classmethod
     def from_json(cls, text: str | None) -> "Profile":

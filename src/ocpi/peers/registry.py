@@ -66,9 +66,11 @@ def _parties(parties: str | None, cc: str, pid: str, role: str
 
 
 @functools.lru_cache(maxsize=4096)
-def _explicit_nulls(profile: str | None) -> bool:
-    """Whether a partner's answers need every optional field (parsed once per value)."""
-    return Profile.from_json(profile).explicit_nulls
+def _flags(profile: str | None) -> dict[str, bool]:
+    """What a partner's profile says of its calls to us (parsed once per value): its
+    answers need every optional field; as a hub, it may write for any party."""
+    found = Profile.from_json(profile)
+    return {"explicit_nulls": found.explicit_nulls, "any_party": found.any_party}
 
 
 # a token's kind and its partner: the read every request starts with
@@ -147,10 +149,10 @@ class Registry:
         kind, peer_id, cc, pid, role, parties, rotating, profile = found[0]
         if kind == "A":
             return Caller("A", cc, pid, _role(role), peer_id,
-                          explicit_nulls=_explicit_nulls(profile))
+                          explicit_nulls=_flags(profile)["explicit_nulls"])
         if kind == "C" and not rotating:
             return Caller("C", cc, pid, _role(role), peer_id, _parties(parties, cc, pid, role),
-                          _explicit_nulls(profile))
+                          **_flags(profile))
         return await self._identify_in_grace(token)
 
     async def _identify_in_grace(self, token: str) -> Caller | None:
@@ -173,13 +175,13 @@ class Registry:
                                                       tokens.c.kind == "OLD"))
                 await tx.execute(update(peers).where(peers.c.id == row.id)
                                  .values(rotating=False))
-        nulls = _explicit_nulls(row.profile)
+        flags = _flags(row.profile)
         if row.kind == "A":
             return Caller("A", row.country_code, row.party_id, _role(row.role), row.id,
-                          explicit_nulls=nulls)
+                          explicit_nulls=flags["explicit_nulls"])
         kind = "OLD" if row.kind == "OLD" else "C"
         return Caller(kind, row.country_code, row.party_id, _role(row.role), row.id,
-                      _parties(row.parties, row.country_code, row.party_id, row.role), nulls)
+                      _parties(row.parties, row.country_code, row.party_id, row.role), **flags)
 
     # --- partners we invite (they register with us) --------------------------------
 

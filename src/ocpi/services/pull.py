@@ -2,8 +2,9 @@
 
 Each page is validated and written in one transaction, object by object as
 whole objects: a pull that fails half-way leaves the pages before it stored
-and nothing half-written. An object outside the partner's own parties, or
-invalid, is not stored and is reported. An object older than the one we have
+and nothing half-written. An object outside the partner's own parties (a
+hub's: outside the parties it reports reaching), or invalid, is not stored
+and is reported. An object older than the one we have
 is left alone, as for a push.
 """
 
@@ -13,8 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from ..core.datetime import format_datetime
-from ..core.enums import ModuleID
+from ..core.enums import ModuleID, RoleEnum
 from ..modules.canonical import from_wire, modules
+from ..modules.hubclientinfo.reach import reaches
 from ..modules.registry import object_type
 from ..modules.versions.enums import is_v2_1
 from ..peers.client import OcpiClient
@@ -57,7 +59,20 @@ async def pull(registry: Registry, store: SqlStore, us: Us, peer: Peer, module: 
         params["date_from"] = format_datetime(since)
     elif module == "sessions":
         params["date_from"] = "1970-01-01T00:00:00Z"  # the specification requires one
-    partners_role = object_type(module).partner_role  # what we pull is theirs
+    decl = object_type(module)
+    if decl.hub_reported and not peer.is_hub:
+        raise ValueError(f"partner {peer.name} is not a hub: it reports no {module}")
+    role = decl.stored_role(RoleEnum(us.parties[0].role))  # what we pull is theirs
+
+    async def refused(owner: tuple[str, str]) -> bool:
+        """A hub's object of a party it has not reported reaching, or another
+        partner's object outside its own parties (2.1.1 objects name none)."""
+        if decl.hub_reported or owner in own:
+            return False
+        if peer.is_hub:
+            return not (peer.profile.any_party
+                        or await reaches(store, main, *owner))
+        return not is_v2_1(peer.version)
     result = PullResult()
     async with OcpiClient.for_peer(peer, us.main_party, retry_delay=retry_delay) as client:
         try:
@@ -73,12 +88,14 @@ async def pull(registry: Registry, store: SqlStore, us: Us, peer: Peer, module: 
                         continue
                     owner = (str(obj.get("country_code", "")).upper(),
                              str(obj.get("party_id", "")).upper())
-                    if owner not in own and not peer.is_hub and not is_v2_1(peer.version):
-                        result.rejected.append(f"#{n} ({obj.get('id')!r}): belongs to "
-                                               f"{owner[0]}/{owner[1]}, not to {peer.name}")
+                    if await refused(owner):
+                        whose = "a party it has not reported reaching" if peer.is_hub \
+                            else f"not to {peer.name}"
+                        result.rejected.append(f"#{n} ({obj.get(decl.id_field)!r}): belongs "
+                                               f"to {owner[0]}/{owner[1]}, {whose}")
                         continue
                     accepted.append(obj)
-                counts = await store.upsert_many(ModuleID(module), partners_role, accepted)
+                counts = await store.upsert_many(ModuleID(module), role, accepted)
                 result.received += len(page)
                 result.created += counts["created"]
                 result.updated += counts["updated"]

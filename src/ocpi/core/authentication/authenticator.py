@@ -29,6 +29,8 @@ class Caller:
     peer_id: int | None = None
     parties: tuple[tuple[str, str, str], ...] = ()  # (country_code, party_id, role) it may act as
     explicit_nulls: bool = False  # its profile wants every optional field, null when unset
+    # a hub the operator lets write for any party (a 2.1.1 hub cannot say whom it reaches)
+    any_party: bool = False
 
     @property
     def is_operator(self) -> bool:
@@ -44,19 +46,20 @@ class Caller:
             return str(self.role) in roles or str(self.role) == "HUB"
         return True  # a user authenticator that knows no roles: unchecked
 
+    @property
+    def is_hub(self) -> bool:
+        if self.parties:
+            return any(p[2] == "HUB" for p in self.parties)
+        return self.role == RoleEnum.hub
+
     def owns(self, country_code: str, party_id: str) -> bool:
-        """May this caller write objects of ``country_code``/``party_id``?"""
-        if self.is_operator:
+        """May this caller write objects of ``country_code``/``party_id``, by what its
+        credentials say? A hub may also write for the parties it reports reaching
+        (Hub Client Info): ``core.objects.check_namespace`` asks for those."""
+        if self.is_operator or (self.any_party and self.is_hub):
             return True
         cc, pid = country_code.upper(), party_id.upper()
         if self.parties:
-            if any(p[2] == "HUB" for p in self.parties) and \
-                    all(p[2] == "HUB" for p in self.parties):
-                # a hub forwards other parties' objects; one that told us only itself
-                # (2.1.1, 2.2.1 credentials) is not limited until it tells us whom it
-                # reaches (Hub Client Info, not built yet)
-                return True
-            # a hub that listed the parties it reaches (2.3.0) may write for those only
             return any(p[0].upper() == cc and p[1].upper() == pid for p in self.parties)
         if self.country_code is None:
             return True  # a user authenticator that knows no parties: namespace unchecked

@@ -172,7 +172,7 @@ async def sender_get_three(ctx: OcpiRequest) -> Response:
 async def receiver_get(ctx: OcpiRequest) -> Response:
     p = ctx.params
     if not ctx.caller.is_operator:
-        obj.check_namespace(ctx, p["country_code"], p["party_id"])
+        await obj.check_namespace(ctx, p["country_code"], p["party_id"])
     return await _get(ctx, p["country_code"], p["party_id"], p["location_id"],
                       p.get("evse_uid"), p.get("connector_id"))
 
@@ -183,7 +183,7 @@ async def put(ctx: OcpiRequest) -> Response:
     p = ctx.params
     cc, pid, location_id = p["country_code"], p["party_id"], p["location_id"]
     evse_uid, connector_id = p.get("evse_uid"), p.get("connector_id")
-    obj.check_namespace(ctx, cc, pid)
+    await obj.check_namespace(ctx, cc, pid)
     body = obj.require_object(await ctx.json(), "Location, EVSE or Connector")
     if evse_uid is None:
         await obj.validate(ctx, _schema(ctx, "location"), body)
@@ -241,7 +241,7 @@ async def patch(ctx: OcpiRequest) -> Response:
     p = ctx.params
     cc, pid, location_id = p["country_code"], p["party_id"], p["location_id"]
     evse_uid, connector_id = p.get("evse_uid"), p.get("connector_id")
-    obj.check_namespace(ctx, cc, pid)
+    await obj.check_namespace(ctx, cc, pid)
     body = obj.require_object(await ctx.json(), "PATCH fragment")
     obj.ensure_last_updated(ctx, body)
     location = await _load(ctx, cc, pid, location_id)

@@ -1,0 +1,224 @@
+"""Hub Client Info: a hub reports the parties it reaches, and writes only for
+those (and its own); two hubs' reports are their own; the operator declares
+the parties of a 2.1.1 hub, or lets it write for any; pulls follow the same rule."""
+
+import dataclasses
+
+import pytest
+
+from ocpi.core.enums import ModuleID, RoleEnum
+from ocpi.modules.hubclientinfo.reach import ReachCache, declare, reports
+from ocpi.peers import handshake
+from ocpi.peers.credentials import Party
+from ocpi.peers.handshake import Us
+from ocpi.peers.registry import Registry
+from ocpi.services.pull import pull
+from ocpi.store.database import Database
+from ocpi.store.sql_store import SqlStore
+
+from .conftest import auth, body, dumps
+from .servers import PeerMock, served
+
+INFO = "/ocpi/{role}/{v}/hubclientinfo/{cc}/{pid}"
+
+
+def location(cc: str, pid: str, id: str = "L1", updated: str = "2026-01-01T00:00:00Z"
+             ) -> dict:
+    return {"country_code": cc, "party_id": pid, "id": id, "publish": True,
+            "address": "a", "city": "c", "country": "DEU", "time_zone": "Europe/Berlin",
+            "coordinates": {"latitude": "52.000000", "longitude": "13.000000"},
+            "last_updated": updated}
+
+
+def info(cc: str, pid: str, status: str = "CONNECTED", role: str = "CPO",
+         updated: str = "2026-01-01T00:00:00Z") -> dict:
+    return {"country_code": cc, "party_id": pid, "role": role, "status": status,
+            "last_updated": updated}
+
+
+async def put_location(node, token: str, cc: str, pid: str, version: str = "2.2.1",
+                       updated: str = "2026-01-01T00:00:00Z"):
+    url = f"/ocpi/emsp/{version}/locations/{cc}/{pid}/L1"
+    loc = location(cc, pid, updated=updated)
+    if version == "2.1.1":  # no owner, a type and a postal code
+        loc = {k: v for k, v in loc.items() if k not in ("country_code", "party_id",
+                                                         "publish", "time_zone")}
+        loc.update(type="ON_STREET", postal_code="10115")
+    return await node.client.put(url, content=dumps(loc), headers=auth(token, version))
+
+
+@pytest.mark.parametrize("version", ["2.2.1", "2.3.0"])
+async def test_a_hub_writes_only_for_the_parties_it_reports_reaching(node, version):
+    hub = await node.partner("NL", "HUB", "HUB")
+    h = auth(hub, version)
+    r = await put_location(node, hub, "DE", "ABC", version)
+    assert r.status_code == 403 and body(r)["status_code"] == 2000
+    assert "has not reported reaching" in body(r)["status_message"]
+
+    url = INFO.format(role="emsp", v=version, cc="DE", pid="ABC")
+    r = await node.client.put(url, content=dumps(info("DE", "ABC")), headers=h)
+    assert (r.status_code, body(r)["status_code"]) == (201, 1000), body(r)
+    got = body(await node.client.get(url, headers=h))
+    assert got["status_code"] == 1000 and got["data"] == info("DE", "ABC")
+    assert (await put_location(node, hub, "DE", "ABC", version)).status_code == 201
+
+    # the hub withdraws the party: its next write is refused at once (no stale cache)
+    for status, allowed, n in (("SUSPENDED", False, 2), ("OFFLINE", True, 3),
+                               ("PLANNED", False, 4), ("CONNECTED", True, 5)):
+        patch = {"status": status, "last_updated": f"2026-01-0{n}T00:00:00Z"}
+        r = await node.client.patch(url, content=dumps(patch), headers=h)
+        assert body(r)["status_code"] == 1000, body(r)
+        r = await put_location(node, hub, "DE", "ABC", version, f"2026-02-0{n}T00:00:00Z")
+        assert (r.status_code == 200) is allowed, (status, body(r))
+    # its own party is always its own; another party still is not
+    assert (await put_location(node, hub, "NL", "HUB", version)).status_code == 201
+    assert (await put_location(node, hub, "DE", "XYZ", version)).status_code == 403
+
+
+async def test_only_a_hub_reports_and_what_it_reports_is_checked(node):
+    cpo = await node.partner("DE", "CPO", "CPO")
+    url = INFO.format(role="emsp", v="2.2.1", cc="DE", pid="ABC")
+    r = await node.client.put(url, content=dumps(info("DE", "ABC")), headers=auth(cpo))
+    assert r.status_code == 403 and "only a hub" in body(r)["status_message"]
+
+    hub = await node.partner("NL", "HUB", "HUB")
+    h = auth(hub)
+    for bad, field in ((info("DE", "ABC", status="GONE"), "status"),
+                       (info("DE", "XYZ"), "party_id"),
+                       ({**info("DE", "ABC"), "last_updated": None}, "last_updated")):
+        r = await node.client.put(url, content=dumps(bad), headers=h)
+        assert (r.status_code, body(r)["status_code"]) == (200, 2001), body(r)
+        assert field in body(r)["status_message"]
+    r = await node.client.put(url, content=b"{not json", headers=h)
+    assert r.status_code == 400 and body(r)["status_code"] == 2001
+    assert body(await node.client.get(url, headers=h))["status_code"] == 2000  # none stored
+
+    # an older report never replaces a newer one; a PATCH of nothing stored is unknown
+    await node.client.put(url, content=dumps(info("DE", "ABC", updated="2026-05-01T00:00:00Z")),
+                          headers=h)
+    r = await node.client.put(url, content=dumps(info("DE", "ABC", "SUSPENDED")), headers=h)
+    assert "not applied" in body(r)["status_message"]
+    assert body(await node.client.get(url, headers=h))["data"]["status"] == "CONNECTED"
+    other = INFO.format(role="emsp", v="2.2.1", cc="FR", pid="NEW")
+    r = await node.client.patch(other, content=dumps({"status": "OFFLINE",
+                                                      "last_updated": "2026-05-01T00:00:00Z"}),
+                                headers=h)
+    assert r.status_code == 404
+
+    # 2.1.1 has no Hub Client Info; 2.2.1 lists it as a receiver interface
+    r = await node.client.put(INFO.format(role="emsp", v="2.1.1", cc="DE", pid="ABC"),
+                              content=dumps(info("DE", "ABC")), headers=auth(hub, "2.1.1"))
+    assert r.status_code == 404
+    details = body(await node.client.get("/ocpi/2.2.1/details", headers=h))["data"]
+    assert {"identifier": "hubclientinfo", "role": "RECEIVER",
+            "url": "http://testserver/ocpi/emsp/2.2.1/hubclientinfo"} in details["endpoints"]
+
+
+async def test_two_hubs_reports_are_their_own(node):
+    one, two = await node.partner("NL", "ONE", "HUB"), await node.partner("NL", "TWO", "HUB")
+    url = INFO.format(role="cpo", v="2.2.1", cc="DE", pid="MSP")
+    r = await node.client.put(url, content=dumps(info("DE", "MSP", role="EMSP")),
+                              headers=auth(one))
+    assert body(r)["status_code"] == 1000
+    assert (await node.client.get(url, headers=auth(two))).status_code == 404
+    token = {"country_code": "DE", "party_id": "MSP", "uid": "T1", "type": "RFID",
+             "contract_id": "DE-MSP-T1", "issuer": "MSP", "valid": True,
+             "whitelist": "ALLOWED", "last_updated": "2026-01-01T00:00:00Z"}
+    tokens = "/ocpi/cpo/2.2.1/tokens/DE/MSP/T1"
+    r = await node.client.put(tokens, content=dumps(token), headers=auth(two))
+    assert r.status_code == 403
+    r = await node.client.put(tokens, content=dumps(token), headers=auth(one))
+    assert r.status_code == 201, body(r)
+    assert [i["party_id"] for i in await reports(node.node.db, ("NL", "ONE"))] == ["MSP"]
+    assert await reports(node.node.db, ("NL", "TWO")) == []
+
+
+async def test_a_2_1_1_hub_writes_for_declared_parties_or_any_when_let(node):
+    hub = await node.partner("FR", "GIR", "HUB")
+    assert (await put_location(node, hub, "DE", "ABC", "2.1.1")).status_code == 403
+    declared = await declare(node.node.crud, ("FR", "GIR"), "de", "abc", "CPO")
+    assert (declared["country_code"], declared["party_id"]) == ("DE", "ABC")
+    node.node.reach.forget(("FR", "GIR"))  # another process would wait out the ttl
+    assert body(await put_location(node, hub, "DE", "ABC", "2.1.1"))["status_code"] == 1000
+    assert (await put_location(node, hub, "DE", "XYZ", "2.1.1")).status_code == 403
+    with pytest.raises(ValueError, match="status"):
+        await declare(node.node.crud, ("FR", "GIR"), "DE", "XYZ", "CPO", "GONE")
+
+    await node.node.registry.set_profile("fr-gir-hub", any_party=True)
+    assert body(await put_location(node, hub, "DE", "XYZ", "2.1.1"))["status_code"] == 1000
+    # a party that is not a hub never writes for another, whatever its profile says
+    cpo = await node.partner("DE", "CPO", "CPO")
+    await node.node.registry.set_profile("de-cpo-cpo", any_party=True)
+    assert (await put_location(node, cpo, "DE", "XYZ")).status_code == 403
+
+
+async def test_a_hub_sets_charging_preferences_only_for_reached_emsps(node):
+    """A hub forwards an eMSP's charging preferences only when it reaches that eMSP."""
+    from .conftest import example, op
+    from .test_sessions import _own_session
+
+    loc = example("2.2.1", "location_example.json")
+    loc.update(country_code="NL", party_id="OCP")
+    loc["evses"][0]["capabilities"] = ["CHARGING_PREFERENCES_CAPABLE"]
+    await node.client.put("/ocpi/cpo/2.2.1/locations/NL/OCP/LOC1", content=dumps(loc),
+                          headers=op())
+    await _own_session(node, "S1", "DE", "MSP")
+    hub = await node.partner("NL", "HUB", "HUB")
+    url = "/ocpi/cpo/2.2.1/sessions/S1/charging_preferences"
+    r = await node.client.put(url, json={"profile_type": "FAST"}, headers=auth(hub))
+    assert r.status_code == 404  # not a session of any party it reaches
+    await node.client.put(INFO.format(role="cpo", v="2.2.1", cc="DE", pid="MSP"),
+                          content=dumps(info("DE", "MSP", role="EMSP")), headers=auth(hub))
+    r = await node.client.put(url, json={"profile_type": "FAST"}, headers=auth(hub))
+    assert r.status_code == 200 and body(r)["data"] == "ACCEPTED", body(r)
+
+
+async def test_the_reach_cache_is_bounded_and_forgets_a_hub(db):
+    store = SqlStore(db)
+    cache = ReachCache(ttl=60, size=3)
+    hub = ("NL", "HUB")
+    for n in range(10):  # a hub writing for ever new parties costs lookups, not memory
+        assert not await cache.reaches(store, hub, "DE", f"P{n}")
+        assert len(cache._answers) <= 3
+    await declare(store, hub, "DE", "P9", "CPO")
+    assert not await cache.reaches(store, hub, "DE", "P9")  # cached for the ttl
+    cache.forget(hub)
+    assert await cache.reaches(store, hub, "DE", "P9")
+
+
+US = Us(versions_url="http://127.0.0.1:1/ocpi/versions",
+        parties=[Party("EMSP", "DE", "MSP", {"name": "us"})])
+
+
+@pytest.fixture
+def hub_platform(local_partners):
+    yield from served(PeerMock(party=("NL", "HUB", "HUB"),
+                               modules=("credentials", "locations", "hubclientinfo")))
+
+
+async def test_pulls_from_a_hub_keep_only_parties_it_reports(database_url, hub_platform):
+    db = Database(database_url)
+    try:
+        registry, store = Registry(db), SqlStore(db)
+        peer = await handshake.register(registry, US, f"{hub_platform.url}/versions",
+                                        "token-a", version="2.2.1", role="HUB")
+        hub_platform.items = [info("NL", "CP1"), info("NL", "CP2", "SUSPENDED"),
+                              info("NL", "CP3", "PLANNED")]
+        result = await pull(registry, store, US, peer, "hubclientinfo")
+        assert (result.received, result.created, result.rejected) == (3, 3, [])
+        stored = await store.get(ModuleID.hub_client_info, RoleEnum.emsp, "NL*HUB",
+                                 country_code="NL", party_id="CP1")
+        assert stored["status"] == "CONNECTED"
+
+        hub_platform.items = [location("NL", pid) for pid in ("CP1", "CP2", "CP3", "HUB")]
+        result = await pull(registry, store, US, peer, "locations")
+        assert (result.received, result.created) == (4, 2)
+        assert [r.split(": ", 1)[1] for r in result.rejected] == [
+            f"belongs to NL/{pid}, a party it has not reported reaching" for pid in ("CP2", "CP3")]
+
+        not_a_hub = dataclasses.replace(peer, role="CPO",
+                                        parties=[Party("CPO", "NL", "HUB", {})])
+        with pytest.raises(ValueError, match="not a hub"):
+            await pull(registry, store, US, not_a_hub, "hubclientinfo")
+    finally:
+        await db.dispose()
