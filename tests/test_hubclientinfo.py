@@ -138,7 +138,6 @@ async def test_a_2_1_1_hub_writes_for_declared_parties_or_any_when_let(node):
     assert (await put_location(node, hub, "DE", "ABC", "2.1.1")).status_code == 403
     declared = await declare(node.node.crud, ("FR", "GIR"), "de", "abc", "CPO")
     assert (declared["country_code"], declared["party_id"]) == ("DE", "ABC")
-    node.node.reach.forget(("FR", "GIR"))  # another process would wait out the ttl
     assert body(await put_location(node, hub, "DE", "ABC", "2.1.1"))["status_code"] == 1000
     assert (await put_location(node, hub, "DE", "XYZ", "2.1.1")).status_code == 403
     with pytest.raises(ValueError, match="status"):
@@ -181,9 +180,11 @@ async def test_the_reach_cache_is_bounded_and_forgets_a_hub(db):
         assert not await cache.reaches(store, hub, "DE", f"P{n}")
         assert len(cache._answers) <= 3
     await declare(store, hub, "DE", "P9", "CPO")
-    assert not await cache.reaches(store, hub, "DE", "P9")  # cached for the ttl
+    assert await cache.reaches(store, hub, "DE", "P9")  # a no is asked again
+    await declare(store, hub, "DE", "P9", "CPO", "SUSPENDED")
+    assert await cache.reaches(store, hub, "DE", "P9")  # a yes is kept for the ttl
     cache.forget(hub)
-    assert await cache.reaches(store, hub, "DE", "P9")
+    assert not await cache.reaches(store, hub, "DE", "P9")
 
 
 US = Us(versions_url="http://127.0.0.1:1/ocpi/versions",
@@ -222,3 +223,84 @@ async def test_pulls_from_a_hub_keep_only_parties_it_reports(database_url, hub_p
             await pull(registry, store, US, not_a_hub, "hubclientinfo")
     finally:
         await db.dispose()
+
+
+async def test_a_hub_lists_the_sessions_of_the_party_it_asks_for(node):
+    """2.2.1 routing: a hub's GET carries OCPI-from, the party it asks on behalf of."""
+    from .test_sessions import _own_session
+
+    for sid, pid in (("S1", "MSP"), ("S2", "OTH")):
+        await _own_session(node, sid, "DE", pid)
+    hub = await node.partner("NL", "HUB", "HUB")
+    await node.client.put(INFO.format(role="cpo", v="2.2.1", cc="DE", pid="MSP"),
+                          content=dumps(info("DE", "MSP", role="EMSP")), headers=auth(hub))
+
+    async def listed(headers: dict) -> list[str]:
+        r = await node.client.get("/ocpi/cpo/2.2.1/sessions",
+                                  headers={**auth(hub), **headers})
+        return [s["id"] for s in body(r)["data"]]
+
+    def sender(pid: str) -> dict:
+        return {"OCPI-from-country-code": "DE", "OCPI-from-party-id": pid}
+
+    assert await listed(sender("MSP")) == ["S1"]
+    assert await listed(sender("OTH")) == []  # a party it has not reported reaching
+    assert await listed({}) == []  # on its own behalf: it holds no tokens
+    await node.node.registry.set_profile("nl-hub-hub", any_party=True)
+    assert sorted(await listed({})) == ["S1", "S2"]
+
+
+def test_a_served_node_limits_hubs_as_the_operator_says(tmp_path):
+    """A real ``ocpi serve``: a 2.2.1 hub reports a party; a 2.1.1 hub's parties are
+    declared by ``ocpi peers reach``, or it is let write for any (``peers set``)."""
+    import json
+
+    import httpx
+
+    from .test_partners_e2e import ocpi, serving
+
+    db = f"sqlite:///{tmp_path / 'cpo.db'}"
+
+    def add(cc: str, pid: str) -> str:
+        r = ocpi("peers", "add", "--country-code", cc, "--party-id", pid, "--role", "HUB",
+                 "--json", db=db)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)["token"]
+
+    gireve, modern = add("FR", "GIR"), add("NL", "HUB")
+    with serving(db, "emsp", "DE", "MSP") as base, httpx.Client(base_url=base) as http:
+        def put(token: str, cc: str, pid: str, version: str) -> int:
+            loc = location(cc, pid)
+            if version == "2.1.1":
+                loc = {k: v for k, v in loc.items() if k not in (
+                    "country_code", "party_id", "publish", "time_zone")}
+                loc.update(type="ON_STREET", postal_code="10115")
+            r = http.put(f"/ocpi/emsp/{version}/locations/{cc}/{pid}/L1",
+                         content=dumps(loc), headers=auth(token, version))
+            return "stored" if body(r)["status_code"] == 1000 else r.status_code
+
+        assert put(modern, "DE", "ABC", "2.2.1") == 403
+        r = http.put("/ocpi/emsp/2.2.1/hubclientinfo/DE/ABC",
+                     content=dumps(info("DE", "ABC")), headers=auth(modern))
+        assert r.status_code == 201, r.text
+        assert put(modern, "DE", "ABC", "2.2.1") == "stored"
+
+        assert put(gireve, "DE", "ABC", "2.1.1") == 403
+        r = ocpi("peers", "reach", "fr-gir-hub", "DE/ABC", "--role", "CPO", db=db)
+        assert r.returncode == 0 and "DE/ABC CPO   CONNECTED" in r.stdout, r.stdout + r.stderr
+        assert put(gireve, "DE", "ABC", "2.1.1") == "stored"
+        assert put(gireve, "DE", "XYZ", "2.1.1") == 403
+        r = ocpi("peers", "set", "fr-gir-hub", "--any-party", "yes", db=db)
+        assert r.returncode == 0, r.stderr
+        assert put(gireve, "DE", "XYZ", "2.1.1") == "stored"
+
+    listed = ocpi("peers", "reach", "nl-hub-hub", "--json", db=db)
+    assert [i["party_id"] for i in json.loads(listed.stdout)] == ["ABC"]
+    r = ocpi("peers", "add", "--country-code", "DE", "--party-id", "CPO", "--role", "CPO",
+             db=db)
+    r = ocpi("peers", "set", "de-cpo-cpo", "--any-party", "yes", db=db)
+    assert r.returncode == 1 and "not a hub" in r.stderr
+    r = ocpi("peers", "reach", "de-cpo-cpo", "DE/ABC", db=db)
+    assert r.returncode == 1 and "not a hub" in r.stderr
+    r = ocpi("peers", "reach", "fr-gir-hub", "DEABC", db=db)
+    assert r.returncode == 1 and "CC/PID" in r.stderr

@@ -12,6 +12,7 @@ from .core.authentication.authenticator import Caller
 from .core.enums import ModuleID, RoleEnum
 from .core.envelope import envelope
 from .core.limits import Limits
+from .core.objects import speaks_for
 from .core.pagination import filters_from, page_headers
 from .modules.hubclientinfo.reach import ReachCache
 from .modules.nulls import with_nulls
@@ -92,6 +93,12 @@ class Node:
         caller = ctx.caller
         if visible_to_caller and not caller.is_operator and caller.country_code:
             visible_to = (caller.country_code, caller.party_id)
+            if caller.is_hub:  # on behalf of the party in OCPI-from, if the hub reaches it
+                asking = ctx.routing[0]
+                if asking is not None and await speaks_for(ctx, *asking):
+                    visible_to = asking
+                elif caller.any_party:
+                    visible_to = None
         after = None
         if isinstance(self.crud, SqlStore):
             page = await self.crud.list_raw(module, ctx.role, filters, visible_to=visible_to)

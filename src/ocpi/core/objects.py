@@ -84,8 +84,9 @@ def check_same(field: str, url_value: str, body: dict[str, Any], *, required: bo
         raise InvalidParameters(f"{field}: {value!r} does not match the URL ({url_value!r})")
 
 
-async def may_write(ctx: OcpiRequest, country_code: str, party_id: str) -> bool:
-    """The caller's own party, or one its hub reports reaching (Hub Client Info)."""
+async def speaks_for(ctx: OcpiRequest, country_code: str, party_id: str) -> bool:
+    """The caller's own party, or one its hub reports reaching (Hub Client Info): whose
+    objects it may write, and whose sessions a hub may list on that party's behalf."""
     caller = ctx.caller
     if caller.owns(country_code, party_id):
         return True
@@ -93,7 +94,7 @@ async def may_write(ctx: OcpiRequest, country_code: str, party_id: str) -> bool:
 
 
 async def check_namespace(ctx: OcpiRequest, country_code: str, party_id: str) -> None:
-    if await may_write(ctx, country_code, party_id):
+    if await speaks_for(ctx, country_code, party_id):
         return
     if ctx.caller.is_hub:
         raise Forbidden(f"objects of {country_code}/{party_id}: this hub has not reported "

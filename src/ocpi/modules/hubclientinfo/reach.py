@@ -3,8 +3,8 @@
 A hub forwards other parties' objects; it may write only for those it has
 told us about, with a connection that is live or merely down (CONNECTED,
 OFFLINE). PLANNED has no contract yet and SUSPENDED will never connect again.
-Writes ask this once per hub and party every ``ttl`` seconds; a report
-received by this process is seen at once (``forget``).
+A yes is kept ``ttl`` seconds per hub and party; a report received by this
+process is seen at once (``forget``), one made elsewhere within ``ttl``.
 """
 
 import logging
@@ -34,7 +34,9 @@ async def reaches(crud: Any, hub: tuple[str, str], country_code: str, party_id: 
 
 
 class ReachCache:
-    """Answers of ``reaches`` for a while: a hub's every write asks, few change it.
+    """Yes-answers of ``reaches`` for ``ttl`` seconds: a hub's every write asks, and
+    its reports rarely change. A no is asked again each time (a party the operator
+    declares in another process counts at once) but logged once per ``ttl``.
 
     Bounded: past ``size`` answers the cache starts again (a hub writing for
     ever new parties costs lookups, never memory)."""
@@ -48,17 +50,19 @@ class ReachCache:
                       party_id: str, **kwargs: Any) -> bool:
         now = time.monotonic()
         key = (hub_key(*hub), country_code.upper(), party_id.upper())
-        known = self._answers.get(key)
-        if known is not None and known[1] > now:
-            return known[0]
+        said, until = self._answers.get(key, (False, 0.0))
+        fresh = until > now
+        if fresh and said:
+            return True
         answer = await reaches(crud, hub, country_code, party_id, **kwargs)
-        if not answer:
+        if not answer and not fresh:
             log.warning("hub %s/%s wrote for %s/%s, which it has not reported as "
                         "reachable (Hub Client Info); refused", hub[0], hub[1],
                         key[1], key[2])
         if len(self._answers) >= self.size:
             self._answers.clear()
-        self._answers[key] = (answer, now + self.ttl)
+        if answer or not fresh:
+            self._answers[key] = (answer, now + self.ttl)
         return answer
 
     def forget(self, hub: tuple[str, str]) -> None:

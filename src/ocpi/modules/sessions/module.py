@@ -44,7 +44,7 @@ async def charging_preferences(ctx: OcpiRequest) -> Response:
     await obj.validate(ctx, ChargingPreferences, body)
     session = await _load(ctx, None, None, session_id)
     token = (session or {}).get("cdr_token") or {}
-    if session is None or not (ctx.caller.is_operator or await obj.may_write(
+    if session is None or not (ctx.caller.is_operator or await obj.speaks_for(
             ctx, token.get("country_code", ""), token.get("party_id", ""))):
         raise _unknown(ctx, session_id)
     location = await ctx.node.crud.get(ModuleID.locations, ctx.role, session["location_id"],
