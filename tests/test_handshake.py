@@ -223,7 +223,8 @@ async def test_no_token_is_ever_written_to_a_log(emsp, cpo, caplog):
 
 
 async def test_a_partner_claiming_to_be_a_hub_needs_the_operators_yes(emsp, mock):
-    """A HUB may write objects of any party: the operator must say so with --role HUB."""
+    """A HUB may write objects of every party it reaches: the operator must say so with
+    --role HUB."""
     mock.party = ("NL", "HUB", "HUB")
     with pytest.raises(HandshakeError, match="--role HUB") as err:
         await handshake.register(emsp.registry, emsp.us("DE", "MSP", "EMSP"),

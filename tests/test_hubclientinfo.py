@@ -304,3 +304,22 @@ def test_a_served_node_limits_hubs_as_the_operator_says(tmp_path):
     assert r.returncode == 1 and "not a hub" in r.stderr
     r = ocpi("peers", "reach", "fr-gir-hub", "DEABC", db=db)
     assert r.returncode == 1 and "CC/PID" in r.stderr
+
+
+def test_registering_with_a_hub_pulls_the_parties_it_reaches(tmp_path, hub_platform):
+    import json
+
+    from .test_partners_e2e import ocpi
+
+    hub_platform.items = [info("NL", "CP1"), info("BE", "CP2", "OFFLINE")]
+    db = f"sqlite:///{tmp_path / 'emsp.db'}"
+    r = ocpi("peers", "register", "--versions-url", f"{hub_platform.url}/versions",
+             "--version", "2.2.1", "--role", "HUB", "--public-url", "http://127.0.0.1:8000",
+             db=db,
+             env={"OCPI_COUNTRY_CODE": "DE", "OCPI_PARTY_ID": "MSP",
+                  "OCPI_REGISTRATION_TOKEN": "token-a"})
+    assert r.returncode == 0, r.stderr
+    assert "it reports 2 parties" in r.stdout
+    listed = json.loads(ocpi("peers", "reach", "nl-hub-hub", "--json", db=db).stdout)
+    assert {(i["country_code"], i["party_id"], i["status"]) for i in listed} == {
+        ("NL", "CP1", "CONNECTED"), ("BE", "CP2", "OFFLINE")}

@@ -91,19 +91,38 @@ def cmd_peers_register(args: argparse.Namespace) -> int:
     if not token_a:
         return fail("give the partner's token A with --token or OCPI_REGISTRATION_TOKEN")
 
-    async def work(db: Database, registry: Any) -> Any:
+    async def work(db: Database, registry: Any) -> tuple[Any, str | None]:
         us = await us_from(db, args)
-        return await handshake.register(registry, us, args.versions_url, token_a,
+        peer = await handshake.register(registry, us, args.versions_url, token_a,
                                         version=args.version, name=args.name, role=args.role,
                                         profile=_profile_from(args))
+        return peer, await _reached_parties(db, registry, us, peer)
 
     try:
-        peer = with_registry(args, work)
+        peer, reached = with_registry(args, work)
     except known_errors() as exc:
         return fail(f"registration failed, nothing was stored: {getattr(exc, 'message', exc)}")
-    show(args, peer.as_dict(), f"registered with {peer.name} on OCPI {peer.version}: "
-           + ", ".join(f"{p.country_code}/{p.party_id} {p.role}" for p in peer.all_parties()))
+    show(args, {**peer.as_dict(), "reaches": reached},
+         f"registered with {peer.name} on OCPI {peer.version}: "
+         + ", ".join(f"{p.country_code}/{p.party_id} {p.role}" for p in peer.all_parties())
+         + (f"\n{reached}" if reached else ""))
     return 0
+
+
+async def _reached_parties(db: Database, registry: Any, us: Any, peer: Any) -> str | None:
+    """A hub's list of the parties it reaches, pulled once it is registered: until it
+    reports them it may write only for itself. A failure leaves the registration."""
+    from ..services.pull import pull
+    from ..store.sql_store import SqlStore
+
+    if not peer.is_hub or peer.endpoint("hubclientinfo", "SENDER") is None:
+        return None
+    try:
+        result = await pull(registry, SqlStore(db), us, peer, "hubclientinfo")
+    except known_errors() as exc:
+        return (f"its parties could not be pulled ({exc}): run `ocpi peers pull "
+                f"{peer.name} hubclientinfo`")
+    return f"it reports {result.received} parties (hubclientinfo pulled)"
 
 
 

@@ -204,7 +204,8 @@ async def register(registry: Registry, us: Us, versions_url: str, token_a: str, 
         creds, parties = _their_credentials(answer.data, found.version, their_role, cred_url)
         if any(p.role == "HUB" for p in parties) and (role or "").upper() != "HUB":
             raise HandshakeError("the partner says it is a HUB, which may write objects of "
-                                 "any party here: pass --role HUB to accept that")
+                                 "every party it reports reaching: pass --role HUB to "
+                                 "accept that")
         return await registry.finish_registration(
             peer_id, name, profile=client.profile, **registration(found, creds, parties))
     except (HandshakeError, RegistryError) as exc:
