@@ -323,3 +323,26 @@ def test_registering_with_a_hub_pulls_the_parties_it_reaches(tmp_path, hub_platf
     listed = json.loads(ocpi("peers", "reach", "nl-hub-hub", "--json", db=db).stdout)
     assert {(i["country_code"], i["party_id"], i["status"]) for i in listed} == {
         ("NL", "CP1", "CONNECTED"), ("BE", "CP2", "OFFLINE")}
+
+
+async def test_a_hub_that_registers_with_us_has_its_parties_pulled(node, hub_platform):
+    """Once our credentials answer is sent, the hub's list is pulled: it may then write
+    for its parties without waiting for a push."""
+    from .test_credentials import creds_body, post
+
+    hub_platform.items = [info("BE", "CP2")]
+    _, token_a = await node.node.registry.invite("NL", "HUB", "HUB")
+    r = await post(node, "2.2.1", token_a, creds_body(hub_platform, "2.2.1"))
+    assert body(r)["status_code"] == 1000, body(r)
+    pulled = [q for q in hub_platform.requests if q["path"].endswith("/hubclientinfo")]
+    assert len(pulled) == 1
+    token_c = body(r)["data"]["token"]
+    assert (await put_location(node, token_c, "BE", "CP2")).status_code == 201
+
+    # a platform that is no hub is not asked
+    hub_platform.requests.clear()
+    _, token_a = await node.node.registry.invite("NL", "CPO", "CPO")
+    data = creds_body(hub_platform, "2.2.1")
+    data["roles"][0].update(role="CPO", party_id="CPO")
+    assert body(await post(node, "2.2.1", token_a, data))["status_code"] == 1000
+    assert not [q for q in hub_platform.requests if q["path"].endswith("/hubclientinfo")]

@@ -33,7 +33,7 @@ from .modules.versions.module import make_versions_endpoint
 from .node import Node
 from .outbox import job as outbox_job
 from .peers.registry import BuiltinAuthenticator, Registry
-from .services import authorization
+from .services import authorization, pull
 from .store.database import Database
 from .store.sql_store import SqlStore
 
@@ -152,6 +152,8 @@ def get_application(
     if db is not None:  # a session started after a real-time authorization carries it
         node.own_write_filters.setdefault(ModuleID.sessions.value, []).append(
             functools.partial(authorization.reference_for_session, db))
+    if registry is not None and node.builtin_store:  # a hub's parties, once it registered
+        node.after_registration.append(functools.partial(pull.reached_parties, registry, crud))
     definitions = [MODULES[m].definition for m in modules if m in MODULES]
     if not isinstance(authenticator, BuiltinAuthenticator):
         definitions = _credentials_for_user(definitions, node.builtin_store)

@@ -1,5 +1,6 @@
 """The running node's shared context: storage, authentication, settings."""
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,8 @@ from .modules.wire import is_plain
 from .peers.registry import Registry
 from .store.database import Database
 from .store.sql_store import SqlStore
+
+log = logging.getLogger("ocpi.node")
 
 
 @dataclass
@@ -44,6 +47,8 @@ class Node:
     own_write_filters: dict[str, list[Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]]] \
         = field(default_factory=dict)
     reach: ReachCache = field(default_factory=ReachCache)  # the parties each hub reaches
+    # (us, peer) -> what runs once a partner registered with us and has our answer
+    after_registration: list[Callable[[Any, Any], Awaitable[Any]]] = field(default_factory=list)
 
     @property
     def builtin_store(self) -> bool:
@@ -58,6 +63,18 @@ class Node:
         if token in await self.authenticator.get_valid_token_a():
             return Caller("A")
         return None
+
+    async def registered(self, peer_id: int, us: Any) -> None:
+        """After a partner registered (or updated) with us, our answer sent: a hub's
+        parties are pulled. A failure is logged; the registration stands."""
+        if self.registry is None or not self.after_registration:
+            return
+        peer = await self.registry.get_by_id(peer_id)
+        for hook in self.after_registration:
+            try:
+                await hook(us, peer)
+            except Exception as exc:  # a background step: logged, never raised
+                log.warning("after %s registered: %s", peer.name if peer else peer_id, exc)
 
     async def hub_reaches(self, ctx: Any, country_code: str, party_id: str) -> bool:
         """Has the calling hub reported reaching ``country_code``/``party_id``?"""

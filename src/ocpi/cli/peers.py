@@ -110,19 +110,18 @@ def cmd_peers_register(args: argparse.Namespace) -> int:
 
 
 async def _reached_parties(db: Database, registry: Any, us: Any, peer: Any) -> str | None:
-    """A hub's list of the parties it reaches, pulled once it is registered: until it
-    reports them it may write only for itself. A failure leaves the registration."""
-    from ..services.pull import pull
+    """What a hub reports reaching, pulled once it is registered. A failure leaves the
+    registration as it is."""
+    from ..services.pull import reached_parties
     from ..store.sql_store import SqlStore
 
-    if not peer.is_hub or peer.endpoint("hubclientinfo", "SENDER") is None:
-        return None
     try:
-        result = await pull(registry, SqlStore(db), us, peer, "hubclientinfo")
+        result = await reached_parties(registry, SqlStore(db), us, peer)
     except known_errors() as exc:
         return (f"its parties could not be pulled ({exc}): run `ocpi peers pull "
                 f"{peer.name} hubclientinfo`")
-    return f"it reports {result.received} parties (hubclientinfo pulled)"
+    return None if result is None else \
+        f"it reports {result.received} parties (hubclientinfo pulled)"
 
 
 

@@ -107,3 +107,12 @@ async def pull(registry: Registry, store: SqlStore, us: Us, peer: Peer, module: 
             raise
     await registry.mark_reached(peer.id)
     return result
+
+
+async def reached_parties(registry: Registry, store: SqlStore, us: Us, peer: Peer
+                          ) -> PullResult | None:
+    """A hub's list of the parties it reaches, pulled once it is registered: until
+    it reports them it may write only for itself. None: not a hub that has one."""
+    if not peer.is_hub or peer.endpoint(ModuleID.hub_client_info.value, "SENDER") is None:
+        return None
+    return await pull(registry, store, us, peer, ModuleID.hub_client_info.value)

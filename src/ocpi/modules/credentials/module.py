@@ -8,6 +8,7 @@ unregisters. State errors are HTTP 405, as the specification says.
 
 from typing import Any
 
+from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from ...core import objects as obj
@@ -20,7 +21,7 @@ from ...core.transport import Handler, OcpiRequest
 from ...peers import credentials
 from ...peers.client import OcpiClient
 from ...peers.credentials import Party
-from ...peers.handshake import Discovery, HandshakeError, discover, registration
+from ...peers.handshake import Discovery, HandshakeError, Us, discover, registration
 from ...peers.nulls import credentials_with_nulls
 from ...peers.registry import Peer, Registry
 from ...peers.urls import UnresolvableHost, UnsafeUrl, check_partner_url
@@ -44,6 +45,14 @@ def _ours(ctx: OcpiRequest, token: str) -> dict[str, Any]:
     body = credentials.ours(ctx.version, token, f"{base_url(ctx.node, ctx.request)}/ocpi/versions",
                             own_parties(ctx))
     return credentials_with_nulls(ctx.version, body) if ctx.caller.explicit_nulls else body
+
+
+def _then_registered(ctx: OcpiRequest, peer: Peer, answer: Response) -> Response:
+    """Our answer, then (once it is sent, so the partner holds our token) what follows
+    a registration: a hub's list of the parties it reaches is pulled."""
+    us = Us(f"{base_url(ctx.node, ctx.request)}/ocpi/versions", own_parties(ctx))
+    answer.background = BackgroundTask(ctx.node.registered, peer.id, us)
+    return answer
 
 
 def _registry(ctx: OcpiRequest) -> Registry:
@@ -152,7 +161,7 @@ async def post(ctx: OcpiRequest) -> Response:
                                                   **registration(found, creds, parties))
     if token is None:
         raise MethodNotAllowed("this registration was completed meanwhile")
-    return envelope(_ours(ctx, token))
+    return _then_registered(ctx, peer, envelope(_ours(ctx, token)))
 
 
 async def put(ctx: OcpiRequest) -> Response:
@@ -166,7 +175,7 @@ async def put(ctx: OcpiRequest) -> Response:
                                         **registration(found, creds, parties))
     if token is None:
         raise MethodNotAllowed("this registration was ended or updated meanwhile")
-    return envelope(_ours(ctx, token))
+    return _then_registered(ctx, peer, envelope(_ours(ctx, token)))
 
 
 async def delete(ctx: OcpiRequest) -> Response:
