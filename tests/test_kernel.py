@@ -120,3 +120,54 @@ def test_layers_point_one_way():
 
 def test_modules_are_listed_once():
     assert ModuleID.tokens in MODULES and MODULES[ModuleID.tokens].objects is object_type("tokens")
+
+
+async def test_the_shared_delete_removes_by_key_in_the_callers_namespace(database_url,
+                                                                         monkeypatch):
+    """A module that lets objects go (Tariffs) asks ``by_key`` for DELETE: shown here on
+    the Tokens receiver, keyed by uid and type, served by a real application."""
+    import httpx
+
+    from ocpi import get_application
+    from ocpi.core.enums import InterfaceRole, RoleEnum
+    from ocpi.core.interface import ModuleDefinition
+    from ocpi.modules import registry
+    from ocpi.modules.tokens import module as tokens
+
+    from .conftest import auth, body, dumps
+
+    path = "/{country_code}/{party_id}/{token_uid}"
+    definition = ModuleDefinition(ModuleID.tokens, {RoleEnum.cpo: (
+        InterfaceRole.RECEIVER, tokens.HANDLERS.by_key(path, methods=("GET", "PUT", "DELETE")))})
+    monkeypatch.setitem(registry.MODULES, ModuleID.tokens,
+                        registry.Module(definition, tokens.OBJECTS))
+    app = get_application(database_url=database_url, country_code="NL", party_id="OCP")
+    node = app.state.node
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://t") as client:
+            _, mine = await node.registry.add_peer("DE", "MSP", "EMSP")
+            _, other = await node.registry.add_peer("DE", "OTH", "EMSP")
+            url = "/ocpi/cpo/{v}/tokens/DE/MSP/T1"
+            for kind in ("RFID", "OTHER"):
+                token = _token(country_code="DE", party_id="MSP", uid="T1", type=kind)
+                r = await client.put(url.format(v="2.2.1") + f"?type={kind}",
+                                     content=dumps(token), headers=auth(mine))
+                assert r.status_code == 201, body(r)
+            other_url = url.format(v="2.2.1") + "?type=OTHER"
+            r = await client.delete(other_url, headers=auth(other))
+            assert r.status_code == 403  # not its namespace
+            r = await client.delete(other_url, headers=auth(mine))
+            assert (r.status_code, body(r)["status_code"]) == (200, 1000)
+            assert "data" not in body(r)
+            r = await client.get(other_url, headers=auth(mine))
+            assert (r.status_code, body(r)["status_code"]) == (404, 2004)
+            r = await client.delete(other_url, headers=auth(mine))
+            assert (r.status_code, body(r)["status_code"]) == (404, 2004)
+            # 2.1.1 names no type: the uid's RFID token is the one meant
+            r = await client.delete(url.format(v="2.1.1"), headers=auth(mine, "2.1.1"))
+            assert body(r)["status_code"] == 1000
+            r = await client.get(url.format(v="2.2.1") + "?type=RFID", headers=auth(mine))
+            assert r.status_code == 404
+    finally:
+        await node.db.dispose()

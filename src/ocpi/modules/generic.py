@@ -1,6 +1,6 @@
 """Handlers every stored object type shares, driven by its declaration.
 
-The sender's paginated list and the receiver's GET, PUT and PATCH by key,
+The sender's paginated list and the receiver's GET, PUT, PATCH and DELETE by key,
 with the rules that hold for every module: the caller writes only in its own
 namespace, an older ``last_updated`` never replaces a newer one, a PUT's ids
 must match its URL, a PATCH is merged into the stored object in the caller's
@@ -168,13 +168,28 @@ class Handlers:
         applied = await self.save(ctx, cc, pid, new, True)
         return obj.stored_response(ctx, False, applied)
 
+    async def delete(self, ctx: OcpiRequest) -> Response:
+        """Remove one object (Tariffs, Charging Profiles: where the specification lets
+        objects go). Our own removals reach partners as the declaration's push says."""
+        p = ctx.params
+        cc, pid = p["country_code"], p["party_id"]
+        await obj.check_namespace(ctx, cc, pid)
+        found, (id, extra) = await self.load(ctx, cc, pid, self._url_keys(ctx))
+        if found is None:
+            raise self.unknown(ctx, id)
+        await ctx.node.crud.delete(self.decl.module, ctx.role, id,
+                                   **ctx.node.crud_kwargs(ctx, cc, pid), **extra)
+        return envelope()
+
     # --- the interfaces ---------------------------------------------------------------
 
     def by_key(self, path: str, *, methods: tuple[str, ...] = ("GET", "PUT", "PATCH"),
                operator_only: bool = False, versions: frozenset[str] | None = None
                ) -> tuple[Endpoint, ...]:
-        """The receiver's endpoints under ``path`` (``/{country_code}/{party_id}/{id}``)."""
-        handlers: Mapping[str, Any] = {"GET": self.get, "PUT": self.put, "PATCH": self.patch}
+        """The receiver's endpoints under ``path`` (``/{country_code}/{party_id}/{id}``);
+        DELETE only where a module asks for it."""
+        handlers: Mapping[str, Any] = {"GET": self.get, "PUT": self.put, "PATCH": self.patch,
+                                       "DELETE": self.delete}
         return tuple(Endpoint(m, path, handlers[m], versions=versions,
                               operator_only=operator_only) for m in methods)
 
