@@ -207,7 +207,7 @@ async def test_pulls_from_a_hub_keep_only_parties_it_reports(database_url, hub_p
                               info("NL", "CP3", "PLANNED")]
         result = await pull(registry, store, US, peer, "hubclientinfo")
         assert (result.received, result.created, result.rejected) == (3, 3, [])
-        stored = await store.get(ModuleID.hub_client_info, RoleEnum.emsp, "NL*HUB",
+        stored = await store.get(ModuleID.hub_client_info, RoleEnum.hub, "NL*HUB",
                                  country_code="NL", party_id="CP1")
         assert stored["status"] == "CONNECTED"
 
@@ -215,7 +215,7 @@ async def test_pulls_from_a_hub_keep_only_parties_it_reports(database_url, hub_p
         result = await pull(registry, store, US, peer, "locations")
         assert (result.received, result.created) == (4, 2)
         assert [r.split(": ", 1)[1] for r in result.rejected] == [
-            f"belongs to NL/{pid}, a party it has not reported reaching" for pid in ("CP2", "CP3")]
+            f"belongs to NL/{pid}, a party it may not act for" for pid in ("CP2", "CP3")]
 
         not_a_hub = dataclasses.replace(peer, role="CPO",
                                         parties=[Party("CPO", "NL", "HUB", {})])
@@ -304,6 +304,10 @@ def test_a_served_node_limits_hubs_as_the_operator_says(tmp_path):
     assert r.returncode == 1 and "not a hub" in r.stderr
     r = ocpi("peers", "reach", "fr-gir-hub", "DEABC", db=db)
     assert r.returncode == 1 and "CC/PID" in r.stderr
+    r = ocpi("peers", "reach", "fr-gir-hub", "DE/XYZ", "--role", "NOPE", db=db)
+    assert r.returncode == 2 and "--role" in r.stderr
+    r = ocpi("peers", "reach", "fr-gir-hub", "DE/ABC", "--forget", "--json", db=db)
+    assert r.returncode == 0 and json.loads(r.stdout) == [], r.stderr
 
 
 def test_registering_with_a_hub_pulls_the_parties_it_reaches(tmp_path, hub_platform):
@@ -346,3 +350,107 @@ async def test_a_hub_that_registers_with_us_has_its_parties_pulled(node, hub_pla
     data["roles"][0].update(role="CPO", party_id="CPO")
     assert body(await post(node, "2.2.1", token_a, data))["status_code"] == 1000
     assert not [q for q in hub_platform.requests if q["path"].endswith("/hubclientinfo")]
+
+
+
+async def test_a_report_holds_whichever_interface_it_came_in_on(node):
+    """One report per hub and party: declared by the operator, withdrawn by the hub on
+    its eMSP interface, read on its CPO interface."""
+    hub = await node.partner("NL", "HUB", "HUB")
+    await declare(node.node.crud, ("NL", "HUB"), "DE", "ABC", "CPO")
+    assert (await put_location(node, hub, "DE", "ABC")).status_code == 201
+    r = await node.client.put(INFO.format(role="emsp", v="2.2.1", cc="DE", pid="ABC"),
+                              content=dumps(info("DE", "ABC", "SUSPENDED",
+                                                 updated="2099-01-01T00:00:00Z")),
+                              headers=auth(hub))
+    assert body(r)["status_code"] == 1000
+    assert (await put_location(node, hub, "DE", "ABC")).status_code == 403
+    r = await node.client.get(INFO.format(role="cpo", v="2.2.1", cc="DE", pid="ABC"),
+                              headers=auth(hub))
+    assert body(r)["data"]["status"] == "SUSPENDED"
+    # the operator's statement replaces the hub's, even one dated later
+    await declare(node.node.crud, ("NL", "HUB"), "DE", "ABC", "CPO")
+    assert (await put_location(node, hub, "DE", "ABC")).status_code == 200
+    assert [i["status"] for i in await reports(node.node.db, ("NL", "HUB"))] == ["CONNECTED"]
+
+
+async def test_a_hub_never_acts_for_us_nor_for_a_party_registered_directly(node):
+    hub = await node.partner("NL", "HUB", "HUB")
+    direct = await node.partner("DE", "CPO", "CPO")
+    for cc, pid in (("NL", "OCP"), ("DE", "CPO")):  # our own party; a direct partner's
+        r = await node.client.put(INFO.format(role="emsp", v="2.2.1", cc=cc, pid=pid),
+                                  content=dumps(info(cc, pid)), headers=auth(hub))
+        assert body(r)["status_code"] == 1000  # kept as the hub said it...
+        r = await put_location(node, hub, cc, pid)
+        assert r.status_code == 403, (cc, pid, body(r))  # ...but never acted on
+    assert (await put_location(node, direct, "DE", "CPO")).status_code == 201
+
+
+async def test_no_party_named_is_no_party_reached(db):
+    store = SqlStore(db)
+    await declare(store, ("NL", "HUB"), "DE", "ABC", "CPO")
+    cache = ReachCache()
+    assert not await cache.reaches(store, ("NL", "HUB"), "", "")
+    assert not await cache.reaches(store, ("NL", "HUB"), "DE", "")
+    assert await cache.reaches(store, ("NL", "HUB"), "de", "abc")
+
+
+async def test_internal_fields_cannot_be_set_by_a_caller(node):
+    one, two = await node.partner("NL", "ONE", "HUB"), await node.partner("NL", "TWO", "HUB")
+    forged = {**info("DE", "MSP", role="EMSP"), "_reported_by": "NL*ONE"}
+    r = await node.client.put(INFO.format(role="cpo", v="2.2.1", cc="DE", pid="MSP"),
+                              content=dumps(forged), headers=auth(two))
+    assert body(r)["status_code"] == 1000
+    assert await reports(node.node.db, ("NL", "ONE")) == []
+    assert [i["party_id"] for i in await reports(node.node.db, ("NL", "TWO"))] == ["MSP"]
+    loc = {**location("DE", "ONE"), "_charging_preferences": {"profile_type": "FAST"}}
+    r = await node.client.put("/ocpi/emsp/2.2.1/locations/NL/ONE/L1",
+                              content=dumps({**loc, "country_code": "NL"}), headers=auth(one))
+    assert r.status_code == 201, body(r)
+    stored = await node.node.crud.get(ModuleID.locations, RoleEnum.emsp, "L1",
+                                      country_code="NL", party_id="ONE")
+    assert "_charging_preferences" not in stored
+
+
+async def test_refusals_are_logged_a_few_times_per_ttl(db, caplog):
+    store = SqlStore(db)
+    cache = ReachCache(ttl=60)
+    for n in range(40):
+        await cache.reaches(store, ("NL", "HUB"), "DE", f"P{n}")
+    refusals = [r for r in caplog.records if r.name == "ocpi.hubclientinfo"]
+    assert len(refusals) == 11 and "not logged" in refusals[-1].getMessage()
+
+
+async def test_a_pull_after_registration_clears_what_was_known(node, hub_platform):
+    """A withdrawal that arrives by the pull after a registration counts at once."""
+    from .test_credentials import creds_body, post
+
+    hub_platform.items = [info("BE", "CP2")]
+    _, token_a = await node.node.registry.invite("NL", "HUB", "HUB")
+    token_c = body(await post(node, "2.2.1", token_a,
+                              creds_body(hub_platform, "2.2.1")))["data"]["token"]
+    assert (await put_location(node, token_c, "BE", "CP2")).status_code == 201  # cached yes
+    hub_platform.items = [info("BE", "CP2", "SUSPENDED", updated="2026-02-01T00:00:00Z")]
+    r = await node.client.put("/ocpi/2.2.1/credentials", content=dumps(
+        creds_body(hub_platform, "2.2.1")), headers=auth(token_c))
+    assert body(r)["status_code"] == 1000, body(r)
+    token_c = body(r)["data"]["token"]
+    r = await put_location(node, token_c, "BE", "CP2", updated="2026-03-01T00:00:00Z")
+    assert r.status_code == 403
+
+
+def test_a_hub_whose_list_fails_stays_registered(tmp_path, hub_platform):
+    import json
+
+    from .test_partners_e2e import ocpi
+
+    hub_platform.mode = {"/2.2.1/hubclientinfo": "garbage"}
+    db = f"sqlite:///{tmp_path / 'emsp.db'}"
+    r = ocpi("peers", "register", "--versions-url", f"{hub_platform.url}/versions",
+             "--version", "2.2.1", "--role", "HUB", "--public-url", "http://127.0.0.1:8000",
+             db=db, env={"OCPI_COUNTRY_CODE": "DE", "OCPI_PARTY_ID": "MSP",
+                         "OCPI_REGISTRATION_TOKEN": "token-a"})
+    assert r.returncode == 0, r.stderr
+    assert "could not be pulled" in r.stdout and "peers pull nl-hub-hub hubclientinfo" in r.stdout
+    listed = json.loads(ocpi("peers", "list", "--json", db=db).stdout)
+    assert [(p["name"], p["state"]) for p in listed] == [("nl-hub-hub", "registered")]

@@ -49,6 +49,7 @@ class Node:
     reach: ReachCache = field(default_factory=ReachCache)  # the parties each hub reaches
     # (us, peer) -> what runs once a partner registered with us and has our answer
     after_registration: list[Callable[[Any, Any], Awaitable[Any]]] = field(default_factory=list)
+    _following: set[int] = field(default_factory=set)  # partners whose hooks are running
 
     @property
     def builtin_store(self) -> bool:
@@ -66,25 +67,38 @@ class Node:
 
     async def registered(self, peer_id: int, us: Any) -> None:
         """After a partner registered (or updated) with us, our answer sent: a hub's
-        parties are pulled. A failure is logged; the registration stands."""
-        if self.registry is None or not self.after_registration:
+        parties are pulled, once at a time per partner. A failure is logged; the
+        registration stands."""
+        if self.registry is None or not self.after_registration or peer_id in self._following:
             return
-        peer = await self.registry.get_by_id(peer_id)
-        for hook in self.after_registration:
-            try:
-                await hook(us, peer)
-            except Exception as exc:  # a background step: logged, never raised
-                log.warning("after %s registered: %s", peer.name if peer else peer_id, exc)
+        self._following.add(peer_id)
+        try:
+            peer = await self.registry.get_by_id(peer_id)
+            if peer is None:
+                return
+            for hook in self.after_registration:
+                try:
+                    await hook(us, peer)
+                except Exception as exc:  # a background step: logged, never raised
+                    log.warning("after %s registered: %s", peer.name, exc)
+            self.reach.forget((peer.country_code, peer.party_id))
+        finally:
+            self._following.discard(peer_id)
 
     async def hub_reaches(self, ctx: Any, country_code: str, party_id: str) -> bool:
-        """Has the calling hub reported reaching ``country_code``/``party_id``?"""
+        """Has the calling hub reported reaching ``country_code``/``party_id``? Never
+        for our own parties, nor for one registered with us directly."""
         caller = ctx.caller
         if caller.country_code is None or caller.party_id is None:
             return False
+        if (country_code.upper(), party_id.upper()) == (
+                (self.country_code or "").upper(), (self.party_id or "").upper()):
+            return False
         kwargs = self.crud_kwargs(ctx, country_code, party_id)
         del kwargs["country_code"], kwargs["party_id"]
+        held = self.registry.holds_directly if self.registry is not None else None
         return await self.reach.reaches(self.crud, (caller.country_code, caller.party_id),
-                                        country_code, party_id, **kwargs)
+                                        country_code, party_id, held=held, **kwargs)
 
     def crud_kwargs(self, ctx: Any, country_code: str | None, party_id: str | None
                     ) -> dict[str, Any]:

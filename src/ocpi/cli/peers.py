@@ -117,7 +117,7 @@ async def _reached_parties(db: Database, registry: Any, us: Any, peer: Any) -> s
 
     try:
         result = await reached_parties(registry, SqlStore(db), us, peer)
-    except known_errors() as exc:
+    except Exception as exc:  # the registration is stored whatever happens here
         return (f"its parties could not be pulled ({exc}): run `ocpi peers pull "
                 f"{peer.name} hubclientinfo`")
     return None if result is None else \
@@ -203,7 +203,7 @@ def _progress(label: str) -> Any:
 
 def cmd_peers_reach(args: argparse.Namespace) -> int:
     """Say which parties a hub reaches (a 2.1.1 hub cannot), or show what it reported."""
-    from ..modules.hubclientinfo.reach import declare, reports
+    from ..modules.hubclientinfo.reach import declare, forget_party, reports
     from ..store.sql_store import SqlStore
 
     async def work(db: Database, registry: Any) -> Any:
@@ -213,9 +213,14 @@ def cmd_peers_reach(args: argparse.Namespace) -> int:
         hub = (peer.country_code, peer.party_id)
         if args.party:
             cc, sep, pid = args.party.partition("/")
-            if not sep:
+            if not sep or not cc or not pid:
                 raise ValueError(f"{args.party!r}: give the party as CC/PID")
-            await declare(SqlStore(db), hub, cc, pid, args.role, args.status)
+            if args.forget:
+                await forget_party(SqlStore(db), hub, cc, pid)
+            else:
+                await declare(SqlStore(db), hub, cc, pid, args.role, args.status)
+        elif args.forget:
+            raise ValueError("--forget needs the party (CC/PID)")
         return await reports(db, hub)
 
     try:
@@ -266,6 +271,7 @@ def cmd_peers_pull(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    from ..modules.hubclientinfo.schemas import ROLES
     from ..modules.registry import object_types
 
     peers = sub.add_parser("peers", help="roaming partners: handshake, registry, pulls")
@@ -350,8 +356,10 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
     common(rch)
     rch.add_argument("name")
     rch.add_argument("party", nargs="?", metavar="CC/PID", help="a party the hub reaches")
-    rch.add_argument("--role", default="EMSP", type=str.upper,
+    rch.add_argument("--role", default="EMSP", type=str.upper, choices=ROLES,
                      help="the party's role (default EMSP)")
+    rch.add_argument("--forget", action="store_true",
+                     help="remove what is known of the party (the hub may report it again)")
     rch.add_argument("--status", default="CONNECTED", type=str.upper,
                      choices=["CONNECTED", "OFFLINE", "PLANNED", "SUSPENDED"],
                      help="SUSPENDED or PLANNED withdraw it (default CONNECTED)")

@@ -23,10 +23,19 @@ from .types import OcpiModel, ci
 
 def require_object(body: Any, what: str) -> dict[str, Any]:
     """The body as an object without nulls: in OCPI a null means "not set",
-    and a PATCH cannot remove data, so a null never reaches the store."""
+    and a PATCH cannot remove data, so a null never reaches the store. Top-level
+    keys starting with ``_`` are the node's own (``_reported_by``) and are dropped:
+    no OCPI field starts so, and a caller must not set them."""
     if not isinstance(body, dict):
         raise InvalidParameters(f"body: expected a JSON object ({what})")
-    return without_nulls(body)
+    return without_internal(without_nulls(body))
+
+
+def without_internal(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` without the node's own top-level keys (``_...``)."""
+    if not any(k.startswith("_") for k in obj):
+        return obj
+    return {k: v for k, v in obj.items() if not k.startswith("_")}
 
 
 _MANY_ITEMS = 500  # list items (EVSEs...) above which a merged object is validated off the loop

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..core.mapping import without_nulls
+from ..core.objects import without_internal
 from ..core.transport import validation_message
 from .registry import object_type, object_types
 
@@ -24,7 +25,7 @@ def from_wire(module: str, item: Any, version: str, country_code: str | None = N
     """
     if not isinstance(item, dict):
         raise ValueError("not a JSON object")
-    item = without_nulls(item)
+    item = without_internal(without_nulls(item))
     try:
         decl = object_type(module)
     except LookupError:

@@ -42,7 +42,7 @@ class Handlers:
                    keys: list[CallKey]) -> tuple[dict[str, Any] | None, CallKey]:
         """The stored object under the first of ``keys`` that has one."""
         for id, extra in keys:
-            found = await ctx.node.crud.get(self.decl.module, ctx.role, id,
+            found = await ctx.node.crud.get(self.decl.module, self.decl.row_role(ctx.role), id,
                                             **ctx.node.crud_kwargs(ctx, cc, pid), **extra)
             if found is not None:
                 return found, (id, extra)
@@ -137,11 +137,12 @@ class Handlers:
         """Store a whole canonical object; False when a newer one won meanwhile."""
         kwargs = ctx.node.crud_kwargs(ctx, cc, pid)
         id, extra = self.decl.call_key(data)
+        role = self.decl.row_role(ctx.role)
         if existed:
-            result = await ctx.node.crud.update(self.decl.module, ctx.role, data, id,
-                                                **kwargs, **extra)
+            result = await ctx.node.crud.update(self.decl.module, role, data, id, **kwargs,
+                                                **extra)
             return result is not None or not ctx.node.builtin_store
-        created = await ctx.node.crud.create(self.decl.module, ctx.role, data, **kwargs)
+        created = await ctx.node.crud.create(self.decl.module, role, data, **kwargs)
         # None: the built-in store found a newer one a concurrent request created
         return created is not None or not ctx.node.builtin_store
 
@@ -177,7 +178,7 @@ class Handlers:
         found, (id, extra) = await self.load(ctx, cc, pid, self._url_keys(ctx))
         if found is None:
             raise self.unknown(ctx, id)
-        await ctx.node.crud.delete(self.decl.module, ctx.role, id,
+        await ctx.node.crud.delete(self.decl.module, self.decl.row_role(ctx.role), id,
                                    **ctx.node.crud_kwargs(ctx, cc, pid), **extra)
         return envelope()
 

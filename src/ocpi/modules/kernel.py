@@ -98,18 +98,20 @@ class ObjectType:
     # (version, kind) -> the model of a nested kind ("evse", "connector"), if any
     nested_model: Callable[[str, str], type[OcpiModel] | None] | None = None
     # a hub's report about other parties (ClientInfo): none is ours or imported; a row
-    # is stored under the party it describes, keyed by the hub that reported it, and
-    # under the interface role the node played when it was told
+    # is stored under the party it describes, keyed by the hub that reported it, under
+    # HUB whichever of our interfaces it came in on
     hub_reported: bool = False
 
     @property
     def partner_role(self) -> RoleEnum:
-        """The side partners' objects of this type are stored under (the receiver)."""
+        """The side partners' objects of this type are stored under (the receiver's)."""
+        if self.hub_reported:
+            return RoleEnum.hub
         return RoleEnum.emsp if self.own_role == RoleEnum.cpo else RoleEnum.cpo
 
-    def stored_role(self, our_role: RoleEnum) -> RoleEnum:
-        """The side a partner's object is stored under, when the node plays ``our_role``."""
-        return our_role if self.hub_reported else self.partner_role
+    def row_role(self, interface: RoleEnum) -> RoleEnum:
+        """The side an object written on ``interface`` is stored under."""
+        return RoleEnum.hub if self.hub_reported else interface
 
     def model(self, version: str, kind: str | None = None) -> type[OcpiModel]:
         if kind is not None and self.nested_model is not None:

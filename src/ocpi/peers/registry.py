@@ -141,6 +141,16 @@ class Registry:
             rows = (await tx.execute(select(peers).order_by(peers.c.id))).all()
         return [Peer.from_row(r) for r in rows]
 
+    async def direct_parties(self) -> set[tuple[str, str]]:
+        """The parties registered with us themselves (not through a hub): they act with
+        their own tokens, and no hub may act for them."""
+        return {(q.country_code.upper(), q.party_id.upper())
+                for p in await self.list_peers() if p.state == "registered" and not p.is_hub
+                for q in p.all_parties()}
+
+    async def holds_directly(self, country_code: str, party_id: str) -> bool:
+        return (country_code.upper(), party_id.upper()) in await self.direct_parties()
+
     async def identify(self, token: str) -> Caller | None:
         """Every request's first step: one prepared read when nothing is rotating."""
         found = await self.db.fetch(_IDENTIFY, {"token_hash": hash_token(token)})

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from ..core.datetime import format_datetime
-from ..core.enums import ModuleID, RoleEnum
+from ..core.enums import ModuleID
 from ..modules.canonical import from_wire, modules
-from ..modules.hubclientinfo.reach import reaches
+from ..modules.hubclientinfo.reach import reachable
 from ..modules.registry import object_type
 from ..modules.versions.enums import is_v2_1
 from ..peers.client import OcpiClient
@@ -44,7 +44,8 @@ class PullResult:
 
 async def pull(registry: Registry, store: SqlStore, us: Us, peer: Peer, module: str, *,
                since: datetime | None = None, progress: Progress | None = None,
-               retry_delay: float = 0.5) -> PullResult:
+               retry_delay: float = 0.5, max_objects: int | None = None) -> PullResult:
+    """``max_objects``: stop after that many (a pull nobody watches must end)."""
     if module not in modules():
         raise ValueError(f"cannot pull {module!r} (only {', '.join(modules())})")
     if peer.state != "registered" or not peer.token_out or not peer.version:
@@ -62,17 +63,22 @@ async def pull(registry: Registry, store: SqlStore, us: Us, peer: Peer, module: 
     decl = object_type(module)
     if decl.hub_reported and not peer.is_hub:
         raise ValueError(f"partner {peer.name} is not a hub: it reports no {module}")
-    role = decl.stored_role(RoleEnum(us.parties[0].role))  # what we pull is theirs
+    reached: set[tuple[str, str]] | None = None  # None: any party
+    if peer.is_hub and not decl.hub_reported and not peer.profile.any_party:
+        # what the hub reports reaching, read once: never our own parties, nor one
+        # registered with us directly
+        reached = (await reachable(store.db, main) - await registry.direct_parties()
+                   - {(p.country_code.upper(), p.party_id.upper()) for p in us.parties})
 
-    async def refused(owner: tuple[str, str]) -> bool:
+    def refused(owner: tuple[str, str]) -> bool:
         """A hub's object of a party it has not reported reaching, or another
         partner's object outside its own parties (2.1.1 objects name none)."""
         if decl.hub_reported or owner in own:
             return False
         if peer.is_hub:
-            return not (peer.profile.any_party
-                        or await reaches(store, main, *owner))
+            return reached is not None and owner not in reached
         return not is_v2_1(peer.version)
+
     result = PullResult()
     async with OcpiClient.for_peer(peer, us.main_party, retry_delay=retry_delay) as client:
         try:
@@ -88,25 +94,31 @@ async def pull(registry: Registry, store: SqlStore, us: Us, peer: Peer, module: 
                         continue
                     owner = (str(obj.get("country_code", "")).upper(),
                              str(obj.get("party_id", "")).upper())
-                    if await refused(owner):
-                        whose = "a party it has not reported reaching" if peer.is_hub \
+                    if refused(owner):
+                        whose = "a party it may not act for" if peer.is_hub \
                             else f"not to {peer.name}"
                         result.rejected.append(f"#{n} ({obj.get(decl.id_field)!r}): belongs "
                                                f"to {owner[0]}/{owner[1]}, {whose}")
                         continue
                     accepted.append(obj)
-                counts = await store.upsert_many(ModuleID(module), role, accepted)
+                counts = await store.upsert_many(ModuleID(module), decl.partner_role, accepted)
                 result.received += len(page)
                 result.created += counts["created"]
                 result.updated += counts["updated"]
                 result.unchanged += counts["unchanged"]
                 if progress is not None:
                     progress(result.received, total)
+                if max_objects is not None and result.received >= max_objects:
+                    result.notes.append(f"stopped after {result.received} objects")
+                    break
         except Exception as exc:
             await registry.mark_reached(peer.id, error=str(exc))
             raise
     await registry.mark_reached(peer.id)
     return result
+
+
+MAX_REPORTED = 100_000  # parties a hub's list may name, pulled unattended
 
 
 async def reached_parties(registry: Registry, store: SqlStore, us: Us, peer: Peer
@@ -115,4 +127,5 @@ async def reached_parties(registry: Registry, store: SqlStore, us: Us, peer: Pee
     it reports them it may write only for itself. None: not a hub that has one."""
     if not peer.is_hub or peer.endpoint(ModuleID.hub_client_info.value, "SENDER") is None:
         return None
-    return await pull(registry, store, us, peer, ModuleID.hub_client_info.value)
+    return await pull(registry, store, us, peer, ModuleID.hub_client_info.value,
+                      max_objects=MAX_REPORTED)

@@ -1,9 +1,11 @@
 """ClientInfo as the kernel knows it: a hub's report on a party it reaches.
 
-The hub owns the data (the specification's "Data owner: Hub"); the node is
-never its sender. A row is stored under the party it describes and keyed by
-the reporting hub (``FR*GIR``), so two hubs reaching the same party keep
-two reports. The canonical object is the wire object plus ``_reported_by``.
+The hub owns the data (the specification's "Data owner: Hub"): rows are
+stored under HUB, whichever of our interfaces the report came in on, and the
+push rule sends none. A row is stored under the party it describes and keyed
+by the reporting hub (``FR*GIR``), so two hubs reaching the same party keep
+two reports. The canonical object is the wire object, its party upper-cased,
+plus ``_reported_by``.
 """
 
 from typing import Any
@@ -26,6 +28,9 @@ def to_canonical(obj: dict[str, Any], version: str, country_code: str | None = N
                  party_id: str | None = None) -> dict[str, Any]:
     """``country_code``/``party_id`` name the hub that reported ``obj``."""
     out = dict(obj)
+    for field in ("country_code", "party_id"):
+        if isinstance(out.get(field), str):
+            out[field] = out[field].upper()
     if country_code is not None and party_id is not None:
         out["_reported_by"] = hub_key(country_code, party_id)
     return out

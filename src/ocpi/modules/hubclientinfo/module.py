@@ -1,8 +1,11 @@
-"""Hub Client Info, receiver interface (2.2.1, 2.3.0): GET, PUT and PATCH of
-the ClientInfo a hub reports, under ``/{country_code}/{party_id}``.
+"""Hub Client Info, receiver interface (2.2.1, 2.3.0): GET and PUT of the
+ClientInfo a hub reports, under ``/{country_code}/{party_id}``, and PATCH
+(not in 2.2.1's receiver table, but in the module's push model: a hub may
+send a status change alone).
 
-Only a hub reports; what it reports is kept per hub and decides which
-parties' objects it may write (``reach``). Pulling a hub's list is
+Only a hub reports (the operator reads reports with ``ocpi peers reach``);
+what it reports is kept per hub and decides which parties' objects it may
+write (``reach``). Pulling a hub's list is
 ``ocpi peers pull HUB hubclientinfo``; the operator states the parties of
 a hub that cannot report them (2.1.1) with ``ocpi peers reach``.
 """

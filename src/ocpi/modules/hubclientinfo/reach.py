@@ -1,14 +1,17 @@
 """Which parties a hub reaches, as its ClientInfo (or the operator) says.
 
-A hub forwards other parties' objects; it may write only for those it has
-told us about, with a connection that is live or merely down (CONNECTED,
-OFFLINE). PLANNED has no contract yet and SUSPENDED will never connect again.
-A yes is kept ``ttl`` seconds per hub and party; a report received by this
-process is seen at once (``forget``), one made elsewhere within ``ttl``.
+A hub forwards other parties' objects; it may act only for those it has
+reported with a connection that is live or merely down (CONNECTED, OFFLINE).
+PLANNED has no contract yet and SUSPENDED will never connect again. Never
+for the node's own parties, nor for a party registered with us directly:
+that party has its own token. A yes is kept ``ttl`` seconds per hub and
+party; a report received or pulled by this process is seen at once
+(``forget``), one made in another process within ``ttl``.
 """
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ...core.enums import RoleEnum
@@ -17,56 +20,76 @@ from .declaration import CLIENT_INFO, hub_key
 log = logging.getLogger("ocpi.hubclientinfo")
 
 REACHABLE = frozenset({"CONNECTED", "OFFLINE"})
-# a report holds whichever of our interfaces it came in on (a node may be CPO and eMSP)
-INTERFACES = (RoleEnum.cpo, RoleEnum.emsp)
+HUB = RoleEnum.hub  # reports are stored under the hub's side, whichever interface told us
+LOGGED_PER_TTL = 10  # refusals logged per hub every ttl; the rest are counted
+
+Held = Callable[[str, str], Awaitable[bool]]  # (cc, pid) -> registered with us directly?
 
 
 async def reaches(crud: Any, hub: tuple[str, str], country_code: str, party_id: str,
                   **kwargs: Any) -> bool:
     """Has ``hub`` reported ``country_code``/``party_id`` as reachable?"""
-    key = hub_key(*hub)
-    kwargs = {**kwargs, "country_code": country_code, "party_id": party_id}
-    for role in INTERFACES:
-        info = await crud.get(CLIENT_INFO.module, role, key, **kwargs)
-        if info is not None and info.get("status") in REACHABLE:
-            return True
-    return False
+    if not country_code or not party_id:
+        return False  # no party named: nothing a report could be about
+    try:
+        info = await crud.get(CLIENT_INFO.module, HUB, hub_key(*hub), **kwargs,
+                              country_code=country_code, party_id=party_id)
+    except (LookupError, NotImplementedError):  # a user's Crud that keeps no reports
+        return False
+    return info is not None and info.get("status") in REACHABLE
 
 
 class ReachCache:
     """Yes-answers of ``reaches`` for ``ttl`` seconds: a hub's every write asks, and
     its reports rarely change. A no is asked again each time (a party the operator
-    declares in another process counts at once) but logged once per ``ttl``.
+    declares in another process counts at once).
 
     Bounded: past ``size`` answers the cache starts again (a hub writing for
-    ever new parties costs lookups, never memory)."""
+    ever new parties costs lookups, never memory); at most ``LOGGED_PER_TTL``
+    refusals per hub are logged every ``ttl``."""
 
     def __init__(self, ttl: float = 10.0, size: int = 10_000) -> None:
         self.ttl = ttl
         self.size = size
-        self._answers: dict[tuple[str, str, str], tuple[bool, float]] = {}
+        self._answers: dict[tuple[str, str, str], float] = {}  # yes, until
+        self._generation = 0  # moved by ``forget``: an answer asked before it is not kept
+        self._logged: dict[str, tuple[float, int]] = {}  # hub -> window start, refusals
 
     async def reaches(self, crud: Any, hub: tuple[str, str], country_code: str,
-                      party_id: str, **kwargs: Any) -> bool:
+                      party_id: str, held: Held | None = None, **kwargs: Any) -> bool:
         now = time.monotonic()
         key = (hub_key(*hub), country_code.upper(), party_id.upper())
-        said, until = self._answers.get(key, (False, 0.0))
-        fresh = until > now
-        if fresh and said:
+        if self._answers.get(key, 0.0) > now:
             return True
+        generation = self._generation
         answer = await reaches(crud, hub, country_code, party_id, **kwargs)
-        if not answer and not fresh:
-            log.warning("hub %s/%s wrote for %s/%s, which it has not reported as "
-                        "reachable (Hub Client Info); refused", hub[0], hub[1],
-                        key[1], key[2])
-        if len(self._answers) >= self.size:
-            self._answers.clear()
-        if answer or not fresh:
-            self._answers[key] = (answer, now + self.ttl)
-        return answer
+        if answer and held is not None and await held(key[1], key[2]):
+            answer = False  # registered with us directly: it acts with its own token
+        if not answer:
+            self._refused(key, now)
+            return False
+        if generation == self._generation:
+            if len(self._answers) >= self.size:
+                self._answers.clear()
+            self._answers[key] = now + self.ttl
+        return True
+
+    def _refused(self, key: tuple[str, str, str], now: float) -> None:
+        start, count = self._logged.get(key[0], (now, 0))
+        if now - start > self.ttl:
+            start, count = now, 0
+        if count < LOGGED_PER_TTL:
+            log.warning("hub %s acted for %s/%s, which it has not reported reaching "
+                        "(Hub Client Info); refused", key[0], key[1], key[2])
+        elif count == LOGGED_PER_TTL:
+            log.warning("hub %s: further refusals are not logged for %.0f s", key[0], self.ttl)
+        if len(self._logged) >= self.size:
+            self._logged.clear()
+        self._logged[key[0]] = (start, count + 1)
 
     def forget(self, hub: tuple[str, str]) -> None:
         """Drop the answers about ``hub`` (it has just reported something)."""
+        self._generation += 1
         prefix = hub_key(*hub)
         for key in [k for k in self._answers if k[0] == prefix]:
             del self._answers[key]
@@ -74,39 +97,55 @@ class ReachCache:
 
 async def declare(store: Any, hub: tuple[str, str], country_code: str, party_id: str,
                   role: str, status: str = "CONNECTED") -> dict[str, Any]:
-    """The operator says ``hub`` reaches a party (a 2.1.1 hub cannot say it itself):
-    stored as that hub's report, under both interfaces. ValueError when invalid."""
+    """The operator says ``hub`` reaches a party (a 2.1.1 hub cannot say it itself),
+    stored as that hub's report. It replaces the hub's own report, even one the hub
+    dated later: the latest statement wins. ValueError when invalid."""
     from pydantic import ValidationError
 
     from ...core.datetime import now_text
     from ...core.transport import validation_message
+    from ...store.keys import ts_key
 
-    info = {"country_code": country_code.upper(), "party_id": party_id.upper(),
-            "role": role.upper(), "status": status.upper(), "last_updated": now_text()}
+    cc, pid = country_code.upper(), party_id.upper()
+    stamp = now_text()
+    before = await store.get(CLIENT_INFO.module, HUB, hub_key(*hub), country_code=cc,
+                             party_id=pid)
+    if before is not None and ts_key(str(before["last_updated"])) > ts_key(stamp):
+        stamp = str(before["last_updated"])  # equal stamps: the new text replaces it
+    info = {"country_code": cc, "party_id": pid, "role": role.upper(),
+            "status": status.upper(), "last_updated": stamp}
     try:
         CLIENT_INFO.model("2.3.0").model_validate(info, context={"warnings": []})
     except ValidationError as exc:
         raise ValueError(validation_message(exc)) from None
-    canonical = CLIENT_INFO.to_canonical(info, "2.3.0", *hub)
-    for role_ in INTERFACES:
-        await store.upsert_many(CLIENT_INFO.module, role_, [canonical])
+    await store.upsert_many(CLIENT_INFO.module, HUB,
+                            [CLIENT_INFO.to_canonical(info, "2.3.0", *hub)])
     return info
 
 
+async def forget_party(store: Any, hub: tuple[str, str], country_code: str,
+                       party_id: str) -> None:
+    """Remove what ``hub`` reported (or the operator declared) about a party."""
+    await store.delete(CLIENT_INFO.module, HUB, hub_key(*hub), country_code=country_code,
+                       party_id=party_id)
+
+
 async def reports(db: Any, hub: tuple[str, str]) -> list[dict[str, Any]]:
-    """What ``hub`` has reported (or the operator declared for it), one per party."""
+    """What ``hub`` has reported (or the operator declared for it), by party."""
     from sqlalchemy import select
 
     from ...core import jsonutil
     from ...store.keys import id_key
 
     t = CLIENT_INFO.table
-    stmt = select(t.c.data).where(t.c.id == id_key(hub_key(*hub))).order_by(
-        t.c.country_code, t.c.party_id, t.c.last_updated.desc())
+    stmt = select(t.c.data).where(t.c.role == str(HUB), t.c.id == id_key(hub_key(*hub))
+                                  ).order_by(t.c.country_code, t.c.party_id)
     async with db.begin() as tx:
         rows = (await tx.execute(stmt)).all()
-    found: dict[tuple[str, str], dict[str, Any]] = {}
-    for (text,) in rows:
-        info = CLIENT_INFO.to_wire(jsonutil.loads(text), "2.3.0")
-        found.setdefault((info["country_code"], info["party_id"]), info)
-    return list(found.values())
+    return [CLIENT_INFO.to_wire(jsonutil.loads(text), "2.3.0") for (text,) in rows]
+
+
+async def reachable(db: Any, hub: tuple[str, str]) -> set[tuple[str, str]]:
+    """The parties ``hub`` may act for by its reports, read once (a pull's check)."""
+    return {(str(i["country_code"]).upper(), str(i["party_id"]).upper())
+            for i in await reports(db, hub) if i.get("status") in REACHABLE}
