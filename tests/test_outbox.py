@@ -101,6 +101,22 @@ async def test_a_hub_carries_sessions_of_emsps_we_are_not_connected_to(db):
     assert (h["ocpi-to-country-code"], h["ocpi-to-party-id"]) == ("IT", "EMP")
 
 
+async def test_a_session_goes_to_the_hubs_that_report_reaching_its_emsp(db):
+    from ocpi.modules.hubclientinfo.reach import declare
+
+    store = SqlStore(db)
+    with Receiver() as gireve, Receiver() as other:
+        await receiving_partner(db, gireve.url, "FR", "GIR", role="HUB")
+        await receiving_partner(db, other.url, "NL", "HUB", role="HUB")
+        await declare(store, ("FR", "GIR"), "IT", "EMP", "EMSP")
+        await declare(store, ("NL", "HUB"), "IT", "EMP", "EMSP", "SUSPENDED")
+        await write(store, session(1, owner=("IT", "EMP")))  # only Gireve reaches it
+        await write(store, session(2, owner=("ES", "EMP")))  # nobody said: both hubs
+        await worker(db).drain_once()
+    assert [m.path.rsplit("/", 1)[1] for m in gireve.accepted] == ["S0001", "S0002"]
+    assert [m.path.rsplit("/", 1)[1] for m in other.accepted] == ["S0002"]
+
+
 async def test_a_211_partner_gets_the_location_object_and_authorization_id(db):
     store = SqlStore(db)
     location = {

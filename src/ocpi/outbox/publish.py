@@ -8,14 +8,17 @@ from sqlalchemy import insert, select, text
 
 from ..core import jsonutil
 from ..core.datetime import utcnow
+from ..core.enums import RoleEnum
+from ..modules.hubclientinfo.declaration import CLIENT_INFO
+from ..modules.hubclientinfo.reach import REACHABLE
 from ..modules.kernel import PushRule
 from ..modules.registry import object_type
 from ..peers.peer import Peer
 from ..store.database import Tx
-from ..store.keys import ts_key
+from ..store.keys import party_key, ts_key
 from ..store.objects import on_own_write
 from ..store.schema import outbox, peers
-from .routing import object_key, recipients
+from .routing import narrowed, object_key, recipients, via_hubs
 
 _QUEUE_LOCK = 0x0C91_0B0C  # the advisory lock that orders publishing transactions
 
@@ -43,6 +46,9 @@ async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]],
         targets = recipients(partners, decl, data)
         if not targets:
             continue
+        party = via_hubs(targets)
+        if party is not None:
+            targets = narrowed(targets, await _hubs_reaching(tx, party))
         snapshot = jsonutil.dumps(data).decode()
         key = object_key(decl, data)
         updated = now if deleted else ts_key(data["last_updated"])
@@ -62,6 +68,21 @@ async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]],
             await tx.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _QUEUE_LOCK})
         await tx.execute(insert(outbox), messages)
     return len(messages)
+
+
+async def _hubs_reaching(tx: Tx, party: tuple[str, str]) -> set[tuple[str, str]]:
+    """The hubs (country, party) whose reports say they reach ``party`` now."""
+    t = CLIENT_INFO.table
+    rows = (await tx.execute(select(t.c.data).where(
+        t.c.role == str(RoleEnum.hub), t.c.country_code == party_key(party[0]),
+        t.c.party_id == party_key(party[1])))).all()
+    found = set()
+    for (text_,) in rows:
+        info = jsonutil.loads(text_)
+        if info.get("status") in REACHABLE:
+            cc, _, pid = str(info.get("_reported_by", "")).partition("*")
+            found.add((cc, pid))
+    return found
 
 
 # the store knows no outbox: it calls what is registered for the node's own writes

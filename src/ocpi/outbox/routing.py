@@ -3,8 +3,8 @@
 Locations go to every partner that is not only a CPO (and to hubs). Tokens
 go to every partner that is a CPO (and to hubs). A Session goes only to the
 party that owns its token: to that eMSP directly when it is our partner,
-else to the hubs, with routing headers naming the eMSP; never to another
-eMSP.
+else to the hubs that report reaching it (Hub Client Info), or to every hub
+when none does, with routing headers naming the eMSP; never to another eMSP.
 """
 
 from collections.abc import Iterable
@@ -54,3 +54,19 @@ def recipients(peers: Iterable[Peer], decl: ObjectType, data: dict[str, Any]
     if direct:
         return [(p, None) for p in direct]
     return [(p, owner) for p in candidates if p.is_hub]
+
+
+def via_hubs(targets: list[Recipient]) -> tuple[str, str] | None:
+    """The party several hubs would carry an object to, when that is the choice
+    (the object then goes only to the hubs that report reaching it)."""
+    if len(targets) < 2 or not all(p.is_hub and to is not None for p, to in targets):
+        return None
+    return targets[0][1]
+
+
+def narrowed(targets: list[Recipient], reaching: set[tuple[str, str]]) -> list[Recipient]:
+    """The hubs among ``targets`` that report reaching the party; all of them when
+    none does (nobody said: the object is not dropped)."""
+    found = [t for t in targets
+             if (party_key(t[0].country_code), party_key(t[0].party_id)) in reaching]
+    return found or targets
