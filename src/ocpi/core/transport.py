@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..modules.versions.enums import is_v2_1
 from . import jsonutil
 from .authentication.authenticator import Caller
+from .context import NodeContext
 from .envelope import envelope
 from .errors import Forbidden, InvalidParameters, OcpiError, Unauthorized
 from .limits import (
@@ -39,9 +40,6 @@ from .limits import (
 from .status import Status
 from .types import PRINTABLE_ASCII
 
-if TYPE_CHECKING:
-    from ..node import Node
-
 log = logging.getLogger("ocpi")
 
 
@@ -50,7 +48,7 @@ class OcpiRequest:
     """What a module handler gets: the call, already authenticated."""
 
     request: Request
-    node: "Node"
+    node: NodeContext
     version: str
     role: Any  # RoleEnum of the interface that was called
     module: Any  # ModuleID
@@ -169,7 +167,7 @@ def token_candidates(header: str | None, version: str) -> list[str]:
     return [value, decoded] if is_v2_1(version) else [decoded, value]
 
 
-async def authenticate(node: "Node", request: Request, version: str,
+async def authenticate(node: NodeContext, request: Request, version: str,
                        allow_token_a: bool = False) -> tuple[Caller, str]:
     for token in token_candidates(request.headers.get("authorization"), version):
         caller = await node.identify(token)
@@ -180,7 +178,7 @@ async def authenticate(node: "Node", request: Request, version: str,
     raise Unauthorized("missing or unknown Authorization token")
 
 
-async def authenticate_operator(node: "Node", request: Request, what: str) -> None:
+async def authenticate_operator(node: NodeContext, request: Request, what: str) -> None:
     """The node's own non-OCPI endpoints (``what``): the operator token only."""
     caller, _ = await authenticate(node, request, "2.2.1")
     if not caller.is_operator:
@@ -216,7 +214,7 @@ def validation_message(err: ValidationError, prefix: str = "") -> str:
 Handler = Callable[[OcpiRequest], Awaitable[Response]]
 
 
-def make_endpoint(node: "Node", handler: Handler, *, version: str, role: Any, module: Any,
+def make_endpoint(node: NodeContext, handler: Handler, *, version: str, role: Any, module: Any,
                   operator_only: bool = False, allow_token_a: bool = False
                   ) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
