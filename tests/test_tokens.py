@@ -229,3 +229,36 @@ async def test_the_operators_rules_decide_after_the_token(database_url):
         assert got["allowed"] == "ALLOWED"
         assert seen[0]["token"]["uid"] == "T1"
     await app.state.node.db.dispose()
+
+
+async def test_old_authorization_records_are_pruned_by_the_recording_path(db, monkeypatch):
+    from datetime import timedelta
+
+    from sqlalchemy import insert, select
+
+    from ocpi.modules.tokens import records
+    from ocpi.modules.tokens.declaration import authorizations
+
+    def row(age_days: float, uid: str) -> dict:
+        return {"role": "EMSP", "uid": uid, "type": "RFID", "allowed": "ALLOWED",
+                "decided_by": "emsp", "created_at": records.now() - timedelta(days=age_days)}
+
+    async def uids() -> list[str]:
+        async with db.begin() as tx:
+            found = await tx.execute(select(authorizations.c.uid).order_by(authorizations.c.uid))
+            return [r[0] for r in found]
+
+    async with db.begin() as tx:
+        await tx.execute(insert(authorizations), [row(100, "old"), row(89, "recent")])
+    monkeypatch.setattr(records, "_next_prune", 0.0)
+    decision = records.Decision("ALLOWED", "emsp", reference=records.new_reference())
+    await records.record(db, RoleEnum.emsp, decision, uid="new", token_type="RFID")
+    assert await uids() == ["new", "recent"]
+    # at most once an hour: an old record written meanwhile waits for the next prune
+    async with db.begin() as tx:
+        await tx.execute(insert(authorizations), [row(200, "older")])
+    await records.record(db, RoleEnum.emsp, decision, uid="newer", token_type="RFID")
+    assert await uids() == ["new", "newer", "older", "recent"]
+    monkeypatch.setenv("OCPI_AUTHORIZATION_RETENTION_DAYS", "30")
+    assert await records.prune(db, records.retention()) == 2
+    assert await uids() == ["new", "newer"]

@@ -38,6 +38,7 @@ authorizations = Table(
     Column("created_at", DateTime(), nullable=False),
     Column("session_id", String(64)),  # the session that carried the reference
     Index("ix_token_authorizations_uid", "role", "uid", "created_at"),
+    Index("ix_token_authorizations_created", "created_at"),  # pruning (records.py)
 )
 
 

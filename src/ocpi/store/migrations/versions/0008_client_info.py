@@ -1,4 +1,5 @@
-"""Hub Client Info (issue 13): the parties each hub reports reaching.
+"""Hub Client Info (issue 13): the parties each hub reports reaching; an index
+that lets old real-time authorization records be pruned.
 
 Revision ID: 0008
 Revises: 0007
@@ -34,10 +35,12 @@ def upgrade() -> None:
                           ("seq", ["role", "seq"])):
         op.create_index(f"ix_client_info_objects_role_{name}", "client_info_objects",
                         columns)
+    op.create_index("ix_token_authorizations_created", "token_authorizations", ["created_at"])
     counts = sa.table("object_counts", sa.column("module"), sa.column("role"), sa.column("n"))
     op.bulk_insert(counts, [{"module": "hubclientinfo", "role": "HUB", "n": 0}])
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM object_counts WHERE module = 'hubclientinfo'")
+    op.drop_index("ix_token_authorizations_created", "token_authorizations")
     op.drop_table("client_info_objects")
