@@ -149,6 +149,9 @@ async def test_a_2_1_1_hub_writes_for_declared_parties_or_any_when_let(node):
     cpo = await node.partner("DE", "CPO", "CPO")
     await node.node.registry.set_profile("de-cpo-cpo", any_party=True)
     assert (await put_location(node, cpo, "DE", "XYZ")).status_code == 403
+    # even a hub let write for any party never writes for us or a direct partner
+    assert (await put_location(node, hub, "NL", "OCP", "2.1.1")).status_code == 403
+    assert (await put_location(node, hub, "DE", "CPO", "2.1.1")).status_code == 403
 
 
 async def test_a_hub_sets_charging_preferences_only_for_reached_emsps(node):
@@ -454,3 +457,29 @@ def test_a_hub_whose_list_fails_stays_registered(tmp_path, hub_platform):
     assert "could not be pulled" in r.stdout and "peers pull nl-hub-hub hubclientinfo" in r.stdout
     listed = json.loads(ocpi("peers", "list", "--json", db=db).stdout)
     assert [(p["name"], p["state"]) for p in listed] == [("nl-hub-hub", "registered")]
+
+
+async def test_a_registration_during_a_follow_up_asks_for_one_more_run(node):
+    """A hub's credentials PUT right after its POST: the pull running with the old
+    token is followed by one more, with the partner as it is then."""
+    import asyncio
+
+    seen: list[int | None] = []
+    gate = asyncio.Event()
+
+    async def follow(us, peer):
+        seen.append(peer.profile.page_limit)
+        await gate.wait()
+
+    node.node.after_registration[:] = [follow]
+    peer, _ = await node.node.registry.add_peer("NL", "HUB", "HUB")
+    first = asyncio.create_task(node.node.registered(peer.id, None))
+    while not seen:
+        await asyncio.sleep(0)
+    await node.node.registry.set_profile(peer.name, page_limit=5)  # the partner changed
+    await node.node.registered(peer.id, None)  # returns at once, asks for one more
+    await node.node.registered(peer.id, None)  # still one more, not two
+    gate.set()
+    await first
+    assert seen == [None, 5]  # the second run read the partner again
+    assert not node.node._following

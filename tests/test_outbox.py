@@ -113,8 +113,15 @@ async def test_a_session_goes_to_the_hubs_that_report_reaching_its_emsp(db):
         await write(store, session(1, owner=("IT", "EMP")))  # only Gireve reaches it
         await write(store, session(2, owner=("ES", "EMP")))  # nobody said: both hubs
         await worker(db).drain_once()
-    assert [m.path.rsplit("/", 1)[1] for m in gireve.accepted] == ["S0001", "S0002"]
-    assert [m.path.rsplit("/", 1)[1] for m in other.accepted] == ["S0002"]
+        # Gireve now reports ES/EMP: a new session goes to it alone, but the hub that
+        # already carries S0002 keeps getting it (no stale copy left behind)
+        await declare(store, ("FR", "GIR"), "ES", "EMP", "EMSP")
+        await write(store, session(3, owner=("ES", "EMP")))
+        await write(store, session(2, owner=("ES", "EMP"), kwh=5.0, status="COMPLETED"))
+        await worker(db).drain_once()
+    assert [m.path.rsplit("/", 1)[1] for m in gireve.accepted] == [
+        "S0001", "S0002", "S0003", "S0002"]
+    assert [m.path.rsplit("/", 1)[1] for m in other.accepted] == ["S0002", "S0002"]
 
 
 async def test_a_211_partner_gets_the_location_object_and_authorization_id(db):

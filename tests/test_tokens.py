@@ -251,14 +251,35 @@ async def test_old_authorization_records_are_pruned_by_the_recording_path(db, mo
     async with db.begin() as tx:
         await tx.execute(insert(authorizations), [row(100, "old"), row(89, "recent")])
     monkeypatch.setattr(records, "_next_prune", 0.0)
+    monkeypatch.setattr(records, "PRUNE_BATCH", 2)  # several batches
+    async with db.begin() as tx:
+        await tx.execute(insert(authorizations), [row(95, f"old{n}") for n in range(4)])
     decision = records.Decision("ALLOWED", "emsp", reference=records.new_reference())
     await records.record(db, RoleEnum.emsp, decision, uid="new", token_type="RFID")
+    assert await records._pruning == 5  # in the background: the answer did not wait
     assert await uids() == ["new", "recent"]
     # at most once an hour: an old record written meanwhile waits for the next prune
     async with db.begin() as tx:
         await tx.execute(insert(authorizations), [row(200, "older")])
+    pruning = records._pruning
     await records.record(db, RoleEnum.emsp, decision, uid="newer", token_type="RFID")
+    assert records._pruning is pruning
     assert await uids() == ["new", "newer", "older", "recent"]
     monkeypatch.setenv("OCPI_AUTHORIZATION_RETENTION_DAYS", "30")
     assert await records.prune(db, records.retention()) == 2
     assert await uids() == ["new", "newer"]
+    # never under a day (a session takes its reference within 30 minutes), never broken
+    monkeypatch.setenv("OCPI_AUTHORIZATION_RETENTION_DAYS", "0")
+    assert records.retention() == records.MIN_RETENTION
+    monkeypatch.setenv("OCPI_AUTHORIZATION_RETENTION_DAYS", "soon")
+    assert records.retention() == timedelta(days=90)
+    await db.dispose()  # a prune that fails is logged; the record it follows stands
+    monkeypatch.setattr(records, "_next_prune", 0.0)
+    monkeypatch.setattr(records, "prune", _failing)
+    await records.record(db, RoleEnum.emsp, decision, uid="last", token_type="RFID")
+    assert await records._pruning == 0
+    assert "last" in await uids()
+
+
+async def _failing(db, older_than):
+    raise RuntimeError("database gone")

@@ -49,7 +49,8 @@ class Node:
     reach: ReachCache = field(default_factory=ReachCache)  # the parties each hub reaches
     # (us, peer) -> what runs once a partner registered with us and has our answer
     after_registration: list[Callable[[Any, Any], Awaitable[Any]]] = field(default_factory=list)
-    _following: set[int] = field(default_factory=set)  # partners whose hooks are running
+    # partners whose hooks are running -> whether a registration meanwhile asks again
+    _following: dict[int, bool] = field(default_factory=dict)
 
     @property
     def builtin_store(self) -> bool:
@@ -67,36 +68,47 @@ class Node:
 
     async def registered(self, peer_id: int, us: Any) -> None:
         """After a partner registered (or updated) with us, our answer sent: a hub's
-        parties are pulled, once at a time per partner. A failure is logged; the
-        registration stands."""
-        if self.registry is None or not self.after_registration or peer_id in self._following:
+        parties are pulled, one run at a time per partner; a registration during a
+        run asks for one more, with the partner as it is then. A failure is
+        logged; the registration stands."""
+        if self.registry is None or not self.after_registration:
             return
-        self._following.add(peer_id)
+        if peer_id in self._following:
+            self._following[peer_id] = True  # run again once this run ends
+            return
+        self._following[peer_id] = False
         try:
-            peer = await self.registry.get_by_id(peer_id)
-            if peer is None:
-                return
-            for hook in self.after_registration:
-                try:
-                    await hook(us, peer)
-                except Exception as exc:  # a background step: logged, never raised
-                    log.warning("after %s registered: %s", peer.name, exc)
-            self.reach.forget((peer.country_code, peer.party_id))
+            again = True
+            while again:
+                peer = await self.registry.get_by_id(peer_id)
+                if peer is None:
+                    return
+                for hook in self.after_registration:
+                    try:
+                        await hook(us, peer)
+                    except Exception as exc:  # a background step: logged, never raised
+                        log.warning("after %s registered: %s", peer.name, exc)
+                self.reach.forget((peer.country_code, peer.party_id))
+                again, self._following[peer_id] = self._following[peer_id], False
         finally:
-            self._following.discard(peer_id)
+            del self._following[peer_id]
 
     async def hub_reaches(self, ctx: Any, country_code: str, party_id: str) -> bool:
-        """Has the calling hub reported reaching ``country_code``/``party_id``? Never
-        for our own parties, nor for one registered with us directly."""
+        """May the calling hub act for ``country_code``/``party_id``: has it reported
+        reaching it (or may it act for any, by the operator's leave)? Never for our
+        own parties, nor for one registered with us directly: those act with their
+        own tokens."""
         caller = ctx.caller
         if caller.country_code is None or caller.party_id is None:
             return False
         if (country_code.upper(), party_id.upper()) == (
                 (self.country_code or "").upper(), (self.party_id or "").upper()):
             return False
+        held = self.registry.holds_directly if self.registry is not None else None
+        if caller.any_party:
+            return held is None or not await held(country_code, party_id)
         kwargs = self.crud_kwargs(ctx, country_code, party_id)
         del kwargs["country_code"], kwargs["party_id"]
-        held = self.registry.holds_directly if self.registry is not None else None
         return await self.reach.reaches(self.crud, (caller.country_code, caller.party_id),
                                         country_code, party_id, held=held, **kwargs)
 

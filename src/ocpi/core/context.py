@@ -17,6 +17,10 @@ from .limits import Limits
 
 class NodeContext(Protocol):
     crud: Any  # the store: the built-in one or a library user's ``Crud``
+    public_url: str | None  # our base URL as partners see it (else as served)
+    country_code: str | None  # who we are
+    party_id: str | None
+    business_name: str | None
     registry: Any  # the built-in partner registry, or None
     db: Any  # the built-in database, or None
     versions: list[str]

@@ -106,8 +106,9 @@ async def check_namespace(ctx: OcpiRequest, country_code: str, party_id: str) ->
     if await speaks_for(ctx, country_code, party_id):
         return
     if ctx.caller.is_hub:
-        raise Forbidden(f"objects of {country_code}/{party_id}: this hub has not reported "
-                        "reaching that party (Hub Client Info CONNECTED or OFFLINE)")
+        raise Forbidden(f"objects of {country_code}/{party_id}: this hub may not act for "
+                        "that party (it has not reported reaching it by Hub Client Info, "
+                        "or the party is ours or registered with us directly)")
     raise Forbidden(f"objects of {country_code}/{party_id} belong to another party")
 
 

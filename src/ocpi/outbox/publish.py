@@ -17,7 +17,7 @@ from ..peers.peer import Peer
 from ..store.database import Tx
 from ..store.keys import party_key, ts_key
 from ..store.objects import on_own_write
-from ..store.schema import outbox, peers
+from ..store.schema import delivered, outbox, peers
 from .routing import narrowed, object_key, recipients, via_hubs
 
 _QUEUE_LOCK = 0x0C91_0B0C  # the advisory lock that orders publishing transactions
@@ -48,7 +48,8 @@ async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]],
             continue
         party = via_hubs(targets)
         if party is not None:
-            targets = narrowed(targets, await _hubs_reaching(tx, party))
+            targets = narrowed(targets, await _hubs_reaching(tx, party),
+                               await _hubs_carrying(tx, targets, module, object_key(decl, data)))
         snapshot = jsonutil.dumps(data).decode()
         key = object_key(decl, data)
         updated = now if deleted else ts_key(data["last_updated"])
@@ -82,6 +83,20 @@ async def _hubs_reaching(tx: Tx, party: tuple[str, str]) -> set[tuple[str, str]]
         if info.get("status") in REACHABLE:
             cc, _, pid = str(info.get("_reported_by", "")).partition("*")
             found.add((cc, pid))
+    return found
+
+
+async def _hubs_carrying(tx: Tx, targets: list[tuple[Peer, Any]], module: str, key: str
+                         ) -> set[int]:
+    """The hubs that already have (or are sent) this object: they keep getting it, so
+    none is left with a stale copy when another hub starts reporting its eMSP."""
+    ids = [p.id for p, _ in targets]
+    found: set[int] = set()
+    for table in (outbox, delivered):
+        rows = (await tx.execute(select(table.c.peer_id).where(
+            table.c.peer_id.in_(ids), table.c.module == module,
+            table.c.object_key == key))).all()
+        found |= {r[0] for r in rows}
     return found
 
 

@@ -8,6 +8,7 @@ when none does, with routing headers naming the eMSP; never to another eMSP.
 """
 
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from ..modules.kernel import ObjectType, PushRule
@@ -64,9 +65,13 @@ def via_hubs(targets: list[Recipient]) -> tuple[str, str] | None:
     return targets[0][1]
 
 
-def narrowed(targets: list[Recipient], reaching: set[tuple[str, str]]) -> list[Recipient]:
-    """The hubs among ``targets`` that report reaching the party; all of them when
-    none does (nobody said: the object is not dropped)."""
-    found = [t for t in targets
-             if (party_key(t[0].country_code), party_key(t[0].party_id)) in reaching]
-    return found or targets
+def narrowed(targets: list[Recipient], reaching: AbstractSet[tuple[str, str]],
+             carrying: AbstractSet[int] = frozenset()) -> list[Recipient]:
+    """The hubs among ``targets`` that report reaching the party (CONNECTED or
+    OFFLINE), and those that already carry the object (no stale copies); all of them
+    when none reports it. A party every hub reports SUSPENDED still goes to all: the
+    hubs refuse it, visibly, into dead letters, rather than the node dropping it."""
+    if not reaching:
+        return targets
+    return [t for t in targets if t[0].id in carrying
+            or (party_key(t[0].country_code), party_key(t[0].party_id)) in reaching] or targets

@@ -63,20 +63,21 @@ async def pull(registry: Registry, store: SqlStore, us: Us, peer: Peer, module: 
     decl = object_type(module)
     if decl.hub_reported and not peer.is_hub:
         raise ValueError(f"partner {peer.name} is not a hub: it reports no {module}")
-    reached: set[tuple[str, str]] | None = None  # None: any party
-    if peer.is_hub and not decl.hub_reported and not peer.profile.any_party:
-        # what the hub reports reaching, read once: never our own parties, nor one
-        # registered with us directly
-        reached = (await reachable(store.db, main) - await registry.direct_parties()
-                   - {(p.country_code.upper(), p.party_id.upper()) for p in us.parties})
+    reached: set[tuple[str, str]] = set()  # a hub's parties, by its reports
+    barred: set[tuple[str, str]] = set()  # never a hub's: ours, and direct partners'
+    if peer.is_hub and not decl.hub_reported:
+        barred = await registry.direct_parties() | {
+            (p.country_code.upper(), p.party_id.upper()) for p in us.parties}
+        if not peer.profile.any_party:  # read once for the whole pull
+            reached = await reachable(store.db, main)
 
     def refused(owner: tuple[str, str]) -> bool:
-        """A hub's object of a party it has not reported reaching, or another
-        partner's object outside its own parties (2.1.1 objects name none)."""
+        """A hub's object of a party it may not act for, or another partner's object
+        outside its own parties (2.1.1 objects name none)."""
         if decl.hub_reported or owner in own:
             return False
         if peer.is_hub:
-            return reached is not None and owner not in reached
+            return owner in barred or not (peer.profile.any_party or owner in reached)
         return not is_v2_1(peer.version)
 
     result = PullResult()

@@ -55,8 +55,9 @@ class Caller:
     def owns(self, country_code: str, party_id: str) -> bool:
         """May this caller write objects of ``country_code``/``party_id``, by what its
         credentials say? A hub may also write for the parties it reports reaching
-        (Hub Client Info): ``core.objects.check_namespace`` asks for those."""
-        if self.is_operator or (self.any_party and self.is_hub):
+        (Hub Client Info), or any the operator lets it (``any_party``):
+        ``core.objects.check_namespace`` asks the node for those."""
+        if self.is_operator:
             return True
         cc, pid = country_code.upper(), party_id.upper()
         if self.parties:

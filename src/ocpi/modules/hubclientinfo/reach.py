@@ -79,8 +79,9 @@ class ReachCache:
         if now - start > self.ttl:
             start, count = now, 0
         if count < LOGGED_PER_TTL:
-            log.warning("hub %s acted for %s/%s, which it has not reported reaching "
-                        "(Hub Client Info); refused", key[0], key[1], key[2])
+            log.warning("hub %s acted for %s/%s, which it may not (not reported reaching "
+                        "by Hub Client Info, or registered with us directly); refused",
+                        key[0], key[1], key[2])
         elif count == LOGGED_PER_TTL:
             log.warning("hub %s: further refusals are not logged for %.0f s", key[0], self.ttl)
         if len(self._logged) >= self.size:

@@ -2,12 +2,15 @@
 
 A session takes its authorization's reference within 30 minutes; the record
 is kept longer for the operator (``OCPI_AUTHORIZATION_RETENTION_DAYS``,
-default 90), then pruned by the recording path itself, at most once an hour
-per process, so the table never grows without bound.
+default 90, at least 1), then pruned in the background when a record is
+written, at most once an hour per process and in batches, so the table never
+grows without bound and no answer waits for it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import time
 import uuid
@@ -15,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 
 from ...core.datetime import utcnow
 from ...core.enums import RoleEnum
@@ -50,19 +53,56 @@ class Decision:
 
 
 PRUNE_EVERY = 3600.0  # seconds between prunes, per process
+PRUNE_BATCH = 5_000  # rows per delete: a backlog never holds the write lock long
+MIN_RETENTION = timedelta(days=1)  # a session takes its reference within 30 minutes
 _next_prune = 0.0
+_pruning: asyncio.Task[int] | None = None
+
+log = logging.getLogger("ocpi.tokens")
 
 
 def retention() -> timedelta:
-    return timedelta(days=float(os.environ.get("OCPI_AUTHORIZATION_RETENTION_DAYS", "90")))
+    """``OCPI_AUTHORIZATION_RETENTION_DAYS``, never under a day; 90 days when unset
+    or unreadable."""
+    raw = os.environ.get("OCPI_AUTHORIZATION_RETENTION_DAYS", "90")
+    try:
+        days = timedelta(days=float(raw))
+    except (ValueError, OverflowError):
+        log.warning("OCPI_AUTHORIZATION_RETENTION_DAYS=%r is not a number: 90 days", raw)
+        days = timedelta(days=90)
+    return max(days, MIN_RETENTION)
 
 
 async def prune(db: Database, older_than: timedelta) -> int:
-    """Remove the records older than ``older_than``; how many went."""
-    async with db.begin() as tx:
-        gone = await tx.execute(delete(authorizations).where(
-            authorizations.c.created_at < now() - older_than))
-    return int(gone.rowcount or 0)
+    """Remove the records older than ``older_than``, in batches; how many went."""
+    a = authorizations
+    gone = 0
+    while True:
+        async with db.begin() as tx:
+            batch = select(a.c.seq).where(a.c.created_at < now() - older_than).limit(
+                PRUNE_BATCH).scalar_subquery()
+            done = int((await tx.execute(delete(a).where(a.c.seq.in_(batch)))).rowcount or 0)
+        gone += done
+        if done < PRUNE_BATCH:
+            return gone
+
+
+async def _prune_quietly(db: Database) -> int:
+    try:
+        return await prune(db, retention())
+    except Exception as exc:  # housekeeping: an authorization never fails for it
+        log.warning("pruning old authorization records failed: %s", exc)
+        return 0
+
+
+def _prune_when_due(db: Database) -> None:
+    """Start a prune in the background at most once an hour per process: the
+    answer to a real-time authorization never waits for it."""
+    global _next_prune, _pruning
+    if time.monotonic() < _next_prune:
+        return
+    _next_prune = time.monotonic() + PRUNE_EVERY
+    _pruning = asyncio.get_running_loop().create_task(_prune_quietly(db))
 
 
 async def record(db: Database, role: RoleEnum, decision: Decision, *, uid: str,
@@ -77,9 +117,6 @@ async def record(db: Database, role: RoleEnum, decision: Decision, *, uid: str,
             uid=id_key(uid), type=token_type.upper(), location_id=location_id,
             evse_uid=evse_uid, allowed=decision.allowed, decided_by=decision.decided_by,
             created_at=now()))
-    global _next_prune
-    if time.monotonic() >= _next_prune:
-        _next_prune = time.monotonic() + PRUNE_EVERY
-        await prune(db, retention())
+    _prune_when_due(db)
 
 

@@ -5,16 +5,16 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ...core.context import NodeContext
 from ...core.enums import InterfaceRole, RoleEnum
 from ...core.envelope import envelope
 from ...core.errors import NotFound, OcpiError
 from ...core.interface import ModuleDefinition, module_path
 from ...core.transport import authenticate, error_response
-from ...node import Node
 from .enums import is_v2_1
 
 
-def base_url(node: Node, request: Request) -> str:
+def base_url(node: NodeContext, request: Request) -> str:
     if node.public_url:
         return node.public_url.rstrip("/")
     return f"{request.url.scheme}://{request.url.netloc}"
@@ -23,7 +23,7 @@ def base_url(node: Node, request: Request) -> str:
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def make_versions_endpoint(node: Node, definitions: list[ModuleDefinition]
+def make_versions_endpoint(node: NodeContext, definitions: list[ModuleDefinition]
                            ) -> tuple[Endpoint, Endpoint]:
     async def versions(request: Request) -> Response:
         try:
