@@ -488,3 +488,24 @@ async def test_a_partners_put_is_stored_as_sent(node):
                 )["status_code"] == 1000
     got = body(await node.client.get(url, headers=auth(token)))["data"]
     assert [e["uid"] for e in got["evses"]] == ["E1"]
+
+
+async def test_an_operator_put_of_a_location_keeps_the_nodes_own_keys(node):
+    from ocpi.core.enums import ModuleID, RoleEnum
+
+    loc = example("2.2.1", "location_example.json")
+    loc.update(country_code="NL", party_id="OCP")
+    url = f"/ocpi/cpo/2.2.1/locations/NL/OCP/{loc['id']}"
+    assert (await node.client.put(url, content=dumps(loc), headers=op())).status_code == 201
+    store = node.node.crud
+    stored = await store.get(ModuleID.locations, RoleEnum.cpo, loc["id"], country_code="NL",
+                             party_id="OCP")
+    await store.update(ModuleID.locations, RoleEnum.cpo, {**stored, "_source": {"park": 1}},
+                       loc["id"], country_code="NL", party_id="OCP")
+    r = await node.client.put(url, content=dumps({**loc, "name": "Renamed",
+                                                  "last_updated": "2031-01-01T00:00:00Z"}),
+                              headers=op())
+    assert r.status_code == 200, r.text
+    now = await store.get(ModuleID.locations, RoleEnum.cpo, loc["id"], country_code="NL",
+                          party_id="OCP")
+    assert now["name"] == "Renamed" and now["_source"] == {"park": 1}

@@ -176,3 +176,29 @@ async def test_charging_preferences(node):
     r = await node.client.put("/ocpi/cpo/2.1.1/sessions/S1/charging_preferences",
                               json={"profile_type": "FAST"}, headers=auth(emsp, "2.1.1"))
     assert r.status_code in (404, 405)
+
+
+async def test_an_operator_put_keeps_what_the_node_keeps_beside_the_object(node):
+    """A connector's raw record (``_source``) and the driver's charging preferences are
+    the node's own: a whole-object PUT from the operator cannot send them, and keeps them."""
+    from ocpi.core.enums import ModuleID, RoleEnum
+
+    await _own_session(node, "S1", "DE", "AAA")
+    store = node.node.crud
+    stored = await store.get(ModuleID.sessions, RoleEnum.cpo, "S1", country_code="NL",
+                             party_id="OCP")
+    await store.update(ModuleID.sessions, RoleEnum.cpo,
+                       {**stored, "_source": {"smappee": {"id": 7}},
+                        "_charging_preferences": {"profile_type": "FAST"}}, "S1",
+                       country_code="NL", party_id="OCP")
+    ses = example("2.2.1", "session_example_1_simple_start.json")
+    ses.update(country_code="NL", party_id="OCP", id="S1", kwh=5, status="ACTIVE",
+               last_updated="2031-01-01T00:00:00Z", _source={"forged": True})
+    r = await node.client.put("/ocpi/cpo/2.2.1/sessions/NL/OCP/S1", content=dumps(ses),
+                              headers=op())
+    assert r.status_code == 200, r.text
+    now = await store.get(ModuleID.sessions, RoleEnum.cpo, "S1", country_code="NL",
+                          party_id="OCP")
+    assert now["kwh"] == 5
+    assert now["_source"] == {"smappee": {"id": 7}}  # kept, and the forged one dropped
+    assert now["_charging_preferences"] == {"profile_type": "FAST"}

@@ -31,6 +31,15 @@ def require_object(body: Any, what: str) -> dict[str, Any]:
     return without_internal(without_nulls(body))
 
 
+def keep_internal(new: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
+    """A whole object replacing ``stored`` keeps the node's own keys of it (``_source``
+    from a connector, ``_charging_preferences``): no caller can send them."""
+    if not stored:
+        return new
+    kept = {k: v for k, v in stored.items() if k.startswith("_") and k not in new}
+    return {**new, **kept} if kept else new
+
+
 def without_internal(obj: dict[str, Any]) -> dict[str, Any]:
     """``obj`` without the node's own top-level keys (``_...``)."""
     if not any(k.startswith("_") for k in obj):

@@ -120,7 +120,8 @@ class Handlers:
         stored, _ = await self.load(ctx, cc, pid, [self.decl.call_key(new)])
         if obj.is_stale(new, stored):
             return obj.stored_response(ctx, False, applied=False)
-        applied = await self.save(ctx, cc, pid, new, stored is not None)
+        applied = await self.save(ctx, cc, pid, obj.keep_internal(new, stored),
+                                  stored is not None)
         return obj.stored_response(ctx, stored is None, applied)
 
     async def before_save(self, ctx: OcpiRequest, new: dict[str, Any]) -> dict[str, Any]:

@@ -201,7 +201,7 @@ async def put(ctx: OcpiRequest) -> Response:
             return obj.stored_response(ctx, False, applied=False)
         if own and stored is not None:
             new = _keep_removed(ctx, new, stored)
-        applied = await _save(ctx, cc, pid, new, stored is not None)
+        applied = await _save(ctx, cc, pid, obj.keep_internal(new, stored), stored is not None)
         return obj.stored_response(ctx, stored is None, applied)
 
     kind = "evse" if connector_id is None else "connector"
