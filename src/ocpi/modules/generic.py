@@ -16,6 +16,7 @@ from typing import Any
 from starlette.responses import Response
 
 from ..core import objects as obj
+from ..core.enums import InterfaceRole, RoleEnum
 from ..core.envelope import envelope
 from ..core.errors import Forbidden, InvalidParameters, NotFound
 from ..core.interface import Endpoint
@@ -197,3 +198,16 @@ class Handlers:
 
     def listing(self) -> Endpoint:
         return Endpoint("GET", "", self.list)
+
+    def interfaces(self, path: str, *, sender: tuple[Endpoint, ...] = (),
+                   receiver_methods: tuple[str, ...] = ("GET", "PUT", "PATCH")
+                   ) -> dict[RoleEnum, tuple[InterfaceRole, tuple[Endpoint, ...]]]:
+        """The usual two sides of a module: our sender (the paginated list, the
+        module's own ``sender`` endpoints, the operator's management writes under
+        ``path``) and the partners' receiver (by key under ``path``)."""
+        return {
+            self.decl.own_role: (InterfaceRole.SENDER, (
+                self.listing(), *sender, *self.by_key(path, operator_only=True))),
+            self.decl.partner_role: (InterfaceRole.RECEIVER,
+                                     self.by_key(path, methods=receiver_methods)),
+        }

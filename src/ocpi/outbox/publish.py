@@ -8,14 +8,12 @@ from sqlalchemy import insert, select, text
 
 from ..core import jsonutil
 from ..core.datetime import utcnow
-from ..core.enums import RoleEnum
-from ..modules.hubclientinfo.declaration import CLIENT_INFO
-from ..modules.hubclientinfo.reach import REACHABLE
+from ..modules.hubclientinfo.reach import hubs_reaching
 from ..modules.kernel import PushRule
 from ..modules.registry import object_type
 from ..peers.peer import Peer
 from ..store.database import Tx
-from ..store.keys import party_key, ts_key
+from ..store.keys import ts_key
 from ..store.objects import on_own_write
 from ..store.schema import delivered, outbox, peers
 from .routing import narrowed, object_key, recipients, via_hubs
@@ -48,7 +46,7 @@ async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]],
             continue
         party = via_hubs(targets)
         if party is not None:
-            targets = narrowed(targets, await _hubs_reaching(tx, party),
+            targets = narrowed(targets, await hubs_reaching(tx, *party),
                                await _hubs_carrying(tx, targets, module, object_key(decl, data)))
         snapshot = jsonutil.dumps(data).decode()
         key = object_key(decl, data)
@@ -69,21 +67,6 @@ async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]],
             await tx.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _QUEUE_LOCK})
         await tx.execute(insert(outbox), messages)
     return len(messages)
-
-
-async def _hubs_reaching(tx: Tx, party: tuple[str, str]) -> set[tuple[str, str]]:
-    """The hubs (country, party) whose reports say they reach ``party`` now."""
-    t = CLIENT_INFO.table
-    rows = (await tx.execute(select(t.c.data).where(
-        t.c.role == str(RoleEnum.hub), t.c.country_code == party_key(party[0]),
-        t.c.party_id == party_key(party[1])))).all()
-    found = set()
-    for (text_,) in rows:
-        info = jsonutil.loads(text_)
-        if info.get("status") in REACHABLE:
-            cc, _, pid = str(info.get("_reported_by", "")).partition("*")
-            found.add((cc, pid))
-    return found
 
 
 async def _hubs_carrying(tx: Tx, targets: list[tuple[Peer, Any]], module: str, key: str

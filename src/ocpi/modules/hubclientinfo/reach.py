@@ -14,7 +14,14 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from ...core import jsonutil
+from ...core.datetime import now_text
 from ...core.enums import RoleEnum
+from ...core.transport import validation_message
+from ...store.keys import id_key, party_key, ts_key
 from .declaration import CLIENT_INFO, hub_key
 
 log = logging.getLogger("ocpi.hubclientinfo")
@@ -101,12 +108,6 @@ async def declare(store: Any, hub: tuple[str, str], country_code: str, party_id:
     """The operator says ``hub`` reaches a party (a 2.1.1 hub cannot say it itself),
     stored as that hub's report. It replaces the hub's own report, even one the hub
     dated later: the latest statement wins. ValueError when invalid."""
-    from pydantic import ValidationError
-
-    from ...core.datetime import now_text
-    from ...core.transport import validation_message
-    from ...store.keys import ts_key
-
     cc, pid = country_code.upper(), party_id.upper()
     stamp = now_text()
     before = await store.get(CLIENT_INFO.module, HUB, hub_key(*hub), country_code=cc,
@@ -133,11 +134,6 @@ async def forget_party(store: Any, hub: tuple[str, str], country_code: str,
 
 async def reports(db: Any, hub: tuple[str, str]) -> list[dict[str, Any]]:
     """What ``hub`` has reported (or the operator declared for it), by party."""
-    from sqlalchemy import select
-
-    from ...core import jsonutil
-    from ...store.keys import id_key
-
     t = CLIENT_INFO.table
     stmt = select(t.c.data).where(t.c.role == str(HUB), t.c.id == id_key(hub_key(*hub))
                                   ).order_by(t.c.country_code, t.c.party_id)
@@ -150,3 +146,19 @@ async def reachable(db: Any, hub: tuple[str, str]) -> set[tuple[str, str]]:
     """The parties ``hub`` may act for by its reports, read once (a pull's check)."""
     return {(str(i["country_code"]).upper(), str(i["party_id"]).upper())
             for i in await reports(db, hub) if i.get("status") in REACHABLE}
+
+
+async def hubs_reaching(tx: Any, country_code: str, party_id: str) -> set[tuple[str, str]]:
+    """The hubs (country, party) whose reports say they reach a party now, read in
+    ``tx`` (the outbox's writing transaction)."""
+    t = CLIENT_INFO.table
+    rows = (await tx.execute(select(t.c.data).where(
+        t.c.role == str(HUB), t.c.country_code == party_key(country_code),
+        t.c.party_id == party_key(party_id)))).all()
+    found = set()
+    for (text,) in rows:
+        info = jsonutil.loads(text)
+        if info.get("status") in REACHABLE:
+            cc, _, pid = str(info["_reported_by"]).partition("*")
+            found.add((cc, pid))
+    return found

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.responses import Response
 
 from ...core import objects as obj
-from ...core.enums import InterfaceRole, ModuleID, RoleEnum
+from ...core.enums import ModuleID
 from ...core.envelope import envelope
 from ...core.errors import NotFound
 from ...core.interface import Endpoint, ModuleDefinition
@@ -69,16 +69,7 @@ _OWNED = "/{country_code}/{party_id}/{session_id}"
 
 
 def definition() -> ModuleDefinition:
-    return ModuleDefinition(
-        id=MODULE,
-        interfaces={
-            RoleEnum.cpo: (InterfaceRole.SENDER, (
-                HANDLERS.listing(),
-                Endpoint("PUT", "/{session_id}/charging_preferences", charging_preferences,
-                         versions=_V22),
-                # management writes: the operator's own sessions
-                *HANDLERS.by_key(_OWNED, operator_only=True),
-            )),
-            RoleEnum.emsp: (InterfaceRole.RECEIVER, HANDLERS.by_key(_OWNED)),
-        },
-    )
+    charging = Endpoint("PUT", "/{session_id}/charging_preferences", charging_preferences,
+                        versions=_V22)
+    return ModuleDefinition(id=MODULE, interfaces=HANDLERS.interfaces(_OWNED,
+                                                                      sender=(charging,)))

@@ -14,7 +14,7 @@ from typing import Any
 from starlette.responses import Response
 
 from ...core import objects as obj
-from ...core.enums import Action, InterfaceRole, ModuleID, RoleEnum
+from ...core.enums import Action, ModuleID, RoleEnum
 from ...core.envelope import envelope
 from ...core.errors import InvalidParameters, NotFound
 from ...core.interface import Endpoint, ModuleDefinition
@@ -97,15 +97,6 @@ _OWNED = "/{country_code}/{party_id}/{token_uid}"
 
 
 def definition() -> ModuleDefinition:
-    return ModuleDefinition(
-        id=MODULE,
-        interfaces={
-            RoleEnum.emsp: (InterfaceRole.SENDER, (
-                HANDLERS.listing(),
-                Endpoint("POST", "/{token_uid}/authorize", authorize),
-                # management writes: the operator's own tokens
-                *HANDLERS.by_key(_OWNED, operator_only=True),
-            )),
-            RoleEnum.cpo: (InterfaceRole.RECEIVER, HANDLERS.by_key(_OWNED)),
-        },
-    )
+    authorizing = Endpoint("POST", "/{token_uid}/authorize", authorize)
+    return ModuleDefinition(id=MODULE, interfaces=HANDLERS.interfaces(_OWNED,
+                                                                      sender=(authorizing,)))
