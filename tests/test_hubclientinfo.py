@@ -483,3 +483,23 @@ async def test_a_registration_during_a_follow_up_asks_for_one_more_run(node):
     await first
     assert seen == [None, 5]  # the second run read the partner again
     assert not node.node._following
+
+
+async def test_the_partner_registry_is_read_once_per_hub_and_party(node, monkeypatch):
+    """A hub's every write asks whom it may act for; the answer (reports, and whether
+    the party is registered with us directly) is read once per party and ttl."""
+    hub = await node.partner("FR", "GIR", "HUB")
+    await node.node.registry.set_profile("fr-gir-hub", any_party=True)
+    reads = []
+    direct = node.node.registry.direct_parties
+
+    async def counted():
+        reads.append(1)
+        return await direct()
+
+    monkeypatch.setattr(node.node.registry, "direct_parties", counted)
+    for n in range(5):
+        r = await put_location(node, hub, "DE", "XYZ", "2.1.1",
+                               updated=f"2026-01-0{n + 1}T00:00:00Z")
+        assert body(r)["status_code"] == 1000
+    assert len(reads) == 1

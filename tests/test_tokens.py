@@ -68,6 +68,12 @@ async def test_a_management_write_says_what_older_versions_do_not_carry(node):
     assert body(r)["status_code"] == 1000
     assert "not carried in 2.1.1: type, group_id" in message
     assert "not carried in 2.2.1: type" in message
+    # an older write is not applied, and not examined either
+    stale = {**token, "last_updated": "2000-01-01T00:00:00Z"}
+    r = await node.client.put(OWN.format(v="2.3.0", cc="NL", pid="OCP", uid="EM1")
+                              + "?type=EMAID", content=dumps(stale), headers=op("2.3.0"))
+    assert "not applied" in body(r)["status_message"]
+    assert "not carried" not in body(r)["status_message"]
 
 
 @pytest.mark.parametrize("version,patch", [

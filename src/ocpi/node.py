@@ -105,12 +105,11 @@ class Node:
                 (self.country_code or "").upper(), (self.party_id or "").upper()):
             return False
         held = self.registry.holds_directly if self.registry is not None else None
-        if caller.any_party:
-            return held is None or not await held(country_code, party_id)
         kwargs = self.crud_kwargs(ctx, country_code, party_id)
         del kwargs["country_code"], kwargs["party_id"]
         return await self.reach.reaches(self.crud, (caller.country_code, caller.party_id),
-                                        country_code, party_id, held=held, **kwargs)
+                                        country_code, party_id, held=held,
+                                        any_party=caller.any_party, **kwargs)
 
     def crud_kwargs(self, ctx: Any, country_code: str | None, party_id: str | None
                     ) -> dict[str, Any]:

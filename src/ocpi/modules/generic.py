@@ -116,11 +116,11 @@ class Handlers:
         keys = self._url_keys(ctx)
         self._check_url(ctx, keys, new)
         new = await self.before_save(ctx, new)
-        if ctx.role == self.decl.own_role:  # our own: say what older partners will miss
-            ctx.warnings.extend(await not_carried(self.decl, new, ctx.node.versions))
         stored, _ = await self.load(ctx, cc, pid, [self.decl.call_key(new)])
         if obj.is_stale(new, stored):
             return obj.stored_response(ctx, False, applied=False)
+        if ctx.role == self.decl.own_role:  # our own: say what older partners will miss
+            ctx.warnings.extend(await not_carried(self.decl, new, ctx.node.versions))
         applied = await self.save(ctx, cc, pid, obj.keep_internal(new, stored),
                                   stored is not None)
         return obj.stored_response(ctx, stored is None, applied)

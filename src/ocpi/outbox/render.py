@@ -15,7 +15,7 @@ A partner whose profile says ``explicit_nulls`` gets every optional field
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..core.objects import later
+from ..core.objects import later, without_internal
 from ..modules.kernel import ObjectType
 from ..modules.nulls import model_for
 from ..modules.registry import object_type
@@ -42,9 +42,9 @@ class Push:
     kind: str = "location"  # what a locations URL names: location, evse or connector
 
 
-def public(data: dict[str, Any]) -> dict[str, Any]:
-    """The object without the node's private ``_`` keys (raw sources, preferences)."""
-    return {k: v for k, v in data.items() if not k.startswith("_")}
+# the object without the node's private ``_`` keys (raw sources, preferences); no copy
+# when it has none (the worker strips them before this module's to_wire sees it)
+public = without_internal
 
 
 def to_wire(module: str, version: str, data: dict[str, Any],

@@ -63,13 +63,19 @@ class ReachCache:
         self._logged: dict[str, tuple[float, int]] = {}  # hub -> window start, refusals
 
     async def reaches(self, crud: Any, hub: tuple[str, str], country_code: str,
-                      party_id: str, held: Held | None = None, **kwargs: Any) -> bool:
+                      party_id: str, held: Held | None = None, any_party: bool = False,
+                      **kwargs: Any) -> bool:
+        """``any_party``: the operator lets the hub act for any party, reports or not
+        (never one ``held`` directly). Every yes is kept ``ttl`` seconds, so the
+        partner registry is read once per hub and party, not per write."""
+        if not country_code or not party_id:
+            return False  # no party named: nobody a hub could act for
         now = time.monotonic()
         key = (hub_key(*hub), country_code.upper(), party_id.upper())
         if self._answers.get(key, 0.0) > now:
             return True
         generation = self._generation
-        answer = await reaches(crud, hub, country_code, party_id, **kwargs)
+        answer = any_party or await reaches(crud, hub, country_code, party_id, **kwargs)
         if answer and held is not None and await held(key[1], key[2]):
             answer = False  # registered with us directly: it acts with its own token
         if not answer:

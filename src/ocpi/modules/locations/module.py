@@ -194,11 +194,11 @@ async def put(ctx: OcpiRequest) -> Response:
         own = ctx.role == RoleEnum.cpo
         _check_servable(ctx, mapper.unservable, body)
         new = mapper.to_canonical(body, ctx.version, "location", cc.upper(), pid.upper())
-        if own:  # say what partners on older versions will not receive
-            ctx.warnings.extend(await not_carried(LOCATIONS, new, ctx.node.versions))
         stored = await _load(ctx, cc, pid, location_id)
         if obj.is_stale(new, stored):  # the Location's own stamp, as sent, decides
             return obj.stored_response(ctx, False, applied=False)
+        if own:  # say what partners on older versions will not receive
+            ctx.warnings.extend(await not_carried(LOCATIONS, new, ctx.node.versions))
         if own and stored is not None:
             new = _keep_removed(ctx, new, stored)
         applied = await _save(ctx, cc, pid, obj.keep_internal(new, stored), stored is not None)
