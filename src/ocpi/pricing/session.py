@@ -1,0 +1,244 @@
+"""The engine's entry points: a session's ChargingPeriods, or a plan of one."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, DecimalException, localcontext
+from typing import Any
+
+from .cost import Cost, CostLine
+from .decimals import (
+    CONTEXT,
+    MICROS_PER_HOUR,
+    MICROS_PER_SECOND,
+    ZERO,
+    Quantity,
+    hours,
+    number,
+)
+from .engine import Run, apply_step_size, run
+from .errors import PricingError
+from .periods import Span, read_periods
+from .tariff import RESERVATION, RESERVATION_EXPIRES, Component, Tariff, read_tariff, read_version
+from .taxes import NOTHING, Amount, bounded, charge, total
+from .timebase import LocalClock, instant, to_datetime, zone
+
+# Sessions (and reservations) longer than this are refused: real ones are far
+# shorter, and the bound keeps the day-by-day walk over local time windows small.
+MAX_DAYS = 31
+_MAX_SPAN = MAX_DAYS * 24 * 3600 * MICROS_PER_SECOND
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A reservation before the session (2.2+): from ``start`` until charging
+    began or, when ``expired``, until it expired unused."""
+
+    start: str | datetime
+    end: str | datetime
+    expired: bool = False
+
+
+def price_session(tariff: dict[str, Any], periods: list[dict[str, Any]], *,
+                  end: str | datetime, time_zone: str | None, version: str = "2.3.0",
+                  reservation: Reservation | None = None) -> Cost:
+    """What the session of ``periods`` (OCPI ChargingPeriods, the last lasting
+    until ``end``) costs under ``tariff`` (the node's canonical Tariff), by the
+    rules of OCPI ``version``.
+
+    Reservation time comes from periods with a RESERVATION_TIME dimension ahead
+    of the charging ones (as a 2.2+ CDR carries it; with no charging period after
+    them the reservation expired) or from ``reservation``. ``time_zone`` is the
+    Location's IANA zone, needed only when the tariff has local-time restrictions.
+    Raises PricingError saying why the tariff cannot price the session."""
+    with localcontext(CONTEXT):
+        try:
+            return _price(tariff, periods, end, time_zone, version, reservation)
+        except DecimalException as exc:
+            raise PricingError(f"a number is out of range ({type(exc).__name__})") from None
+
+
+def price_plan(tariff: dict[str, Any], *, start: str | datetime, kwh: Decimal,
+               minutes: Decimal, parking_minutes: Decimal = ZERO,
+               max_power_kw: Decimal | None = None, time_zone: str | None,
+               version: str = "2.3.0", max_current_a: Decimal | None = None) -> Cost:
+    """What a planned session would cost: ``kwh`` charged evenly over ``minutes``
+    from ``start``, then ``parking_minutes`` without charging. ``max_power_kw``
+    and ``max_current_a`` are the charging's highest power and current (for
+    power and current restrictions; power defaults to the average)."""
+    with localcontext(CONTEXT):
+        begin = instant(start, "start")
+        energy = number(kwh, "kwh")
+        charging = _micros(minutes, "minutes")
+        parking = _micros(parking_minutes, "parking_minutes")
+        dimensions: list[dict[str, Any]] = [
+            {"type": "ENERGY", "volume": energy},
+            {"type": "TIME", "volume": Decimal(charging) / MICROS_PER_HOUR}]
+        if max_power_kw is not None:
+            dimensions.append({"type": "MAX_POWER", "volume": number(max_power_kw,
+                                                                     "max_power_kw")})
+        if max_current_a is not None:
+            dimensions.append({"type": "MAX_CURRENT", "volume": number(max_current_a,
+                                                                       "max_current_a")})
+        periods = [{"start_date_time": to_datetime(begin), "dimensions": dimensions}]
+        if parking:
+            periods.append({"start_date_time": to_datetime(begin + charging), "dimensions": [
+                {"type": "PARKING_TIME", "volume": Decimal(parking) / MICROS_PER_HOUR}]})
+    return price_session(tariff, periods, end=to_datetime(begin + charging + parking),
+                         time_zone=time_zone, version=version)
+
+
+def _micros(minutes: object, what: str) -> int:
+    value = number(minutes, what)
+    if value < 0:
+        raise PricingError(f"{what} is negative")
+    return int((value * 60 * MICROS_PER_SECOND).to_integral_value())
+
+
+def _price(raw_tariff: dict[str, Any], raw_periods: list[dict[str, Any]], raw_end: object,
+           time_zone: str | None, raw_version: str, reservation: Reservation | None) -> Cost:
+    version = read_version(raw_version)
+    tariff = read_tariff(raw_tariff, version)
+    reserved, spans, expired = _timelines(raw_periods, instant(raw_end, "end"), tariff.id,
+                                          reservation)
+    if reserved and version == "2.1.1":
+        raise PricingError("OCPI 2.1.1 has no reservations; price them under 2.2.1 or 2.3.0")
+    _check_in_force(tariff, (reserved or spans)[0].start)
+    clock = LocalClock(zone(time_zone)) if tariff.needs_local_time else None
+
+    session = Run()
+    if spans:
+        plain = [e for e in tariff.elements if e.restrictions.reservation is None]
+        session = run(spans, plain, clock, spans[0].start)
+        apply_step_size(session, version)
+    booked = Run()
+    if reserved:
+        kinds = (RESERVATION_EXPIRES, RESERVATION) if expired else (RESERVATION,)
+        # an expired reservation is priced by RESERVATION_EXPIRES elements first, whatever
+        # their place in the list (note under ReservationRestrictionType)
+        chosen = [e for kind in kinds for e in tariff.elements
+                  if e.restrictions.reservation == kind]
+        booked = run(reserved, chosen, clock, reserved[0].start)
+        apply_step_size(booked, version)
+    return _cost(tariff, version, session, booked, spans, reserved)
+
+
+def _timelines(raw_periods: Any, end: int, tariff_id: str, reservation: Reservation | None
+               ) -> tuple[list[Span], list[Span], bool]:
+    """(reservation spans, charging spans, whether the reservation expired). Reservation
+    periods with no charging after them are a reservation that expired unused."""
+    reserved, spans = read_periods(raw_periods, end, tariff_id)
+    reserved = [_as_reserved(s) for s in reserved]
+    expired = bool(reserved) and not spans
+    if reservation is not None:
+        if reserved:
+            raise PricingError("the periods carry RESERVATION_TIME and a reservation is "
+                               "given too: give one of them")
+        reserved, expired = [_reservation_span(reservation)], reservation.expired
+        if spans and (expired or reserved[0].end > spans[0].start):
+            raise PricingError("the reservation must end, unexpired, before charging starts")
+    if not spans and not reserved:
+        raise PricingError("the session has no charging periods")
+    for timeline, what in ((spans, "session"), (reserved, "reservation")):
+        if timeline and timeline[-1].end - timeline[0].start > _MAX_SPAN:
+            raise PricingError(f"the {what} lasts more than {MAX_DAYS} days, the most this "
+                               "engine prices")
+    return reserved, spans, expired
+
+
+def _reservation_span(reservation: Reservation) -> Span:
+    start = instant(reservation.start, "reservation start")
+    end = instant(reservation.end, "reservation end")
+    if end < start:
+        raise PricingError("the reservation ends before it starts")
+    # period -1: it is not one of the caller's periods
+    return _as_reserved(Span(-1, start, end, ZERO, 0, 0, (None,) * 3, (None,) * 3))
+
+
+def _as_reserved(span: Span) -> Span:
+    """Reservation time is priced by TIME components (TariffDimensionType TIME),
+    so a reservation span is all "charging" time, with no power or current."""
+    length = span.end - span.start
+    return Span(span.index, span.start, span.end, ZERO, length, 0,
+                (None, ZERO, None), (None, ZERO, None))
+
+
+def _check_in_force(tariff: Tariff, at: int) -> None:
+    """A session is priced by the tariff in force when it starts (the note on
+    start_date_time/end_date_time: the driver accepts the tariff valid then)."""
+    if tariff.valid_from is not None and at < tariff.valid_from:
+        raise PricingError(f"the tariff is in force from {to_datetime(tariff.valid_from)}, "
+                           f"after the session starts ({to_datetime(at)})")
+    if tariff.valid_until is not None and at >= tariff.valid_until:
+        raise PricingError(f"the tariff ended at {to_datetime(tariff.valid_until)}, before "
+                           f"the session starts ({to_datetime(at)})")
+
+
+def _cost(tariff: Tariff, version: str, session: Run, booked: Run, spans: list[Span],
+          reserved: list[Span]) -> Cost:
+    reserved_time = reserved[-1].end - reserved[0].start if reserved else 0
+
+    def amount(component: Component, quantity: Quantity) -> Amount:
+        """Price times quantity (kWh, or µs for time), taxed as the tariff says."""
+        if component.dimension == "FLAT":
+            base = component.price
+        elif component.dimension == "ENERGY":
+            base = component.price * Decimal(quantity)
+        else:
+            base = component.price * Decimal(quantity) / MICROS_PER_HOUR
+        return charge(base, component.vat, tariff.tax_included, version)
+
+    def sums(result: Run, dimension: str) -> Amount:
+        return total(amount(c, q) for c, q in result.quantities.items()
+                     if c.dimension == dimension)
+
+    fixed = amount(session.flat, 1) if session.flat is not None else NOTHING
+    energy, time, parking = (sums(session, d) for d in ("ENERGY", "TIME", "PARKING_TIME"))
+    booking = total([sums(booked, "TIME"),
+                     amount(booked.flat, 1) if booked.flat is not None else NOTHING])
+    overall = total([fixed, energy, time, parking, booking])
+    if overall.before_taxes is None:
+        raise PricingError("the tariff includes taxes (tax_included YES) but a price component "
+                           "used has no vat: the cost before taxes cannot be derived, and a "
+                           "CDR needs it")
+    if version == "2.1.1":  # 2.1.1 Tariffs have no min_price/max_price
+        raised = lowered = False
+    else:
+        overall, raised, lowered = bounded(overall, tariff.min_price, tariff.max_price)
+    lines = _lines(booked, "reservation", amount) + _lines(session, "session", amount)
+    return Cost(
+        currency=tariff.currency, tariff_id=tariff.id, version=version, total=overall,
+        fixed=fixed, energy=energy, time=time, parking=parking, reservation=booking,
+        total_energy=session.energy,
+        total_time=hours(spans[-1].end - spans[0].start) if spans else ZERO,
+        total_charging_time=hours(session.charging), total_parking_time=hours(session.parking),
+        total_reservation_time=hours(reserved_time),
+        billed_energy=Decimal(session.billed("ENERGY")),
+        billed_time=hours(session.billed("TIME")),
+        billed_parking_time=hours(session.billed("PARKING_TIME")),
+        billed_reservation_time=hours(booked.billed("TIME")),
+        min_price_applied=raised, max_price_applied=lowered, lines=lines)
+
+
+def _lines(result: Run, phase: str, amount: Callable[[Component, Quantity], Amount]
+           ) -> tuple[CostLine, ...]:
+    by_element = {(c.element, c.dimension): c for c in result.quantities}
+    lines = []
+    if result.flat is not None and result.flat_span is not None:
+        at = _moment(result.flat_at)
+        lines.append(CostLine(phase, "FLAT", result.flat.element, result.flat_span.index, at,
+                              at, Decimal(1), result.flat.price, result.flat.vat,
+                              amount(result.flat, 1)))
+    for (period, dimension, element, step), tally in result.lines.items():
+        component = by_element[(element, dimension)]
+        quantity = Decimal(tally.quantity) if dimension == "ENERGY" else hours(tally.quantity)
+        lines.append(CostLine(phase, dimension, element, period, _moment(tally.start),
+                              _moment(tally.end), quantity, component.price, component.vat,
+                              amount(component, tally.quantity), step))
+    return tuple(lines)
+
+
+def _moment(micros: Quantity) -> datetime:
+    """A segment boundary as a datetime (a kWh crossing may fall within a µs)."""
+    return to_datetime(micros if isinstance(micros, int) else int(micros))
+
