@@ -72,7 +72,7 @@ def test_import_locations_validates_everything_first(sqlite_url, tmp_path):
     r = run("import", "locations", str(f), db=sqlite_url)
     assert r.returncode == 1 and "coordinates" in r.stderr
     # our own Locations must be servable in every version: a 2.1.1 file (where the
-    # field is optional) without a time_zone is refused, as 2.2+ partners need one
+    # field is optional) without a time_zone gets the one of its coordinates
     from .conftest import example
 
     old = example("2.1.1", "mod_locations_L432_example.json")
@@ -80,11 +80,8 @@ def test_import_locations_validates_everything_first(sqlite_url, tmp_path):
     f.write_text(json.dumps([old]))
     r = run("import", "locations", str(f), "--version", "2.1.1", "--country-code", "NL",
             "--party-id", "OCP", db=sqlite_url)
-    assert r.returncode == 1 and "time_zone: required for our own" in r.stderr
-    f.write_text(json.dumps([{**old, "time_zone": "Europe/Brussels"}]))
-    r = run("import", "locations", str(f), "--version", "2.1.1", "--country-code", "NL",
-            "--party-id", "OCP", db=sqlite_url)
     assert r.returncode == 0, r.stderr
+    assert "time_zone: derived from the coordinates as Europe/Brussels" in r.stderr
 
 
 def test_serve_demo_prints_a_working_curl_line(sqlite_url):

@@ -27,12 +27,14 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "ocpi"
 
 def test_every_layer_reads_the_one_registry():
     declared = {t.module.value for t in object_types()}
-    assert declared == {"locations", "sessions", "tokens", "hubclientinfo"}
+    assert declared == {"locations", "sessions", "tokens", "hubclientinfo", "tariffs", "cdrs"}
     assert set(STORED) == declared  # the store holds exactly what is declared
     assert {m.value for m in MODULES} == declared | {"credentials"}
     assert object_type("tokens").own_role == "EMSP"
     assert object_type("locations").own_role == "CPO"
     assert object_type("hubclientinfo").hub_reported  # a hub's, never ours
+    assert object_type("cdrs").generated and object_type("cdrs").posted  # built, sent once
+    assert object_type("tariffs").patch_versions == {"2.1.1"}
 
 
 def _peer(n: int, role: str, *, hub: bool = False) -> Peer:
@@ -117,6 +119,9 @@ def test_layers_point_one_way():
     for path in (SRC / "modules").rglob("*.py"):
         wrong = {n for n in _imports(path)
                  if n.split(".")[1] in ("outbox", "services", "app", "node", "cli")}
+        assert not wrong, (path, wrong)
+    for path in (SRC / "pricing").rglob("*.py"):  # pure: tested and benchmarked alone
+        wrong = {n for n in _imports(path) if n.split(".")[1] not in ("pricing", "core")}
         assert not wrong, (path, wrong)
 
 

@@ -299,18 +299,19 @@ async def test_a_location_without_postal_code_is_served_on_2_1_1_with_an_empty_o
                                                            headers=op()))["data"]
 
 
-async def test_our_own_location_needs_a_time_zone_even_on_2_1_1(node):
+async def test_our_own_location_gets_a_time_zone_even_on_2_1_1(node):
     loc = example("2.1.1", "mod_locations_L432_example.json")  # has none: optional in 2.1.1
     url = f"/ocpi/cpo/2.1.1/locations/NL/OCP/{loc['id']}"
     r = await node.client.put(url, content=dumps(loc), headers=op("2.1.1"))
-    assert body(r)["status_code"] == 2001
-    assert "time_zone" in body(r)["status_message"]
-    assert (await node.client.get(url, headers=op("2.1.1"))).status_code == 404  # nothing stored
-    r = await node.client.put(url, content=dumps({**loc, "time_zone": "Europe/Brussels"}),
+    assert r.status_code == 201 and body(r)["status_code"] == 1000  # derived (in Ghent)
+    assert "time_zone: derived from the coordinates as Europe/Brussels" \
+        in body(r)["status_message"]
+    loc["last_updated"] = "2030-01-01T00:00:00Z"  # one given wins over the derived one
+    r = await node.client.put(url, content=dumps({**loc, "time_zone": "Europe/Paris"}),
                               headers=op("2.1.1"))
-    assert r.status_code == 201
+    assert r.status_code == 200 and "derived" not in body(r)["status_message"]
     got = body(await node.client.get(url.replace("2.1.1", "2.3.0"), headers=op()))["data"]
-    assert got["time_zone"] == "Europe/Brussels"
+    assert got["time_zone"] == "Europe/Paris"
 
 
 async def test_our_own_ids_must_fit_every_version_a_partners_need_not(node):

@@ -458,3 +458,40 @@ def test_format_datetime_cuts_to_milliseconds():
     for kept in ("2023-11-14T22:13:20Z", "2023-11-14T22:13:20.1", "2023-11-14T22:13:20+00:00",
                  "not a date", 5):
         assert emitted(kept) == kept
+
+
+async def test_a_charging_park_session_that_ends_becomes_a_cdr_with_no_operator_action(
+        store, smappee):
+    """The Location and its tariff are the CPO's; the Smappee session is all the rest."""
+    connector = {"id": "1", "standard": "IEC_62196_T2", "format": "SOCKET",
+                 "power_type": "AC_3_PHASE", "max_voltage": 230, "max_amperage": 16,
+                 "tariff_ids": ["KWH"], "last_updated": "2026-03-01T00:00:00Z"}
+    await store.create(ModuleID.tariffs, RoleEnum.cpo, {
+        "country_code": "NL", "party_id": "OCP", "id": "KWH", "currency": "EUR",
+        "elements": [{"price_components": [{"type": "ENERGY", "price": Decimal("0.30"),
+                                            "step_size": 1}]}],
+        "tax_included": "NO", "last_updated": "2026-03-01T00:00:00Z"})
+    await store.create(ModuleID.locations, RoleEnum.cpo, {
+        "country_code": "NL", "party_id": "OCP", "id": "PARK-123", "publish": True,
+        "address": "Street 1", "city": "Town", "country": "NLD",
+        "coordinates": {"latitude": "52.0", "longitude": "5.0"},
+        "time_zone": "Europe/Amsterdam", "last_updated": "2026-03-01T00:00:00Z",
+        "evses": [{"uid": f"EVSE-{SERIALS[0]}", "status": "AVAILABLE",
+                   "connectors": [connector], "last_updated": "2026-03-01T00:00:00Z"}]})
+    # 11 kW for 60 minutes: 11 kWh at 0.30 = 3.30
+    smappee.parks[PARK] = [Scripted(1, SERIALS[0], T0, T0 + 60 * MIN, kw=11.0)]
+    smappee.now_ms = T0 + 30 * MIN
+    sync = sync_for(store, smappee)
+    await sync.run_once()
+    sid = session_id(PARK, 1)
+    assert await store.get(ModuleID.cdrs, RoleEnum.cpo, sid, **_OWNED) is None  # running
+    smappee.now_ms = T0 + 90 * MIN
+    await sync.run_once()
+    cdr = await store.get(ModuleID.cdrs, RoleEnum.cpo, sid, **_OWNED)
+    assert cdr is not None
+    assert Decimal(str(cdr["total_energy"])) == Decimal("11")
+    assert Decimal(str(cdr["total_cost"]["before_taxes"])) == Decimal("3.30")
+    assert cdr["cdr_location"]["evse_uid"] == f"EVSE-{SERIALS[0]}"
+
+
+_OWNED = {"country_code": "NL", "party_id": "OCP"}

@@ -34,6 +34,7 @@ from .node import Node
 from .outbox import job as outbox_job
 from .peers.registry import BuiltinAuthenticator, Registry
 from .services import authorization, pull
+from .services import cdr_builder as _cdr_builder  # noqa: F401  (builds CDRs of our sessions)
 from .store.database import Database
 from .store.sql_store import SqlStore
 

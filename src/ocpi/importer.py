@@ -22,6 +22,8 @@ async def import_objects(store: SqlStore, module: str, items: Iterable[Any], ver
     if decl.hub_reported:
         raise ImportError_(f"{module}: a hub's reports are never the node's own "
                            "(see `ocpi peers reach`)")
+    if decl.generated:
+        raise ImportError_(f"{module}: the node builds its own (import the sessions)")
     canonical = []
     for n, item in enumerate(items):
         ident = item.get(decl.id_field) if isinstance(item, dict) else None

@@ -22,9 +22,12 @@ from ..core.errors import Forbidden, InvalidParameters, NotFound
 from ..core.interface import Endpoint
 from ..core.transport import OcpiRequest
 from ..core.types import ci
+from ..store.objects import stored
 from .convert import not_carried
 from .kernel import CallKey, ObjectType
 from .versions.enums import is_v2_1
+
+MAX_REFERENCES = 50  # distinct names of one object looked up per write
 
 
 class Handlers:
@@ -121,6 +124,7 @@ class Handlers:
             return obj.stored_response(ctx, False, applied=False)
         if ctx.role == self.decl.own_role:  # our own: say what older partners will miss
             ctx.warnings.extend(await not_carried(self.decl, new, ctx.node.versions))
+            ctx.warnings.extend(await self.unheld(ctx, new, stored))
         applied = await self.save(ctx, cc, pid, obj.keep_internal(new, stored),
                                   stored is not None)
         return obj.stored_response(ctx, stored is None, applied)
@@ -184,6 +188,26 @@ class Handlers:
                                    **ctx.node.crud_kwargs(ctx, cc, pid), **extra)
         return envelope()
 
+    async def unheld(self, ctx: OcpiRequest, data: dict[str, Any],
+                     before: dict[str, Any] | None = None) -> list[str]:
+        """What one of our own objects newly names that we do not hold (a connector's
+        tariff): said to the operator, who may add it later; partners' objects are not
+        checked, nor names ``before`` had (an EVSE status update looks nothing up).
+        At most ``MAX_REFERENCES`` distinct names are looked up per write."""
+        had = set(self.decl.references(before)) if before else set()
+        refs = [r for r in dict.fromkeys(self.decl.references(data))
+                if r not in had][:MAX_REFERENCES]
+        if not refs:
+            return []
+        kwargs = ctx.node.crud_kwargs(ctx, data.get("country_code"), data.get("party_id"))
+        missing = [f"{module.value} {id!r}" for module, id in refs
+                   if await ctx.node.crud.get(module, stored(module.value).own_role, id,
+                                              **kwargs) is None]
+        if not missing:
+            return []
+        return [f"names {', '.join(missing)}, which we do not hold (yet): partners cannot "
+                "use it until it is added"]
+
     # --- the interfaces ---------------------------------------------------------------
 
     def by_key(self, path: str, *, methods: tuple[str, ...] = ("GET", "PUT", "PATCH"),
@@ -193,21 +217,33 @@ class Handlers:
         DELETE only where a module asks for it."""
         handlers: Mapping[str, Any] = {"GET": self.get, "PUT": self.put, "PATCH": self.patch,
                                        "DELETE": self.delete}
-        return tuple(Endpoint(m, path, handlers[m], versions=versions,
-                              operator_only=operator_only) for m in methods)
+        patch_versions = self.decl.patch_versions if not operator_only else None
+        return tuple(Endpoint(m, path, handlers[m], operator_only=operator_only,
+                              versions=patch_versions if m == "PATCH" and patch_versions
+                              is not None else versions) for m in methods)
 
     def listing(self) -> Endpoint:
         return Endpoint("GET", "", self.list)
 
     def interfaces(self, path: str, *, sender: tuple[Endpoint, ...] = (),
-                   receiver_methods: tuple[str, ...] = ("GET", "PUT", "PATCH")
+                   receiver_methods: tuple[str, ...] = ("GET", "PUT", "PATCH"),
+                   receiver: tuple[Endpoint, ...] = (),
+                   own_methods: tuple[str, ...] | None = None,
                    ) -> dict[RoleEnum, tuple[InterfaceRole, tuple[Endpoint, ...]]]:
         """The usual two sides of a module: our sender (the paginated list, the
         module's own ``sender`` endpoints, the operator's management writes under
-        ``path``) and the partners' receiver (by key under ``path``)."""
+        ``path``: DELETE too where our removals reach partners) and the partners'
+        receiver (by key under ``path``, PATCH only in the versions that have it,
+        plus the module's own ``receiver`` endpoints)."""
+        if own_methods is None and self.decl.generated:
+            own_methods = ("GET",)
+        if own_methods is None:
+            own_methods = ("GET", "PUT", "PATCH", *(
+                ("DELETE",) if "DELETE" in self.decl.push_methods else ()))
         return {
             self.decl.own_role: (InterfaceRole.SENDER, (
-                self.listing(), *sender, *self.by_key(path, operator_only=True))),
-            self.decl.partner_role: (InterfaceRole.RECEIVER,
-                                     self.by_key(path, methods=receiver_methods)),
+                self.listing(), *sender,
+                *self.by_key(path, methods=own_methods, operator_only=True))),
+            self.decl.partner_role: (InterfaceRole.RECEIVER, (
+                *receiver, *self.by_key(path, methods=receiver_methods))),
         }

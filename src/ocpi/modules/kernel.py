@@ -72,8 +72,13 @@ class ObjectType:
     id_field: str = "id"  # the body field named when the URL and the body disagree
     columns: Callable[[dict[str, Any]], dict[str, Any]] = field(default=lambda data: {})
     push: PushRule = PushRule.NONE
-    # what the push may send: PUT/PATCH replicate state; DELETE also sends removals
+    # what the push may send: PUT/PATCH replicate state; DELETE also sends removals;
+    # POST alone: each object is sent once, whole, to the receiver's endpoint (a CDR),
+    # a one-off call whose answer and Location header are kept
     push_methods: frozenset[str] = frozenset({"PUT", "PATCH"})
+    # the versions whose receivers take a PATCH (None: all); the others get a PUT
+    # (Tariffs: only 2.1.1 has PATCH)
+    patch_versions: frozenset[str] | None = None
     # the object's path below a partner's endpoint URL: /CC/PID/id[?type=]
     url_path: Callable[[dict[str, Any], str], str] = field(
         default=lambda data, version:
@@ -101,6 +106,21 @@ class ObjectType:
     # is stored under the party it describes, keyed by the hub that reported it, under
     # HUB whichever of our interfaces it came in on
     hub_reported: bool = False
+    # the objects of ours one of ours names, as (module, id): a Location's connectors'
+    # tariffs. One we do not hold is a warning for the operator, never a refusal
+    references: Callable[[dict[str, Any]], list[tuple[ModuleID, str]]] = field(
+        default=lambda data: [])
+    # the node builds its own objects of this type itself (a CDR from a completed
+    # Session): none is imported or written by the operator, who may only read them
+    generated: bool = False
+
+    @property
+    def posted(self) -> bool:
+        """Our own objects go once, as a POST (CDRs), not as replicated state."""
+        return self.push_methods == frozenset({"POST"})
+
+    def patchable(self, version: str) -> bool:
+        return self.patch_versions is None or version in self.patch_versions
 
     @property
     def partner_role(self) -> RoleEnum:

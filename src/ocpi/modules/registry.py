@@ -6,11 +6,13 @@ from types import ModuleType
 
 from ..core.enums import ModuleID
 from ..core.interface import ModuleDefinition
+from .cdrs import module as cdrs
 from .credentials import module as credentials
 from .hubclientinfo import module as hubclientinfo
 from .kernel import ObjectType
 from .locations import module as locations
 from .sessions import module as sessions
+from .tariffs import module as tariffs
 from .tokens import module as tokens
 
 
@@ -31,6 +33,8 @@ MODULES: dict[ModuleID, Module] = {m.definition.id: m for m in (
     _module(sessions),
     _module(tokens),
     _module(hubclientinfo),
+    _module(tariffs),
+    _module(cdrs),
 )}
 
 

@@ -51,6 +51,9 @@ async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]],
         snapshot = jsonutil.dumps(data).decode()
         key = object_key(decl, data)
         updated = now if deleted else ts_key(data["last_updated"])
+        # posted once (a CDR): a call to the receiver's endpoint, its answer kept
+        kind, method = ("call", "POST") if decl.posted else (
+            "state", "DELETE" if deleted else None)
         for peer, to in targets:
             messages.append({
                 "peer_id": peer.id, "module": module, "object_key": key,
@@ -58,7 +61,7 @@ async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]],
                 "to_country_code": to[0] if to else None, "to_party_id": to[1] if to else None,
                 "state": "pending", "created_at": now, "attempts": 0,
                 "correlation_id": uuid.uuid4().hex,
-                "kind": "state", "method": "DELETE" if deleted else None,
+                "kind": kind, "method": method, "url": "" if decl.posted else None,
             })
     if messages:
         if tx.dialect == "postgresql":

@@ -147,9 +147,9 @@ def render(module: str, version: str, endpoint: str, new: dict[str, Any],
 def _render(module: str, version: str, endpoint: str, new: dict[str, Any],
             had: dict[str, Any] | None, always_put: bool,
             location: dict[str, Any] | None) -> Push | None:
-    if had is None or always_put:
-        return put(module, version, endpoint, new, location)
     decl = _decl(module)
+    if had is None or always_put or not decl.patchable(version):
+        return put(module, version, endpoint, new, location)
     url = _url(module, version, endpoint, new)
     new_wire = to_wire(module, version, new, location)
     old_wire = to_wire(module, version, had, location)

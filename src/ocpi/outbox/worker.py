@@ -299,8 +299,12 @@ class OutboxWorker:
                 return msg.seq
             url = endpoint.rstrip("/") + (msg.url or "")
         try:
-            answer = await client.call(msg.method or "POST", url,
-                                       body=msg.object() if msg.data else None,
+            body = await self._call_body(peer, client.version, msg)
+        except (LookupError, Unrenderable) as exc:  # never holds the partner's queue
+            await self._refused(peer, msg, msg, f"cannot be rendered: {exc}")
+            return msg.seq
+        try:
+            answer = await client.call(msg.method or "POST", url, body=body,
                                        module=msg.module, to_party=msg.to_party,
                                        correlation_id=msg.correlation_id)
         except PartnerError as error:
@@ -308,6 +312,25 @@ class OutboxWorker:
         await self.queue.answered(msg, answer.data, answer.headers.get("location"))
         self.counters.delivered += 1
         return msg.seq
+
+    async def _call_body(self, peer: Peer, version: str, msg: Message) -> Any:
+        """What a call sends: one of our own objects posted once (a CDR, queued under its
+        key by the publishing write) is rendered in the partner's version, as a state
+        message is; any other body (``calls.enqueue``) goes as queued."""
+        if not msg.data:
+            return None
+        if msg.kind != "call" or msg.object_key.startswith("call/"):
+            return msg.object()
+        try:
+            decl = object_type(msg.module)
+        except LookupError:
+            return msg.object()
+        if not decl.posted:
+            return msg.object()
+        new = public(msg.object())
+        location = await self._context(decl, version, new)
+        return put(msg.module, version, "", new, location,
+                   explicit_nulls=peer.profile.explicit_nulls).body
 
     async def _failed(self, peer: Peer, head: Message, msg: Message,
                       error: PartnerError) -> int:

@@ -150,6 +150,27 @@ class Page(NamedTuple):
     last_seq: int | None  # the keyset cursor of the next page
 
 
+async def create_in(tx: Tx, module: str, role: RoleEnum, data: dict[str, Any]) -> int | None:
+    """Insert a new object inside a transaction another write holds (a flow that writes
+    one object because of another: the CDR of a Session that completed). None when its
+    key is taken already; else the messages the own-write hooks queued."""
+    t = stored_type(module)
+    values = {
+        "role": str(role), "country_code": party_key(data["country_code"]),
+        "party_id": party_key(data["party_id"]), "id": id_key(t.key(data)),
+        "last_updated": ts_key(data["last_updated"]), "data": jsonutil.dumps(data).decode(),
+        **_columns(t, data, role),
+    }
+    if not await tx.run(_statements(t.table).insert_new, values):
+        return None
+    if str(role) != t.own_role:
+        return 0
+    await tx.execute(update(object_counts).where(
+        object_counts.c.module == t.name, object_counts.c.role == t.own_role)
+        .values(n=object_counts.c.n + 1))
+    return await run_own_write_hooks(tx, t.name, [data])
+
+
 class SqlStore:
     """Implements the ``Crud`` interface on a ``Database``."""
 

@@ -28,6 +28,13 @@ def model(version: str, kind: str) -> Any:
     return SCHEMAS.get(version, SCHEMAS["2.3.0"])[kind]
 
 
+def _tariffs(location: dict[str, Any]) -> list[tuple[ModuleID, str]]:
+    """The tariffs a Location's connectors name (2.1.1 ``tariff_id`` is canonical
+    ``tariff_ids``)."""
+    return [(ModuleID.tariffs, str(t)) for e in location.get("evses") or ()
+            for c in e.get("connectors") or () for t in c.get("tariff_ids") or ()]
+
+
 LOCATIONS = declare(ObjectType(
     module=ModuleID.locations, name="Location", table=table, own_role=RoleEnum.cpo,
     schemas={v: kinds["location"] for v, kinds in SCHEMAS.items()},
@@ -36,4 +43,5 @@ LOCATIONS = declare(ObjectType(
     push=PushRule.TO_NON_CPOS, keyed_lists={"evses": "uid", "connectors": "id"},
     unknown_status=lambda version: Status.UNKNOWN_LOCATION, nested_patch=True,
     nested_model=lambda version, kind: model(version, kind), own_problem=mapper.unservable,
+    references=_tariffs,
 ))

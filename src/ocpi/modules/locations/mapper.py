@@ -12,6 +12,7 @@ from typing import Any
 
 from ...core.datetime import emitted
 from ...core.mapping import drop, version_filter
+from ...core.timezones import at_sea, time_zone_at
 from ..versions.enums import is_v2_1
 from .schemas import SCHEMAS
 
@@ -199,13 +200,58 @@ def to_wire(obj: dict[str, Any], version: str, kind: str, strict: bool = True) -
 _ID_MAX_22 = 36  # Location id and EVSE uid: 2.1.1 allows 39, 2.2.1 and 2.3.0 only 36
 
 
+def _coordinates(location: dict[str, Any]) -> tuple[str, str] | None:
+    coords = location.get("coordinates")
+    if not isinstance(coords, dict) or coords.get("latitude") is None \
+            or coords.get("longitude") is None:
+        return None
+    return str(coords["latitude"]), str(coords["longitude"])
+
+
+def _zone_of(location: dict[str, Any]) -> str | None:
+    point = _coordinates(location)
+    return None if point is None else time_zone_at(*point)
+
+
+def derive_time_zone(location: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """Our own Location (wire or canonical) with the ``time_zone`` of its coordinates
+    when it has none, and the note that says so; unchanged and None when it has one
+    or none can be derived. Pricing and 2.2+ partners need the zone, and 2.1.1 data
+    (the specification's own example) often lacks it. Never for a partner's."""
+    if location.get("time_zone") is not None:
+        return location, None
+    zone = _zone_of(location)
+    if zone is None:
+        return location, None
+    note = f"time_zone: derived from the coordinates as {zone}"
+    if at_sea(zone):
+        note += " (open sea there: check the coordinates)"
+    return {**location, "time_zone": zone}, note
+
+
+def time_zone_problem(location: dict[str, Any]) -> str | None:
+    """Why our own Location lacks the ``time_zone`` 2.2.1 and 2.3.0 require, naming
+    the field; None when it has one."""
+    if location.get("time_zone") is not None:
+        return None
+    head = "time_zone: required for our own Locations (partners on 2.2.1 and 2.3.0 need it)"
+    point = _coordinates(location)
+    if point is None:
+        return f"{head}, and there are no coordinates to derive it from"
+    zone = time_zone_at(*point)
+    if zone is not None:  # a caller that skipped derive_time_zone
+        return f"{head}: the coordinates give {zone}"
+    return (f"{head}, and no zone is known at its coordinates (latitude {point[0]!r}, "
+            f"longitude {point[1]!r})")
+
+
 def unservable(location: dict[str, Any]) -> str | None:
     """Why our own Location (wire or canonical) could not be served valid in 2.2.1
     and 2.3.0, naming the field; None when it can. Partners' objects are kept as
     sent; ours must be writable only in a form every version carries."""
-    if location.get("time_zone") is None:
-        return ("time_zone: required for our own Locations: partners on 2.2.1 and 2.3.0 "
-                "need it (2.1.1 leaves it optional)")
+    problem = time_zone_problem(location)
+    if problem is not None:
+        return problem
     if len(str(location.get("id", ""))) > _ID_MAX_22:
         return f"id: at most {_ID_MAX_22} characters for our own Locations (2.2.1 and 2.3.0)"
     for n, evse in enumerate(location.get("evses") or ()):
@@ -236,6 +282,6 @@ def _fill_required(out: dict[str, Any], kind: str, version: str) -> None:
         if out.get("postal_code") is None:
             out["postal_code"] = ""
     elif out.get("time_zone") is None:
-        # required from 2.2 on; only a Location a partner sent in 2.1.1 lacks it
-        # (our own are refused without one): we cannot know it, so "#NA"
+        # required from 2.2 on; only a Location a partner sent in 2.1.1 lacks it (ours
+        # get the zone of their coordinates, or are refused): never guessed, so "#NA"
         out["time_zone"] = NOT_AVAILABLE

@@ -16,6 +16,7 @@ from ...core.status import Status
 from ...core.transport import OcpiRequest
 from ...core.types import ci
 from ..convert import not_carried
+from ..generic import Handlers
 from ..versions.enums import is_v2_1
 from . import mapper
 from .declaration import LOCATIONS, model
@@ -23,6 +24,7 @@ from .declaration import LOCATIONS, model
 MODULE = ModuleID.locations
 OBJECTS = LOCATIONS
 _KEYED = dict(LOCATIONS.keyed_lists)
+HANDLERS = Handlers(LOCATIONS)
 
 
 def _schema(ctx: OcpiRequest, kind: str) -> Any:
@@ -186,19 +188,27 @@ async def put(ctx: OcpiRequest) -> Response:
     await obj.check_namespace(ctx, cc, pid)
     body = obj.require_object(await ctx.json(), "Location, EVSE or Connector")
     if evse_uid is None:
+        own = ctx.role == RoleEnum.cpo
+        derived = None
+        if own:  # before validation: 2.2+ schemas require the field
+            body, derived = mapper.derive_time_zone(body)
+            if derived is None:  # none given nor derivable: say why, not "Field required"
+                _check_servable(ctx, mapper.time_zone_problem, body)
         await obj.validate(ctx, _schema(ctx, "location"), body)
         obj.check_same("id", location_id, body)
         if not is_v2_1(ctx.version):
             obj.check_same("country_code", cc, body)
             obj.check_same("party_id", pid, body)
-        own = ctx.role == RoleEnum.cpo
         _check_servable(ctx, mapper.unservable, body)
         new = mapper.to_canonical(body, ctx.version, "location", cc.upper(), pid.upper())
         stored = await _load(ctx, cc, pid, location_id)
         if obj.is_stale(new, stored):  # the Location's own stamp, as sent, decides
             return obj.stored_response(ctx, False, applied=False)
-        if own:  # say what partners on older versions will not receive
+        if derived is not None:
+            ctx.warnings.insert(0, derived)
+        if own:  # say what partners on older versions will not receive, and which
             ctx.warnings.extend(await not_carried(LOCATIONS, new, ctx.node.versions))
+            ctx.warnings.extend(await HANDLERS.unheld(ctx, new, stored))  # tariffs we lack
         if own and stored is not None:
             new = _keep_removed(ctx, new, stored)
         applied = await _save(ctx, cc, pid, obj.keep_internal(new, stored), stored is not None)
@@ -214,7 +224,7 @@ async def put(ctx: OcpiRequest) -> Response:
     if location is None:
         raise _not_found(f"location {location_id!r}")
     item = mapper.to_canonical(body, ctx.version, kind)
-    location = dict(location)
+    before, location = location, dict(location)
     evses = list(location.get("evses") or [])
     i = obj.find(evses, "uid", evse_uid)
     if kind == "evse":
@@ -233,6 +243,8 @@ async def put(ctx: OcpiRequest) -> Response:
         evse["connectors"] = conns
         evses[i] = evse
     location["evses"] = evses  # its stamps are raised to the item's in _save
+    if ctx.role == RoleEnum.cpo:
+        ctx.warnings.extend(await HANDLERS.unheld(ctx, location, before))
     applied = await _save(ctx, cc, pid, location, True)
     return obj.stored_response(ctx, created, applied)
 
@@ -257,6 +269,10 @@ async def patch(ctx: OcpiRequest) -> Response:
         return obj.stored_response(ctx, False, applied=False)
     wire = mapper.to_wire(current, ctx.version, kind, strict=False)
     merged = obj.merge(wire, body, _KEYED)
+    if kind == "location" and ctx.role == RoleEnum.cpo:  # one of ours stored without
+        merged, derived = mapper.derive_time_zone(merged)  # a zone (before it was derived)
+        if derived is not None:
+            ctx.warnings.append(derived)
     await obj.validate_patch(ctx, _schema(ctx, kind), merged, body.keys())
     if kind == "location":
         new = mapper.to_canonical(merged, ctx.version, "location", cc.upper(), pid.upper())
@@ -277,6 +293,8 @@ async def patch(ctx: OcpiRequest) -> Response:
             evse["connectors"] = conns
             evses[i] = evse
         new["evses"] = evses  # its stamps are raised to the item's in _save
+    if ctx.role == RoleEnum.cpo:
+        ctx.warnings.extend(await HANDLERS.unheld(ctx, new, location))
     applied = await _save(ctx, cc, pid, new, True)
     return obj.stored_response(ctx, False, applied)
 

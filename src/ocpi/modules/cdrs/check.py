@@ -1,0 +1,74 @@
+"""The eMSP's check of a received CDR: priced again by our engine against the
+tariff we hold for it (else the CDR's own embedded tariff, which at least checks
+the arithmetic), and compared with what the CPO charged. The verdict is kept
+with the CDR (``_check``: agreed, disputed or unchecked, with the reason)."""
+
+from decimal import Decimal
+from typing import Any
+
+from ...core.enums import ModuleID, RoleEnum
+from ...core.transport import OcpiRequest
+from . import costing
+
+
+def _total(price: Any) -> Decimal | None:
+    if isinstance(price, dict) and price.get("before_taxes") is not None:
+        return Decimal(str(price["before_taxes"]))
+    return None
+
+
+def _as_session(cdr: dict[str, Any]) -> dict[str, Any]:
+    """The CDR read as the ended session it bills."""
+    return {"id": cdr.get("id"), "start_date_time": cdr.get("start_date_time"),
+            "end_date_time": cdr.get("end_date_time"), "currency": cdr.get("currency"),
+            "kwh": cdr.get("total_energy"), "cdr_token": cdr.get("cdr_token"),
+            "charging_periods": cdr.get("charging_periods")}
+
+
+async def _held(ctx: OcpiRequest, module: ModuleID, id: str, cc: str, pid: str
+                ) -> dict[str, Any] | None:
+    return await ctx.node.crud.get(module, RoleEnum.emsp, id,
+                                   **ctx.node.crud_kwargs(ctx, cc, pid))
+
+
+def verdict(cdr: dict[str, Any], ours: Decimal | None, tolerance: Decimal,
+            basis: str, problem: str | None = None) -> dict[str, Any]:
+    theirs = _total(cdr.get("total_cost"))
+    if problem is not None or ours is None or theirs is None:
+        return {"state": "unchecked", "reason": problem or "no total_cost to compare",
+                "basis": basis}
+    difference = theirs - ours
+    state = "disputed" if abs(difference) > tolerance else "agreed"
+    reason = (f"charged {theirs} {cdr.get('currency')}, our pricing {ours} "
+              f"(difference {difference}, tolerance {tolerance}; {basis})")
+    return {"state": state, "reason": reason, "ours": ours, "theirs": theirs,
+            "difference": difference, "basis": basis}
+
+
+async def check_received(ctx: OcpiRequest, cdr: dict[str, Any]) -> dict[str, Any]:
+    """``cdr`` with our verdict on its cost under ``_check``."""
+    cc, pid = cdr["country_code"], cdr["party_id"]
+    session = _as_session(cdr)
+    ids = costing.tariff_ids(session, None) or [
+        str(t["id"]) for t in cdr.get("tariffs") or () if isinstance(t, dict) and t.get("id")]
+    tariff, basis = None, ""
+    for tariff_id in ids:
+        tariff = await _held(ctx, ModuleID.tariffs, tariff_id, cc, pid)
+        if tariff is not None:
+            basis = f"our copy of tariff {tariff_id!r}"
+            break
+    if tariff is None:
+        embedded = [t for t in cdr.get("tariffs") or () if isinstance(t, dict)]
+        if not embedded:
+            return {**cdr, "_check": verdict(cdr, None, ctx.node.cdr_tolerance, "",
+                                             "we hold no tariff for it and it embeds none")}
+        tariff, basis = embedded[0], f"the CDR's own tariff {embedded[0].get('id')!r}"
+    where = cdr.get("cdr_location") or {}
+    location = await _held(ctx, ModuleID.locations, str(where["id"]), cc, pid) \
+        if where.get("id") else None
+    try:
+        cost = costing.cost(session, tariff, (location or {}).get("time_zone"))
+    except costing.Unpriceable as exc:
+        return {**cdr, "_check": verdict(cdr, None, ctx.node.cdr_tolerance, basis, str(exc))}
+    ours = _total(cost.cdr_fields().get("total_cost"))
+    return {**cdr, "_check": verdict(cdr, ours, ctx.node.cdr_tolerance, basis)}

@@ -1,0 +1,91 @@
+"""What a session costs under a tariff, for the CPO building a CDR and for the
+eMSP checking one: which of a connector's tariffs applies, the charging periods
+to price (one made from the totals when a source sent none), and the engine's
+answer. A session that cannot be priced raises ``Unpriceable`` with the reason
+an operator can act on; nothing here guesses a cost."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from ...core.datetime import parse_datetime
+from ...pricing import Cost, PricingError, price_session
+
+
+class Unpriceable(ValueError):
+    """The session cannot be priced; ``str()`` says why, for the operator."""
+
+
+def _when(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else parse_datetime(str(value))
+
+
+def _in_force(tariff: dict[str, Any], at: datetime) -> bool:
+    start, end = tariff.get("start_date_time"), tariff.get("end_date_time")
+    return (start is None or _when(start) <= at) and (end is None or at < _when(end))
+
+
+def _wanted_type(session: dict[str, Any]) -> str | None:
+    """The TariffType a session asks for: its charging preferences' profile, or
+    AD_HOC_PAYMENT for an ad-hoc user; None: the regular tariff."""
+    token = session.get("cdr_token") or {}
+    if token.get("type") == "AD_HOC_USER":
+        return "AD_HOC_PAYMENT"
+    prefs = session.get("_charging_preferences") or {}
+    profile = prefs.get("profile_type")
+    return f"PROFILE_{profile}" if profile else None
+
+
+def choose_tariff(tariffs: list[dict[str, Any]], session: dict[str, Any]
+                  ) -> dict[str, Any] | None:
+    """The tariff of a connector's ``tariff_ids`` that applies to ``session``: in force
+    at its start, of the type its preferences ask for, else a regular one (type
+    REGULAR or none: "valid for all sessions"), else the first in force."""
+    start = _when(session["start_date_time"])
+    live = [t for t in tariffs if _in_force(t, start)]
+    wanted = _wanted_type(session)
+    for accept in ((wanted,) if wanted else (), ("REGULAR", None)):
+        found = [t for t in live if t.get("type") in accept]
+        if found:
+            return found[0]
+    return live[0] if live else None
+
+
+def tariff_ids(session: dict[str, Any], connector: dict[str, Any] | None) -> list[str]:
+    """The tariffs a session names in its periods (2.2+ ``tariff_id``), else those of
+    its connector, in order."""
+    named = [str(p["tariff_id"]) for p in session.get("charging_periods") or ()
+             if isinstance(p, dict) and p.get("tariff_id")]
+    if named:
+        return list(dict.fromkeys(named))
+    return [str(t) for t in (connector or {}).get("tariff_ids") or ()]
+
+
+def periods(session: dict[str, Any]) -> list[dict[str, Any]]:
+    """The session's charging periods; one from its start, ``kwh`` and duration when a
+    source sent none (charging the whole time, as the totals say)."""
+    given = [p for p in session.get("charging_periods") or () if isinstance(p, dict)]
+    if given:
+        return given
+    start, end = _when(session["start_date_time"]), _when(session["end_date_time"])
+    hours = Decimal(int((end - start).total_seconds())) / Decimal(3600)
+    return [{"start_date_time": session["start_date_time"], "dimensions": [
+        {"type": "ENERGY", "volume": Decimal(str(session.get("kwh") or 0))},
+        {"type": "TIME", "volume": hours}]}]
+
+
+def cost(session: dict[str, Any], tariff: dict[str, Any], time_zone: str | None) -> Cost:
+    """The engine's cost of ``session`` (ended) under ``tariff``."""
+    if not session.get("end_date_time"):
+        raise Unpriceable(f"session {session.get('id')!r} has no end_date_time")
+    currency = session.get("currency")
+    if currency and str(currency).upper() != str(tariff.get("currency", "")).upper():
+        raise Unpriceable(f"currency: the session is in {currency}, tariff "
+                          f"{tariff.get('id')!r} in {tariff.get('currency')}")
+    try:
+        return price_session(tariff, periods(session), end=session["end_date_time"],
+                             time_zone=time_zone)
+    except PricingError as exc:
+        raise Unpriceable(f"tariff {tariff.get('id')!r}: {exc}") from None

@@ -1,0 +1,187 @@
+"""The CDR of each of our own Sessions that completes, built by the node itself.
+
+Registered as an own-write hook, after the outbox's: in the transaction that
+writes a COMPLETED session (from the management API, ``ocpi import``, the
+Smappee connector, a partner-facing flow, or a session first written already
+COMPLETED), the CDR is priced by the engine and stored, and its POST queued
+behind the session's own final update in the same partner FIFO. Once per
+session: the CDR's id is the session's, and a CDR never changes.
+
+A session that cannot be priced (no tariff, a currency mismatch, a tariff that
+cannot price it, no Location) is held in ``cdr_holds`` with the reason, for the
+operator (``ocpi cdrs list --held``, then ``ocpi cdrs retry``), never sent with
+a guessed cost."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from ..core import jsonutil
+from ..core.datetime import now_text, utcnow
+from ..core.enums import ModuleID, RoleEnum
+from ..core.objects import find, later, without_internal
+from ..modules.cdrs import costing
+from ..modules.cdrs.declaration import CDRS, holds
+from ..modules.locations.declaration import LOCATIONS
+from ..modules.tariffs.declaration import TARIFFS
+from ..outbox import publish as _publish  # noqa: F401  (its hook first: the session's message first)
+from ..store.database import Database, Tx
+from ..store.keys import id_key, party_key
+from ..store.objects import on_own_write
+from ..store.sql_store import create_in
+
+log = logging.getLogger("ocpi.cdrs")
+
+_LOCATION_FIELDS = ("name", "address", "city", "postal_code", "state", "country",
+                    "coordinates")
+
+
+async def _own(tx: Tx, table: Any, cc: str, pid: str, id: str) -> dict[str, Any] | None:
+    row = (await tx.execute(select(table.c.data).where(
+        table.c.role == str(RoleEnum.cpo), table.c.country_code == party_key(cc),
+        table.c.party_id == party_key(pid), table.c.id == id_key(id)))).first()
+    return jsonutil.loads(row[0]) if row else None
+
+
+def _cdr_location(location: dict[str, Any], evse: dict[str, Any],
+                  connector: dict[str, Any]) -> dict[str, Any]:
+    out = {"id": location["id"], **{k: location[k] for k in _LOCATION_FIELDS if k in location},
+           "evse_uid": evse["uid"], "evse_id": evse.get("evse_id") or evse["uid"],
+           "connector_id": connector["id"]}
+    for field in ("standard", "format", "power_type"):
+        if field in connector:
+            out[f"connector_{field}"] = connector[field]
+    return out
+
+
+async def cdr_of(tx: Tx, session: dict[str, Any]) -> dict[str, Any]:
+    """The priced CDR of an ended session of ours; ``costing.Unpriceable`` says why not."""
+    cc, pid = session["country_code"], session["party_id"]
+    location = await _own(tx, LOCATIONS.table, cc, pid, str(session.get("location_id")))
+    if location is None:
+        raise costing.Unpriceable(f"its Location {session.get('location_id')!r} is not stored")
+    i = find(location.get("evses"), "uid", str(session.get("evse_uid")))
+    if i is None:
+        raise costing.Unpriceable(f"Location {location['id']!r} has no EVSE "
+                                  f"{session.get('evse_uid')!r}")
+    evse = location["evses"][i]
+    j = find(evse.get("connectors"), "id", str(session.get("connector_id")))
+    if j is None:
+        raise costing.Unpriceable(f"EVSE {evse['uid']!r} has no connector "
+                                  f"{session.get('connector_id')!r}")
+    connector = evse["connectors"][j]
+    ids = costing.tariff_ids(session, connector)
+    if not ids:
+        raise costing.Unpriceable(f"no tariff: connector {connector['id']!r} of EVSE "
+                                  f"{evse['uid']!r} lists none")
+    tariffs = [t for t in [await _own(tx, TARIFFS.table, location["country_code"],
+                                      location["party_id"], t) for t in ids] if t]
+    if not tariffs:
+        raise costing.Unpriceable(f"no tariff: {', '.join(ids)} not stored")
+    tariff = costing.choose_tariff(tariffs, session)
+    if tariff is None:
+        raise costing.Unpriceable(f"no tariff in force at {session['start_date_time']} "
+                                  f"among {', '.join(ids)}")
+    cost = costing.cost(session, tariff, location.get("time_zone"))
+    tariff = without_internal(tariff)
+    cdr: dict[str, Any] = {
+        "country_code": cc, "party_id": pid, "id": session["id"],
+        "start_date_time": session["start_date_time"],
+        "end_date_time": session["end_date_time"], "session_id": session["id"],
+        "cdr_token": session["cdr_token"], "auth_method": session["auth_method"],
+        **({"authorization_reference": session["authorization_reference"]}
+           if session.get("authorization_reference") else {}),
+        "cdr_location": _cdr_location(location, evse, connector),
+        **({"meter_id": session["meter_id"]} if session.get("meter_id") else {}),
+        "currency": tariff["currency"], "tariffs": [tariff],
+        "charging_periods": [{**p, "tariff_id": p.get("tariff_id") or tariff["id"]}
+                             for p in costing.periods(session)],
+        **cost.cdr_fields(),
+        # a CDR's last_updated is its creation: never before the session's last word
+        "last_updated": later(now_text(), session["last_updated"]),
+    }
+    try:
+        CDRS.model("2.3.0").model_validate(cdr, context={"warnings": []})
+    except ValueError as exc:
+        raise costing.Unpriceable(f"the CDR would be invalid: {exc}") from None
+    return cdr
+
+
+async def _hold(tx: Tx, session: dict[str, Any], reason: str) -> None:
+    key = {"country_code": party_key(session["country_code"]),
+           "party_id": party_key(session["party_id"]), "session_id": id_key(session["id"])}
+    where = [holds.c[k] == v for k, v in key.items()]
+    changed = (await tx.execute(update(holds).where(*where).values(
+        reason=reason, attempts=holds.c.attempts + 1))).rowcount
+    if not changed:
+        await tx.execute(holds.insert().values(**key, reason=reason, attempts=1,
+                                               held_at=utcnow().replace(tzinfo=None)))
+    log.warning("CDR of session %s/%s/%s held: %s", key["country_code"], key["party_id"],
+                session["id"], reason)
+
+
+async def build(tx: Tx, session: dict[str, Any]) -> int:
+    """Build, store and queue the CDR of ``session`` unless it has one; hold it when
+    it cannot be priced. Returns the messages queued."""
+    cc, pid, sid = session["country_code"], session["party_id"], str(session["id"])
+    if await _own(tx, CDRS.table, cc, pid, sid) is not None:
+        await _release(tx, cc, pid, sid)
+        return 0  # once per session: a CDR never changes
+    try:
+        cdr = await cdr_of(tx, session)
+    except costing.Unpriceable as exc:
+        await _hold(tx, session, str(exc))
+        return 0
+    await _release(tx, cc, pid, sid)
+    return await create_in(tx, ModuleID.cdrs, RoleEnum.cpo, cdr) or 0
+
+
+async def _release(tx: Tx, cc: str, pid: str, sid: str) -> None:
+    await tx.execute(delete(holds).where(
+        holds.c.country_code == party_key(cc), holds.c.party_id == party_key(pid),
+        holds.c.session_id == id_key(sid)))
+
+
+async def on_session_write(tx: Tx, module: str, objects: list[dict[str, Any]],
+                           deleted: bool = False) -> int:
+    if module != ModuleID.sessions.value or deleted:
+        return 0
+    queued = 0
+    for session in objects:
+        if session.get("status") == "COMPLETED":
+            queued += await build(tx, session)
+    return queued
+
+
+async def retry(db: Database, session_id: str | None = None) -> list[dict[str, Any]]:
+    """Build the CDRs of held sessions again (one, or all): what each run did."""
+    from ..modules.sessions.declaration import SESSIONS
+
+    async with db.begin() as tx:
+        query = select(holds.c.country_code, holds.c.party_id, holds.c.session_id)
+        if session_id is not None:
+            query = query.where(holds.c.session_id == id_key(session_id))
+        held = (await tx.execute(query)).all()
+    results = []
+    for cc, pid, sid in held:
+        async with db.begin() as tx:
+            session = await _own(tx, SESSIONS.table, cc, pid, sid)
+            if session is None:
+                await tx.execute(delete(holds).where(
+                    holds.c.country_code == cc, holds.c.party_id == pid,
+                    holds.c.session_id == sid))
+                results.append({"session_id": sid, "result": "session gone: hold dropped"})
+                continue
+            await build(tx, session)
+            still = (await tx.execute(select(holds.c.reason).where(
+                holds.c.country_code == cc, holds.c.party_id == pid,
+                holds.c.session_id == sid))).first()
+        results.append({"session_id": session["id"],
+                        "result": f"held: {still[0]}" if still else "built"})
+    return results
+
+
+on_own_write(on_session_write)
