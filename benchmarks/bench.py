@@ -35,6 +35,8 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(HERE))
 
 import outbox as outbox_bench  # noqa: E402
+from cdrs import bench_cdrs  # noqa: E402
+from pricing import bench_pricing  # noqa: E402
 
 from ocpi.core import jsonutil  # noqa: E402
 from ocpi.core.enums import ModuleID, RoleEnum  # noqa: E402
@@ -278,7 +280,15 @@ def run_backend(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, 
     if backend == "postgresql":
         single_url = asyncio.run(reset_postgres("ocpi_bench_single"))
     single = asyncio.run(outbox_drain(single_url, args.messages // 5, 1))
+    print(f"[{backend}] CDRs at the end of {args.cdr_sessions:,} sessions ...", flush=True)
+    if backend == "sqlite":
+        cdr_urls = (f"sqlite:///{tmp}/cdr_a.db", f"sqlite:///{tmp}/cdr_b.db")
+    else:
+        cdr_urls = (asyncio.run(reset_postgres("ocpi_bench_cdr_a")),
+                    asyncio.run(reset_postgres("ocpi_bench_cdr_b")))
+    cdr_cost = asyncio.run(bench_cdrs(args.cdr_sessions, cdr_urls))
     result = {
+        "cdr_generation": cdr_cost,
         "write_ceiling": write_ceiling, "read_ceiling": read_ceiling,
         "put_session": put, "patch_evse": patch, "get_first_page": first,
         "get_page_at_offset": {**deep, "offset": deep_offset},
@@ -343,6 +353,9 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
+results_pricing: dict[str, Any] = {}  # backend-independent figures of the same run
+
+
 def report(results: dict[str, Any], args: argparse.Namespace) -> str:
     lines = [f"Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
              f"wrk -t1 -c{args.connections} -d{args.duration}s, "
@@ -373,6 +386,15 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
         lambda r: f"{r['outbox_drain_one_partner']['per_s']:,} msg/s (a bare sequential "
         f"sender: {r['outbox_drain']['bare_sender_per_s']:,}/s)")
     row("peak RSS serving the pages", lambda r: f"{r['peak_rss_mb']} MB")
+    row("a COMPLETED session written, without / with its CDR (priced, stored, queued)",
+        lambda r: f"{r['cdr_generation']['ms_per_session_without_cdr']} / "
+        f"{r['cdr_generation']['ms_per_session_with_cdr']} ms: the CDR adds "
+        f"{r['cdr_generation']['cdr_ms']} ms")
+    pricing = results_pricing.get("pricing")
+    if pricing:
+        lines += ["", f"Pricing engine: {pricing['sessions_per_second']:,} sessions/s "
+                  f"({pricing['periods']} charging periods on {pricing['tariff']}, "
+                  "one process)."]
     if "sqlite" in results:
         r = results["sqlite"]
         lines += ["", "Targets (SQLite, durable):", ""]
@@ -428,6 +450,8 @@ def main() -> None:
     parser.add_argument("--locations", type=int, default=100_000)
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--partners", type=int, default=10, help="eMSPs the backlog is for")
+    parser.add_argument("--cdr-sessions", type=int, default=1000,
+                        help="sessions completed for the CDR generation cost")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite the docs")
     args = parser.parse_args()
     args.wrk = ensure_wrk()
@@ -436,7 +460,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
             results[backend] = run_backend(args, backend, Path(tmp))
-    (HERE / "last_run.json").write_text(json.dumps(results, indent=1))
+    print("pricing engine ...", flush=True)
+    results_pricing["pricing"] = bench_pricing(5.0)
+    (HERE / "last_run.json").write_text(json.dumps({**results, **results_pricing}, indent=1))
     text = report(results, args)
     print(text)
     if not args.no_docs:

@@ -3,7 +3,7 @@ through the store, once with the CDR builder (each priced, stored and queued for
 the token's eMSP in the same transaction) and once without it (the write as it
 was before CDRs), on a fresh database each, one after the other.
 
-    .venv/bin/python benchmarks/cdrs.py [--sessions 1000] [--database URL]
+    .venv/bin/python benchmarks/cdrs.py [--sessions 1000] [--databases URL URL]
 
 Prints JSON: milliseconds per completed session with and without its CDR, and
 the difference, which is what generating a CDR adds to that write.
@@ -100,11 +100,14 @@ async def one_run(url: str, count: int, with_cdrs: bool) -> float:
     return elapsed * 1000 / count
 
 
-async def bench_cdrs(count: int = 1000, url: str | None = None) -> dict[str, Any]:
+async def bench_cdrs(count: int = 1000, urls: tuple[str, str] | None = None
+                     ) -> dict[str, Any]:
+    """``urls``: two empty databases (without, with); SQLite files by default."""
     with tempfile.TemporaryDirectory() as tmp:
+        urls = urls or tuple(f"sqlite:///{Path(tmp) / f'{n}.db'}" for n in ("a", "b"))
         runs = {}
-        for name, with_cdrs in (("without", False), ("with", True)):
-            target = url or f"sqlite:///{Path(tmp) / f'{name}.db'}"
+        for (name, with_cdrs), target in zip((("without", False), ("with", True)), urls,
+                                             strict=True):
             runs[name] = await one_run(target, count, with_cdrs)
     return {"sessions": count, "ms_per_session_without_cdr": round(runs["without"], 3),
             "ms_per_session_with_cdr": round(runs["with"], 3),
@@ -114,6 +117,7 @@ async def bench_cdrs(count: int = 1000, url: str | None = None) -> dict[str, Any
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=1000)
-    parser.add_argument("--database", help="a PostgreSQL URL (default: SQLite files)")
+    parser.add_argument("--databases", nargs=2, metavar="URL",
+                        help="two empty databases, e.g. PostgreSQL (default: SQLite files)")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(bench_cdrs(args.sessions, args.database))))
+    print(json.dumps(asyncio.run(bench_cdrs(args.sessions, args.databases))))

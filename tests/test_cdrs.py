@@ -322,3 +322,75 @@ def test_cdrs_cli_lists_held_and_disputed(tmp_path):
     assert r.returncode == 0 and "no CDRs" in r.stdout
     r = run("cdrs", "retry", db=db)
     assert r.returncode == 1 and "--all" in r.stderr
+
+
+async def test_a_correction_is_a_credit_cdr_then_a_new_one(node, tmp_path):
+    async with emsp_node(tmp_path) as emsp:
+        await connect(node, emsp, "2.2.1")
+        await put(node, "tariffs", TARIFF)
+        await put(node, "locations", location(["T-ENERGY"]))
+        await put(node, "sessions", session("S7", "COMPLETED", "10", "2026-03-02T11:00:00Z",
+                                            end_date_time="2026-03-02T11:00:00Z"))
+        # the operator finds the price was wrong: 0.20, not 0.25, and corrects the CDR
+        await put(node, "tariffs", {**TARIFF, "elements": [{"price_components": [
+            {"type": "ENERGY", "price": Decimal("0.20"), "vat": Decimal("10.0"),
+             "step_size": 1}]}], "last_updated": "2026-03-03T00:00:00Z"})
+        done = await cdr_builder.correct(node.node.db, "S7")
+        assert (done["credit"]["id"], done["new"]["id"]) == ("S7-C", "S7-R1")
+        assert done["credit"]["credit"] is True
+        assert done["credit"]["credit_reference_id"] == "S7"
+        assert Decimal(str(done["credit"]["total_cost"]["before_taxes"])) == Decimal("-2.50")
+        assert Decimal(str(done["new"]["total_cost"]["before_taxes"])) == Decimal("2.00")
+        with pytest.raises(ValueError, match="credited already"):
+            await cdr_builder.correct(node.node.db, "S7")
+        await drain(node)
+        got = {cid: await emsp.cdr(cid) for cid in ("S7", "S7-C", "S7-R1")}
+        assert all(got.values()), got
+        # the eMSP checks the credit against the CDR it credits, the new one against
+        # the corrected tariff it was sent: both agree
+        assert got["S7-C"]["_check"]["state"] == "agreed", got["S7-C"]["_check"]
+        assert got["S7-R1"]["_check"]["state"] == "agreed", got["S7-R1"]["_check"]
+        # and the credit reached it before the new CDR
+        async with node.node.db.begin() as tx:
+            keys = [r[0] for r in (await tx.execute(
+                select(outbox.c.object_key).where(outbox.c.module == "cdrs")
+                .order_by(outbox.c.seq))).all()]
+        assert keys == ["NL/OCP/s7", "NL/OCP/s7-c", "NL/OCP/s7-r1"]
+
+
+def test_the_price_of_a_planned_session_from_the_cli(tmp_path):
+    db = f"sqlite:///{tmp_path / 'n.db'}"
+    items = [{**TARIFF, "elements": [
+        {"price_components": [{"type": "ENERGY", "price": "0.30", "vat": "21",
+                               "step_size": 1}],
+         "restrictions": {"start_time": "07:00", "end_time": "22:00"}},
+        {"price_components": [{"type": "ENERGY", "price": "0.15", "vat": "21",
+                               "step_size": 1}]}]}]
+    (tmp_path / "t.json").write_text(json.dumps(items, default=str))
+    loc = location(["T-ENERGY"])
+    (tmp_path / "l.json").write_text(json.dumps([loc], default=str))
+    for module, name in (("tariffs", "t.json"), ("locations", "l.json")):
+        r = run("import", module, str(tmp_path / name), db=db)
+        assert r.returncode == 0, r.stderr
+    # 21:00-23:00 in Amsterdam (UTC+1 in March), 20 kWh: 10 at 0.30 and 10 at 0.15
+    r = run("tariffs", "price", "T-ENERGY", "--start", "2026-03-02T20:00:00Z", "--kwh", "20",
+            "--minutes", "120", "--json", db=db)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert got["time_zone"] == "Europe/Amsterdam"
+    assert Decimal(got["total"]["before_taxes"]) == Decimal("4.50")
+    r = run("tariffs", "price", "T-ENERGY", "--start", "2026-03-02T20:00:00Z", "--kwh", "20",
+            "--minutes", "120", db=db)
+    assert r.returncode == 0 and r.stdout.startswith("4.5"), r.stdout
+    r = run("tariffs", "price", "NOPE", "--start", "2026-03-02T20:00:00Z", "--kwh", "1",
+            "--minutes", "1", db=db)
+    assert r.returncode == 1 and "no tariff 'NOPE'" in r.stderr
+    r = run("tariffs", "price", "T-ENERGY", "--start", "2026-03-02T20:00:00Z", "--kwh", "-1",
+            "--minutes", "1", db=db)
+    assert r.returncode == 1 and "--kwh" in r.stderr
+
+
+def test_cdrs_correct_from_the_cli_says_what_is_missing(tmp_path):
+    db = f"sqlite:///{tmp_path / 'n.db'}"
+    r = run("cdrs", "correct", "NOPE", db=db)
+    assert r.returncode == 1 and "no CDR 'NOPE'" in r.stderr

@@ -210,3 +210,18 @@ def test_ocpi_import_tariffs_takes_a_versions_list(tmp_path):
     r = run("import", "tariffs", str(bad), "--version", "2.1.1", "--country-code", "NL",
             "--party-id", "OCP", db=db)
     assert r.returncode == 1 and "elements" in r.stderr
+
+
+def test_ocpi_import_says_which_tariffs_our_connectors_name_that_we_lack(tmp_path):
+    db = f"sqlite:///{tmp_path / 'cpo.db'}"
+    loc = {**example("2.2.1", "location_example.json"), "country_code": "NL",
+           "party_id": "OCP"}
+    loc["evses"][0]["connectors"][0]["tariff_ids"] = ["HELD", "NOPE"]
+    tariff = {**example("2.2.1", "tariff_1_simple_2hour.json"), "country_code": "NL",
+              "party_id": "OCP", "id": "HELD"}
+    (tmp_path / "t.json").write_text(json.dumps([tariff], default=str))
+    (tmp_path / "l.json").write_text(json.dumps([loc], default=str))
+    assert run("import", "tariffs", str(tmp_path / "t.json"), db=db).returncode == 0
+    r = run("import", "locations", str(tmp_path / "l.json"), db=db)
+    assert r.returncode == 0, r.stderr
+    assert "tariffs 'NOPE'" in r.stderr and "HELD" not in r.stderr

@@ -5,7 +5,9 @@ from typing import Any
 
 from .core.enums import ModuleID
 from .modules.canonical import from_wire
+from .modules.generic import MAX_REFERENCES
 from .modules.registry import object_type
+from .store.objects import stored
 from .store.sql_store import SqlStore
 
 
@@ -14,10 +16,14 @@ class ImportError_(ValueError):
 
 
 async def import_objects(store: SqlStore, module: str, items: Iterable[Any], version: str,
-                         country_code: str | None, party_id: str | None) -> dict[str, int]:
+                         country_code: str | None, party_id: str | None,
+                         notes: list[str] | None = None) -> dict[str, int]:
     """Validate every object, then store them all as the node's own in one
     transaction: an invalid one means nothing is written. Partners receive
-    them through the outbox, as their declaration's push rule says."""
+    them through the outbox, as their declaration's push rule says. ``notes``
+    gets what the node filled in (a derived time zone) and what the objects name
+    that we do not hold (a connector's tariff)."""
+    notes = notes if notes is not None else []
     decl = object_type(module)
     if decl.hub_reported:
         raise ImportError_(f"{module}: a hub's reports are never the node's own "
@@ -27,6 +33,13 @@ async def import_objects(store: SqlStore, module: str, items: Iterable[Any], ver
     canonical = []
     for n, item in enumerate(items):
         ident = item.get(decl.id_field) if isinstance(item, dict) else None
+        if isinstance(item, dict):  # before validation, which may require what is filled
+            item, note = decl.complete_own(item)
+            if note is not None:
+                notes.append(f"item {n} ({ident!r}): {note}")
+            problem = decl.own_problem(item)  # why, rather than the schema's "required"
+            if problem is not None:
+                raise ImportError_(f"item {n} ({ident!r}): {problem}")
         try:
             obj = from_wire(module, item, version, country_code, party_id)
         except ValueError as exc:
@@ -38,5 +51,11 @@ async def import_objects(store: SqlStore, module: str, items: Iterable[Any], ver
         if problem is not None:
             raise ImportError_(f"item {n} ({ident!r}): {problem}")
         canonical.append(obj)
-    return await store.upsert_many(ModuleID(module), decl.own_role, canonical)
+    counts = await store.upsert_many(ModuleID(module), decl.own_role, canonical)
+    named = list(dict.fromkeys(r for obj in canonical for r in decl.references(obj)))
+    for ref_module, ref_id in named[:MAX_REFERENCES]:
+        if await store.get(ref_module, stored(ref_module.value).own_role, ref_id) is None:
+            notes.append(f"names {ref_module.value} {ref_id!r}, which we do not hold (yet): "
+                         "partners cannot use it until it is added")
+    return counts
 

@@ -71,6 +71,24 @@ def cmd_cdrs_retry(args: argparse.Namespace) -> int:
     return 1 if any(r["result"].startswith("held") for r in results) else 0
 
 
+def cmd_cdrs_correct(args: argparse.Namespace) -> int:
+    from ..modules.cdrs.costing import Unpriceable
+    from ..services import cdr_builder
+
+    try:
+        done = _run(args, lambda db: cdr_builder.correct(db, args.id))
+    except Unpriceable as exc:
+        return fail(f"nothing corrected: the session cannot be priced now: {exc}")
+    except known_errors() as exc:
+        return fail(str(exc))
+    credit, new = done["credit"], done["new"]
+    text = (f"credit CDR {credit['id']} ({credit['total_cost']['before_taxes']} "
+            f"{credit['currency']}) and new CDR {new['id']} "
+            f"({new['total_cost']['before_taxes']} {new['currency']}) queued")
+    show(args, done, text)
+    return 0
+
+
 def cmd_cdrs_reconcile(args: argparse.Namespace) -> int:
     from ..core.datetime import parse_datetime
     from ..services import cdrs
@@ -120,6 +138,11 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
     again.add_argument("session_id", nargs="?")
     again.add_argument("--all", action="store_true")
     again.set_defaults(func=cmd_cdrs_retry)
+    fix = csub.add_parser("correct", help="credit one of our CDRs and send a new one, "
+                          "priced from the session and tariffs as they are now")
+    common(fix)
+    fix.add_argument("id")
+    fix.set_defaults(func=cmd_cdrs_correct)
     rec = csub.add_parser("reconcile", help="read delivered CDRs back; re-send the missing")
     common(rec)
     rec.add_argument("partner")

@@ -24,17 +24,13 @@ def cmd_import(args: argparse.Namespace) -> int:
         data = data["data"]  # a saved OCPI response
     items = data if isinstance(data, list) else [data]
     notes: list[str] = []
-    if args.import_command == "locations":
-        problem = _own_time_zones(items, notes)
-        if problem is not None:
-            print(f"nothing imported: {problem}", file=sys.stderr)
-            return 1
 
     async def run() -> dict[str, int]:
         db = open_db(args)
         try:
             return await import_objects(SqlStore(db), args.import_command, items,
-                                        args.version, args.country_code, args.party_id)
+                                        args.version, args.country_code, args.party_id,
+                                        notes)
         finally:
             await db.dispose()
 
@@ -47,25 +43,6 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(note, file=sys.stderr)
     show(args, counts, ", ".join(f"{v} {k}" for k, v in counts.items()))
     return 0
-
-
-def _own_time_zones(items: list[Any], notes: list[str]) -> str | None:
-    """Our own Locations without ``time_zone`` get the zone of their coordinates, in
-    place, with one note each; why not, naming the item, when one cannot (2.2+ partners
-    need it). Before validation, which in 2.2+ requires the field."""
-    from ..modules.locations.mapper import derive_time_zone, time_zone_problem
-
-    for n, item in enumerate(items):
-        if not isinstance(item, dict):
-            continue  # the import names it
-        items[n], note = derive_time_zone(item)
-        if note is not None:
-            notes.append(f"item {n} ({item.get('id')!r}): {note}")
-        elif (problem := time_zone_problem(item)) is not None:
-            return f"item {n} ({item.get('id')!r}): {problem}"
-    return None
-
-
 
 
 def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:

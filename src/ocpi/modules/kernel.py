@@ -106,6 +106,10 @@ class ObjectType:
     # is stored under the party it describes, keyed by the hub that reported it, under
     # HUB whichever of our interfaces it came in on
     hub_reported: bool = False
+    # what the node fills in one of its own objects before it is validated, and the note
+    # that says so (a Location's time_zone from its coordinates); (data, None): nothing
+    complete_own: Callable[[dict[str, Any]], tuple[dict[str, Any], str | None]] = field(
+        default=lambda data: (data, None))
     # the objects of ours one of ours names, as (module, id): a Location's connectors'
     # tariffs. One we do not hold is a warning for the operator, never a refusal
     references: Callable[[dict[str, Any]], list[tuple[ModuleID, str]]] = field(

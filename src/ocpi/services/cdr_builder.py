@@ -15,6 +15,7 @@ a guessed cost."""
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -143,6 +144,55 @@ async def _release(tx: Tx, cc: str, pid: str, sid: str) -> None:
     await tx.execute(delete(holds).where(
         holds.c.country_code == party_key(cc), holds.c.party_id == party_key(pid),
         holds.c.session_id == id_key(sid)))
+
+
+def _negated(price: Any) -> Any:
+    """A Price with every amount negated: what a credit CDR's ``total_cost`` says."""
+    if not isinstance(price, dict):
+        return price
+    out = {**price, "before_taxes": -Decimal(str(price.get("before_taxes", 0)))}
+    if price.get("taxes"):
+        out["taxes"] = [{**t, "amount": -Decimal(str(t.get("amount", 0)))}
+                        for t in price["taxes"]]
+    return out
+
+
+async def correct(db: Database, cdr_id: str) -> dict[str, Any]:
+    """Correct one of our CDRs as the specification says a CDR is corrected: a credit
+    CDR (``credit``, ``credit_reference_id``, the total negated; id + ``-C``) and a new
+    CDR built from the session and tariffs as they are now, both queued in one
+    transaction, the credit first. ``costing.Unpriceable`` (nothing written) when the
+    session cannot be priced now; ValueError when there is nothing to correct."""
+    from ..modules.sessions.declaration import SESSIONS
+
+    async with db.begin() as tx:
+        rows = (await tx.execute(select(CDRS.table.c.data).where(
+            CDRS.table.c.role == str(RoleEnum.cpo), CDRS.table.c.id == id_key(cdr_id)))).all()
+        if not rows:
+            raise ValueError(f"no CDR {cdr_id!r} of ours")
+        original = jsonutil.loads(rows[0][0])
+        cc, pid = original["country_code"], original["party_id"]
+        if original.get("credit"):
+            raise ValueError(f"CDR {cdr_id!r} is a credit CDR: correct the CDR it credits")
+        credit_id = f"{original['id']}-C"
+        if await _own(tx, CDRS.table, cc, pid, credit_id) is not None:
+            raise ValueError(f"CDR {cdr_id!r} is credited already ({credit_id})")
+        session = await _own(tx, SESSIONS.table, cc, pid, str(original.get("session_id")))
+        if session is None:
+            raise ValueError(f"the session of CDR {cdr_id!r} is not stored")
+        fresh = await cdr_of(tx, session)
+        base = str(session["id"])[:32]
+        n = 1
+        while await _own(tx, CDRS.table, cc, pid, f"{base}-R{n}") is not None:
+            n += 1
+        stamp = later(now_text(), original["last_updated"])
+        credit = {**without_internal(original), "id": credit_id, "credit": True,
+                  "credit_reference_id": original["id"],
+                  "total_cost": _negated(original.get("total_cost")), "last_updated": stamp}
+        fresh = {**fresh, "id": f"{base}-R{n}", "last_updated": stamp}
+        queued = (await create_in(tx, ModuleID.cdrs, RoleEnum.cpo, credit) or 0) + \
+            (await create_in(tx, ModuleID.cdrs, RoleEnum.cpo, fresh) or 0)
+    return {"credit": credit, "new": fresh, "queued": queued}
 
 
 async def on_session_write(tx: Tx, module: str, objects: list[dict[str, Any]],

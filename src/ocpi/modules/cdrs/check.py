@@ -45,8 +45,23 @@ def verdict(cdr: dict[str, Any], ours: Decimal | None, tolerance: Decimal,
             "difference": difference, "basis": basis}
 
 
+async def _check_credit(ctx: OcpiRequest, cdr: dict[str, Any]) -> dict[str, Any]:
+    """A credit CDR must give back exactly what the CDR it credits charged."""
+    ref = str(cdr.get("credit_reference_id") or "")
+    credited = await _held(ctx, ModuleID.cdrs, ref, cdr["country_code"], cdr["party_id"]) \
+        if ref else None
+    if credited is None:
+        return verdict(cdr, None, ctx.node.cdr_tolerance, "",
+                       f"credits CDR {ref!r}, which we do not hold")
+    charged = _total(credited.get("total_cost"))
+    return verdict(cdr, -charged if charged is not None else None, ctx.node.cdr_tolerance,
+                   f"the negated total of CDR {ref!r}")
+
+
 async def check_received(ctx: OcpiRequest, cdr: dict[str, Any]) -> dict[str, Any]:
     """``cdr`` with our verdict on its cost under ``_check``."""
+    if cdr.get("credit"):
+        return {**cdr, "_check": await _check_credit(ctx, cdr)}
     cc, pid = cdr["country_code"], cdr["party_id"]
     session = _as_session(cdr)
     ids = costing.tariff_ids(session, None) or [

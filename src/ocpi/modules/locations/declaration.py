@@ -43,5 +43,5 @@ LOCATIONS = declare(ObjectType(
     push=PushRule.TO_NON_CPOS, keyed_lists={"evses": "uid", "connectors": "id"},
     unknown_status=lambda version: Status.UNKNOWN_LOCATION, nested_patch=True,
     nested_model=lambda version, kind: model(version, kind), own_problem=mapper.unservable,
-    references=_tariffs,
+    references=_tariffs, complete_own=mapper.derive_time_zone,
 ))
