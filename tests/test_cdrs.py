@@ -394,3 +394,75 @@ def test_cdrs_correct_from_the_cli_says_what_is_missing(tmp_path):
     db = f"sqlite:///{tmp_path / 'n.db'}"
     r = run("cdrs", "correct", "NOPE", db=db)
     assert r.returncode == 1 and "no CDR 'NOPE'" in r.stderr
+
+
+async def _post(node: Any, cdr: dict, version: str = "2.2.1", token: str | None = None
+                ) -> Any:
+    token = token or await node.partner(cdr.get("country_code", "NL"),
+                                        cdr.get("party_id", "TNM"), role="CPO")
+    return await node.client.post(f"/ocpi/emsp/{version}/cdrs", content=dumps(cdr),
+                                  headers=auth(token, version))
+
+
+async def test_hostile_cdrs_are_stored_unchecked_never_a_500(node):
+    base = example("2.2.1", "cdr_example.json")
+    many = {**base["tariffs"][0], "elements": [
+        {"price_components": [{"type": "TIME", "price": 1, "step_size": 1}],
+         "restrictions": {"start_time": f"{h % 24:02d}:{m:02d}",
+                          "end_time": f"{h % 24:02d}:{m + 1:02d}"}}
+        for h in range(24) for m in range(0, 50, 8)]}
+    far = {"start_date_time": "9999-12-31T20:00:00Z", "end_date_time": "9999-12-31T23:00:00Z"}
+    token = await node.partner(base["country_code"], base["party_id"], role="CPO")
+    evening = {**base["tariffs"][0], "elements": many["elements"][-1:]}  # one time window
+    for n, cdr in enumerate(({**base, "tariffs": [many]}, {
+            **base, **far, "tariffs": [evening], "charging_periods": [
+                {**base["charging_periods"][0], "start_date_time": far["start_date_time"]}]})):
+        r = await _post(node, {**cdr, "id": f"H{n}"}, token=token)
+        assert r.status_code in (200, 201) and body(r)["status_code"] == 1000, r.text
+        assert "unchecked" in body(r)["status_message"]
+        stored = await node.node.crud.get(ModuleID.cdrs, RoleEnum.emsp, f"H{n}",
+                                          country_code=base["country_code"],
+                                          party_id=base["party_id"])
+        assert stored["_check"]["state"] == "unchecked"
+
+
+async def test_a_2_1_1_cdr_is_the_callers_whatever_owner_it_names(node):
+    cdr = {**example("2.1.1", CDR_EXAMPLES["2.1.1"]), "country_code": "XX", "party_id": "YYY"}
+    r = await _post(node, cdr, "2.1.1", await node.partner("NL", "TNM", role="CPO"))
+    assert body(r)["status_code"] == 1000
+    assert r.headers["Location"].endswith(f"/cdrs/NL/TNM/{cdr['id']}")
+    stored = await node.node.crud.get(ModuleID.cdrs, RoleEnum.emsp, cdr["id"],
+                                      country_code="NL", party_id="TNM")
+    assert (stored["country_code"], stored["party_id"]) == ("NL", "TNM")
+
+
+async def test_reconcile_never_resends_on_a_refusal_that_is_not_unknown(node, tmp_path):
+    async with emsp_node(tmp_path) as emsp:
+        peer_id = await connect(node, emsp, "2.2.1")
+        await put(node, "tariffs", TARIFF)
+        await put(node, "locations", location(["T-ENERGY"]))
+        await put(node, "sessions", session("S8", "COMPLETED", "8", "2026-03-02T11:00:00Z",
+                                            end_date_time="2026-03-02T11:00:00Z"))
+        await drain(node)
+        # the eMSP no longer knows our token: 401, which is no "CDR missing"
+        await Registry(node.node.db).update_peer(peer_id, token_out="a-token-it-forgot")
+        peer = await Registry(node.node.db).get_by_id(peer_id)
+        report = await cdrs.reconcile(node.node.db, peer, from_party=("NL", "OCP"))
+        assert report["missing"] == [] and [u["id"] for u in report["unreadable"]] == ["s8"]
+
+
+async def test_a_session_parked_before_its_first_period_is_billed_for_all_of_it(node):
+    park = {**TARIFF, "id": "T-PARK", "elements": [{"price_components": [
+        {"type": "PARKING_TIME", "price": Decimal("6.00"), "step_size": 60}]}]}
+    await put(node, "tariffs", park)
+    await put(node, "locations", location(["T-PARK"]))
+    # plugged in at 10:00, charging only from 10:30 to 11:00, left at 11:00
+    await put(node, "sessions", session(
+        "S9", "COMPLETED", "5", "2026-03-02T11:00:00Z", end_date_time="2026-03-02T11:00:00Z",
+        charging_periods=[{"start_date_time": "2026-03-02T10:30:00Z", "dimensions": [
+            {"type": "ENERGY", "volume": 5}, {"type": "TIME", "volume": Decimal("0.5")}]}]))
+    got = body(await node.client.get("/ocpi/cpo/2.3.0/cdrs/NL/OCP/S9", headers=op("2.3.0")))
+    cdr = got["data"]
+    assert Decimal(str(cdr["total_time"])) == 1  # the whole session, 10:00 to 11:00
+    assert Decimal(str(cdr["total_parking_time"])) == Decimal("0.5")
+    assert Decimal(str(cdr["total_cost"]["before_taxes"])) == Decimal("3.00")  # 30 min at 6/h

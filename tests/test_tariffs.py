@@ -157,6 +157,7 @@ async def test_our_tariffs_reach_emsps_and_a_removal_goes_as_delete(node):
         t = _own({**base, "id": "T1"}, "2026-01-01T00:00:00Z")
         assert body(await node.client.put(_url("2.2.1", t, OWN), content=dumps(t),
                                           headers=op()))["status_code"] == 1000
+        await worker(db).drain_once()  # both have it: a change could now go as a PATCH
         changed = {**t, "currency": "USD", "last_updated": "2026-01-02T00:00:00Z"}
         assert body(await node.client.put(_url("2.2.1", t, OWN), content=dumps(changed),
                                           headers=op()))["status_code"] == 1000
@@ -168,7 +169,9 @@ async def test_our_tariffs_reach_emsps_and_a_removal_goes_as_delete(node):
         assert ("PUT", "/ocpi/emsp/2.2.1/tariffs/NL/OCP/T1") in seen
         assert ("DELETE", "/ocpi/emsp/2.2.1/tariffs/NL/OCP/T1") in seen
         assert ("DELETE", "/ocpi/emsp/2.1.1/tariffs/NL/OCP/T1") in seen
-        # a newer partner never gets a PATCH for a tariff (2.2.1 has none)
+        # the change: a PATCH where the version has one (2.1.1), else the whole tariff
+        assert ("PATCH", "/ocpi/emsp/2.1.1/tariffs/NL/OCP/T1") in seen
+        assert seen.count(("PUT", "/ocpi/emsp/2.2.1/tariffs/NL/OCP/T1")) == 2
         assert not any(m == "PATCH" and "/2.2.1/" in p for m, p in seen)
         # a CPO partner gets none of our tariffs
         assert not any(p.startswith("/cpo/") for _, p in seen)

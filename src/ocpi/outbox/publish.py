@@ -18,7 +18,7 @@ from ..store.objects import on_own_write
 from ..store.schema import delivered, outbox, peers
 from .routing import narrowed, object_key, recipients, via_hubs
 
-_QUEUE_LOCK = 0x0C91_0B0C  # the advisory lock that orders publishing transactions
+QUEUE_LOCK = 0x0C91_0B0C  # the advisory lock that orders publishing transactions
 
 
 async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]],
@@ -67,7 +67,7 @@ async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]],
         if tx.dialect == "postgresql":
             # publishers take turns from here to commit, so ``seq`` order is commit
             # order: the worker never sees seq 11 before a seq 10 that commits later
-            await tx.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _QUEUE_LOCK})
+            await tx.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": QUEUE_LOCK})
         await tx.execute(insert(outbox), messages)
     return len(messages)
 

@@ -304,7 +304,10 @@ class OutboxWorker:
             await self._refused(peer, msg, msg, f"cannot be rendered: {exc}")
             return msg.seq
         try:
+            owner = msg.object_key.split("/", 2)  # ours: OCPI-from is the object's owner
             answer = await client.call(msg.method or "POST", url, body=body,
+                                       from_party=(owner[0], owner[1])
+                                       if not msg.object_key.startswith("call/") else None,
                                        module=msg.module, to_party=msg.to_party,
                                        correlation_id=msg.correlation_id)
         except PartnerError as error:

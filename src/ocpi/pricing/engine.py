@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .decimals import MICROS_PER_SECOND, ZERO, Quantity, ceil_to_step, share
+from .errors import PricingError
 from .periods import Span
 from .rules import Rule
 from .tariff import Component, Element
@@ -55,6 +56,11 @@ class Run:
             tally.end, tally.quantity = end, tally.quantity + quantity
 
 
+# segments x elements checked for one session: a real one needs a few hundred; the
+# bound keeps a hostile tariff (a window per minute) from holding a core for long
+MAX_WORK = 500_000
+
+
 def run(spans: Sequence[Span], elements: Sequence[Element], clock: LocalClock | None,
         origin: int) -> Run:
     """Price ``spans`` (time ordered, contiguous) with ``elements`` (in priority
@@ -66,6 +72,11 @@ def run(spans: Sequence[Span], elements: Sequence[Element], clock: LocalClock | 
             if d in r.element.components]
         for d in ("ENERGY", "TIME", "PARKING_TIME", "FLAT")}
     cuts, crossings = _cut_points(spans, rules, first, last)
+    work = (len(cuts) + len(spans)) * len(rules)
+    if work > MAX_WORK:
+        raise PricingError(f"{len(spans)} periods cut {len(cuts)} times under {len(rules)} "
+                           f"elements: more than the {MAX_WORK:,} segment checks the engine "
+                           "makes for one session")
     result = Run()
     cumulative = ZERO
     for span in spans:

@@ -54,8 +54,12 @@ def price_session(tariff: dict[str, Any], periods: list[dict[str, Any]], *,
     with localcontext(CONTEXT):
         try:
             return _price(tariff, periods, end, time_zone, version, reservation)
+        except PricingError:
+            raise
         except DecimalException as exc:
             raise PricingError(f"a number is out of range ({type(exc).__name__})") from None
+        except (ArithmeticError, ValueError) as exc:  # a date at the calendar's edge...
+            raise PricingError(f"cannot be priced: {exc}") from None
 
 
 def price_plan(tariff: dict[str, Any], *, start: str | datetime, kwh: Decimal,
@@ -66,6 +70,18 @@ def price_plan(tariff: dict[str, Any], *, start: str | datetime, kwh: Decimal,
     from ``start``, then ``parking_minutes`` without charging. ``max_power_kw``
     and ``max_current_a`` are the charging's highest power and current (for
     power and current restrictions; power defaults to the average)."""
+    try:
+        return _plan(tariff, start, kwh, minutes, parking_minutes, max_power_kw, time_zone,
+                     version, max_current_a)
+    except PricingError:
+        raise
+    except (ArithmeticError, ValueError) as exc:  # minutes past the calendar's end...
+        raise PricingError(f"cannot be priced: {exc}") from None
+
+
+def _plan(tariff: dict[str, Any], start: str | datetime, kwh: Decimal, minutes: Decimal,
+          parking_minutes: Decimal, max_power_kw: Decimal | None, time_zone: str | None,
+          version: str, max_current_a: Decimal | None) -> Cost:
     with localcontext(CONTEXT):
         begin = instant(start, "start")
         energy = number(kwh, "kwh")

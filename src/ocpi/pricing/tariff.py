@@ -103,6 +103,11 @@ def read_version(version: str) -> str:
                            f"{', '.join(sorted(VERSIONS))}") from None
 
 
+# real tariffs have a handful of elements (the specification's most complex: 6); every
+# element multiplies the work per segment, so a partner's tariff of thousands is refused
+MAX_ELEMENTS = 100
+
+
 def read_tariff(raw: Any, version: str) -> Tariff:
     if not isinstance(raw, dict):
         raise PricingError("the tariff is not an object")
@@ -110,6 +115,9 @@ def read_tariff(raw: Any, version: str) -> Tariff:
     elements = raw.get("elements")
     if not isinstance(elements, list) or not elements:
         raise PricingError(f"tariff {tariff_id!r} has no elements")
+    if len(elements) > MAX_ELEMENTS:
+        raise PricingError(f"tariff {tariff_id!r} has {len(elements)} elements: more than "
+                           f"the {MAX_ELEMENTS} the engine prices")
     parsed = tuple(_element(i, e, version) for i, e in enumerate(elements))
     tax_included = raw.get("tax_included") or "NO"
     if tax_included not in TAX_INCLUDED:

@@ -128,7 +128,12 @@ async def build(tx: Tx, session: dict[str, Any]) -> int:
     """Build, store and queue the CDR of ``session`` unless it has one; hold it when
     it cannot be priced. Returns the messages queued."""
     cc, pid, sid = session["country_code"], session["party_id"], str(session["id"])
-    if await _own(tx, CDRS.table, cc, pid, sid) is not None:
+    found = await _own(tx, CDRS.table, cc, pid, sid)
+    if found is not None:
+        if id_key(str(found.get("session_id"))) != id_key(sid):  # a correction's id
+            await _hold(tx, session, f"CDR id {sid!r} is taken by CDR of session "
+                        f"{found.get('session_id')!r}")
+            return 0
         await _release(tx, cc, pid, sid)
         return 0  # once per session: a CDR never changes
     try:
@@ -150,10 +155,13 @@ def _negated(price: Any) -> Any:
     """A Price with every amount negated: what a credit CDR's ``total_cost`` says."""
     if not isinstance(price, dict):
         return price
-    out = {**price, "before_taxes": -Decimal(str(price.get("before_taxes", 0)))}
+    def minus(value: Any) -> Decimal:
+        amount = Decimal(str(value))
+        return -amount if amount else amount  # never -0
+
+    out = {**price, "before_taxes": minus(price.get("before_taxes", 0))}
     if price.get("taxes"):
-        out["taxes"] = [{**t, "amount": -Decimal(str(t.get("amount", 0)))}
-                        for t in price["taxes"]]
+        out["taxes"] = [{**t, "amount": minus(t.get("amount", 0))} for t in price["taxes"]]
     return out
 
 

@@ -12,13 +12,15 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import and_, func, insert, select, text
 
 from ..core import jsonutil
 from ..core.datetime import utcnow
 from ..core.enums import RoleEnum
 from ..modules.cdrs.declaration import CDRS, holds
+from ..outbox.publish import QUEUE_LOCK
 from ..peers.client import OcpiClient, PartnerError
 from ..peers.peer import Peer
 from ..store.database import Database
@@ -128,6 +130,8 @@ async def _resend(db: Database, msg: Any) -> int:
     cc, pid, key = msg.object_key.split("/", 2)
     t = CDRS.table
     async with db.begin() as tx:
+        if tx.dialect == "postgresql":  # seq order is commit order, as for every publish
+            await tx.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": QUEUE_LOCK})
         row = (await tx.execute(select(t.c.data).where(and_(
             t.c.role == str(RoleEnum.cpo), t.c.country_code == cc, t.c.party_id == pid,
             t.c.id == key)))).first()
@@ -148,6 +152,7 @@ async def reconcile(db: Database, peer: Peer, *, since: datetime | None = None,
     report: dict[str, list[Any]] = {"agreed": [], "missing": [], "different": [],
                                     "pending": [], "refused": [], "unreadable": []}
     messages = await _latest_calls(db, peer.id, since)
+    home = urlsplit(peer.endpoint("cdrs", "RECEIVER") or "").netloc
     async with OcpiClient.for_peer(peer, from_party) as client:
         for msg in messages:
             ident = msg.object_key.split("/", 2)[2]
@@ -160,14 +165,19 @@ async def reconcile(db: Database, peer: Peer, *, since: datetime | None = None,
             if not msg.answer_location:
                 report["unreadable"].append({"id": ident, "reason": "no Location header"})
                 continue
+            if urlsplit(msg.answer_location).netloc != home:  # our token goes nowhere else
+                report["unreadable"].append({"id": ident, "reason": "its Location "
+                                             f"{msg.answer_location!r} is on another host "
+                                             "than the partner's CDRs endpoint"})
+                continue
             try:
                 answer = await client.call("GET", msg.answer_location, module="cdrs",
                                            to_party=(msg.to_country_code, msg.to_party_id)
                                            if msg.to_country_code else None)
             except PartnerError as exc:
-                gone = exc.http_status == 404 or (exc.status_code is not None
-                                                  and 2000 <= exc.status_code < 3000)
-                if not gone:
+                # only "no such object" is missing: a refused token, a hub's routing error
+                # or a partner without GET must never make us post its CDRs twice
+                if exc.http_status != 404:
                     report["unreadable"].append({"id": ident, "reason": str(exc)})
                     continue
                 report["missing"].append({"id": ident, "resent_as": await _resend(db, msg)})

@@ -3,12 +3,19 @@ tariff we hold for it (else the CDR's own embedded tariff, which at least checks
 the arithmetic), and compared with what the CPO charged. The verdict is kept
 with the CDR (``_check``: agreed, disputed or unchecked, with the reason)."""
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
 from ...core.enums import ModuleID, RoleEnum
 from ...core.transport import OcpiRequest
 from . import costing
+
+# a received CDR with more periods than this is priced off the event loop; with more
+# than the cap (a 4 MiB body holds about 50,000) it is stored unchecked, saying why
+PRICE_IN_THREAD = 64
+MAX_CHECKED_PERIODS = 10_000
+MAX_TARIFFS = 50  # distinct tariff ids of one CDR looked up
 
 
 def _total(price: Any) -> Decimal | None:
@@ -67,7 +74,7 @@ async def check_received(ctx: OcpiRequest, cdr: dict[str, Any]) -> dict[str, Any
     ids = costing.tariff_ids(session, None) or [
         str(t["id"]) for t in cdr.get("tariffs") or () if isinstance(t, dict) and t.get("id")]
     tariff, basis = None, ""
-    for tariff_id in ids:
+    for tariff_id in ids[:MAX_TARIFFS]:
         tariff = await _held(ctx, ModuleID.tariffs, tariff_id, cc, pid)
         if tariff is not None:
             basis = f"our copy of tariff {tariff_id!r}"
@@ -81,8 +88,17 @@ async def check_received(ctx: OcpiRequest, cdr: dict[str, Any]) -> dict[str, Any
     where = cdr.get("cdr_location") or {}
     location = await _held(ctx, ModuleID.locations, str(where["id"]), cc, pid) \
         if where.get("id") else None
+    periods = len(session.get("charging_periods") or ())
+    if periods > MAX_CHECKED_PERIODS:
+        return {**cdr, "_check": verdict(cdr, None, ctx.node.cdr_tolerance, basis,
+                                         f"{periods} charging periods: more than the "
+                                         f"{MAX_CHECKED_PERIODS} we price again")}
+    zone = (location or {}).get("time_zone")
     try:
-        cost = costing.cost(session, tariff, (location or {}).get("time_zone"))
+        if periods > PRICE_IN_THREAD:  # a partner's long CDR must not hold the event loop
+            cost = await asyncio.to_thread(costing.cost, session, tariff, zone, ctx.version)
+        else:
+            cost = costing.cost(session, tariff, zone, ctx.version)
     except costing.Unpriceable as exc:
         return {**cdr, "_check": verdict(cdr, None, ctx.node.cdr_tolerance, basis, str(exc))}
     ours = _total(cost.cdr_fields().get("total_cost"))

@@ -6,12 +6,15 @@ an operator can act on; nothing here guesses a cost."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from ...core.datetime import parse_datetime
 from ...pricing import Cost, PricingError, price_session
+
+log = logging.getLogger("ocpi.cdrs")
 
 
 class Unpriceable(ValueError):
@@ -42,7 +45,7 @@ def choose_tariff(tariffs: list[dict[str, Any]], session: dict[str, Any]
                   ) -> dict[str, Any] | None:
     """The tariff of a connector's ``tariff_ids`` that applies to ``session``: in force
     at its start, of the type its preferences ask for, else a regular one (type
-    REGULAR or none: "valid for all sessions"), else the first in force."""
+    REGULAR or none: "valid for all sessions"); None when only other types are in force."""
     start = _when(session["start_date_time"])
     live = [t for t in tariffs if _in_force(t, start)]
     wanted = _wanted_type(session)
@@ -50,7 +53,7 @@ def choose_tariff(tariffs: list[dict[str, Any]], session: dict[str, Any]
         found = [t for t in live if t.get("type") in accept]
         if found:
             return found[0]
-    return live[0] if live else None
+    return None  # only tariffs of another type (PROFILE_FAST for a regular session)
 
 
 def tariff_ids(session: dict[str, Any], connector: dict[str, Any] | None) -> list[str]:
@@ -63,21 +66,32 @@ def tariff_ids(session: dict[str, Any], connector: dict[str, Any] | None) -> lis
     return [str(t) for t in (connector or {}).get("tariff_ids") or ()]
 
 
+_HOURS = Decimal("0.0001")  # a made-up period's TIME volume, as OCPI numbers are written
+
+
 def periods(session: dict[str, Any]) -> list[dict[str, Any]]:
     """The session's charging periods; one from its start, ``kwh`` and duration when a
-    source sent none (charging the whole time, as the totals say)."""
+    source sent none (charging the whole time, as the totals say). A session that
+    began before its first period was parked (connected, not charging) until then."""
     given = [p for p in session.get("charging_periods") or () if isinstance(p, dict)]
     if given:
+        first = given[0].get("start_date_time")
+        if first is not None and _when(first) > _when(session["start_date_time"]):
+            # the session began before its first period: connected, not charging yet
+            return [{"start_date_time": session["start_date_time"], "dimensions": []},
+                    *given]
         return given
     start, end = _when(session["start_date_time"]), _when(session["end_date_time"])
-    hours = Decimal(int((end - start).total_seconds())) / Decimal(3600)
+    hours = (Decimal(int((end - start).total_seconds())) / Decimal(3600)).quantize(_HOURS)
     return [{"start_date_time": session["start_date_time"], "dimensions": [
         {"type": "ENERGY", "volume": Decimal(str(session.get("kwh") or 0))},
         {"type": "TIME", "volume": hours}]}]
 
 
-def cost(session: dict[str, Any], tariff: dict[str, Any], time_zone: str | None) -> Cost:
-    """The engine's cost of ``session`` (ended) under ``tariff``."""
+def cost(session: dict[str, Any], tariff: dict[str, Any], time_zone: str | None,
+         version: str = "2.3.0") -> Cost:
+    """The engine's cost of ``session`` (ended) under ``tariff``, by ``version``'s rules
+    (ours are canonical, 2.3.0; an eMSP checks a CDR by the version it came in)."""
     if not session.get("end_date_time"):
         raise Unpriceable(f"session {session.get('id')!r} has no end_date_time")
     currency = session.get("currency")
@@ -86,6 +100,11 @@ def cost(session: dict[str, Any], tariff: dict[str, Any], time_zone: str | None)
                           f"{tariff.get('id')!r} in {tariff.get('currency')}")
     try:
         return price_session(tariff, periods(session), end=session["end_date_time"],
-                             time_zone=time_zone)
+                             time_zone=time_zone, version=version)
     except PricingError as exc:
         raise Unpriceable(f"tariff {tariff.get('id')!r}: {exc}") from None
+    except Exception as exc:  # the engine is pure: anything else is our bug, never a guess
+        log.exception("pricing session %r under tariff %r failed", session.get("id"),
+                      tariff.get("id"))
+        raise Unpriceable(f"tariff {tariff.get('id')!r}: internal error in the pricing "
+                          f"engine ({type(exc).__name__}); see the log") from None

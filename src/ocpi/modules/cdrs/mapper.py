@@ -96,9 +96,8 @@ def to_canonical(obj: dict[str, Any], version: str, country_code: str | None = N
                  party_id: str | None = None) -> dict[str, Any]:
     out = dict(obj)
     if is_v2_1(version):
-        if country_code is not None:
-            out.setdefault("country_code", country_code)
-            out.setdefault("party_id", party_id)
+        if country_code is not None:  # 2.1.1 has no owner field: one sent is no owner
+            out["country_code"], out["party_id"] = country_code, party_id
         owner = (out.get("country_code") or "", out.get("party_id") or "")
         if "stop_date_time" in out:
             out["end_date_time"] = out.pop("stop_date_time")

@@ -18,6 +18,7 @@ from ...core.envelope import envelope
 from ...core.errors import InvalidParameters
 from ...core.interface import Endpoint, ModuleDefinition, module_path
 from ...core.transport import OcpiRequest
+from ...store.sql_store import create_in
 from ..generic import Handlers
 from ..versions.enums import is_v2_1
 from .check import check_received
@@ -47,6 +48,15 @@ def _owner(ctx: OcpiRequest, body: dict[str, Any]) -> tuple[str, str]:
     return caller.country_code, caller.party_id
 
 
+async def _insert(ctx: OcpiRequest, cc: str, pid: str, cdr: dict[str, Any]) -> bool:
+    """Store a new CDR, never over one stored meanwhile (the shared save would let a
+    newer ``last_updated`` replace it); False when its id is taken."""
+    if not ctx.node.builtin_store:  # a library user's Crud decides
+        return await HANDLERS.save(ctx, cc, pid, cdr, False)
+    async with ctx.node.db.begin() as tx:
+        return await create_in(tx, MODULE.value, CDRS.row_role(ctx.role), cdr) is not None
+
+
 async def post(ctx: OcpiRequest) -> Response:
     """``POST {cdrs}``: store a partner's final CDR; answer where it can be read."""
     body = obj.require_object(await ctx.json(), CDRS.name)
@@ -65,8 +75,12 @@ async def post(ctx: OcpiRequest) -> Response:
                                 "change: send a credit CDR (credit, credit_reference_id) "
                                 "and a new one")
     new = await check_received(ctx, new)
-    if not await HANDLERS.save(ctx, cc, pid, new, False):
-        raise InvalidParameters(f"id: CDR {cdr_id!r} exists already")
+    if not await _insert(ctx, cc, pid, new):  # a concurrent POST of the same id came first
+        stored, _ = await HANDLERS.load(ctx, cc, pid, [CDRS.call_key(new)])
+        if stored is not None and obj.without_internal(stored) == obj.without_internal(new):
+            return envelope(status_message="Success; this CDR was stored already",
+                            headers=where)
+        raise InvalidParameters(f"id: CDR {cdr_id!r} exists already and a CDR cannot change")
     state = new["_check"]["state"]
     note = "" if state == "agreed" else f"; {state}: {new['_check']['reason']}"
     return envelope(status_message=f"Success{note}", http_status=201, headers=where)

@@ -85,9 +85,8 @@ def to_canonical(obj: dict[str, Any], version: str, country_code: str | None = N
                  party_id: str | None = None) -> dict[str, Any]:
     out = dict(obj)
     if is_v2_1(version):
-        if country_code is not None:
-            out.setdefault("country_code", country_code)
-            out.setdefault("party_id", party_id)
+        if country_code is not None:  # 2.1.1 has no owner field: one sent is no owner
+            out["country_code"], out["party_id"] = country_code, party_id
         if isinstance(out.get("energy_mix"), dict):
             out["energy_mix"] = _energy_mix_in_211(out["energy_mix"])
         out.setdefault("tax_included", PRICES_EXCL_TAX)
