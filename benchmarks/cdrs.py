@@ -51,7 +51,8 @@ def location() -> dict[str, Any]:
             "postal_code": "1234AB", "country": "NLD", "time_zone": "Europe/Amsterdam",
             "coordinates": {"latitude": "52.370216", "longitude": "4.895168"},
             "last_updated": "2026-01-01T00:00:00Z",
-            "evses": [{"uid": "EVSE1", "status": "AVAILABLE", "connectors": [connector],
+            "evses": [{"uid": "EVSE1", "evse_id": "NL*OCP*E1", "status": "AVAILABLE",
+                       "connectors": [connector],
                        "last_updated": "2026-01-01T00:00:00Z"}]}
 
 
@@ -82,7 +83,7 @@ async def one_run(url: str, count: int, with_cdrs: bool) -> float:
                                           for m in ("sessions", "cdrs")])
     await store.create(ModuleID.tariffs, RoleEnum.cpo, tariff(), **CPO)
     await store.create(ModuleID.locations, RoleEnum.cpo, location(), **CPO)
-    hooks = objects._OWN_WRITE
+    hooks = objects._PREPARED
     saved = list(hooks)
     if not with_cdrs:
         hooks.remove(cdr_builder.on_session_write)

@@ -466,3 +466,14 @@ async def test_a_session_parked_before_its_first_period_is_billed_for_all_of_it(
     assert Decimal(str(cdr["total_time"])) == 1  # the whole session, 10:00 to 11:00
     assert Decimal(str(cdr["total_parking_time"])) == Decimal("0.5")
     assert Decimal(str(cdr["total_cost"]["before_taxes"])) == Decimal("3.00")  # 30 min at 6/h
+
+
+async def test_an_evse_without_evse_id_is_held_never_given_a_made_up_one(node):
+    await put(node, "tariffs", TARIFF)
+    loc = location(["T-ENERGY"])
+    del loc["evses"][0]["evse_id"]
+    await put(node, "locations", loc)
+    await put(node, "sessions", session("S10", "COMPLETED", "10", "2026-03-02T11:00:00Z",
+                                        end_date_time="2026-03-02T11:00:00Z"))
+    held = await cdrs.held(node.node.db)
+    assert len(held) == 1 and "evse_id" in held[0]["reason"]

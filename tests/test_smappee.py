@@ -476,7 +476,8 @@ async def test_a_charging_park_session_that_ends_becomes_a_cdr_with_no_operator_
         "address": "Street 1", "city": "Town", "country": "NLD",
         "coordinates": {"latitude": "52.0", "longitude": "5.0"},
         "time_zone": "Europe/Amsterdam", "last_updated": "2026-03-01T00:00:00Z",
-        "evses": [{"uid": f"EVSE-{SERIALS[0]}", "status": "AVAILABLE",
+        "evses": [{"uid": f"EVSE-{SERIALS[0]}", "evse_id": "NL*OCP*E5820000001",
+                   "status": "AVAILABLE",
                    "connectors": [connector], "last_updated": "2026-03-01T00:00:00Z"}]})
     # 11 kW for 60 minutes: 11 kWh at 0.30 = 3.30
     smappee.parks[PARK] = [Scripted(1, SERIALS[0], T0, T0 + 60 * MIN, kw=11.0)]

@@ -32,7 +32,7 @@ async def _tariff_and_zone(args: argparse.Namespace) -> tuple[dict[str, Any], st
             loc = LOCATIONS.table
             query = select(loc.c.data).where(loc.c.role == str(RoleEnum.cpo))
             query = query.where(loc.c.id == id_key(args.location)) if args.location else \
-                query.where(loc.c.data.contains(f'"{tariff["id"]}"')).limit(50)
+                query.where(loc.c.data.contains(f'"{tariff["id"]}"', autoescape=True)).limit(50)
             for (text,) in (await tx.execute(query)).all():
                 location = jsonutil.loads(text)
                 if args.location or any(

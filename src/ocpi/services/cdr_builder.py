@@ -1,10 +1,11 @@
 """The CDR of each of our own Sessions that completes, built by the node itself.
 
-Registered as an own-write hook, after the outbox's: in the transaction that
-writes a COMPLETED session (from the management API, ``ocpi import``, the
-Smappee connector, a partner-facing flow, or a session first written already
-COMPLETED), the CDR is priced by the engine and stored, and its POST queued
-behind the session's own final update in the same partner FIFO. Once per
+Registered as a prepared own-write hook: in the transaction that writes a
+COMPLETED session (from the management API, ``ocpi import``, the Smappee
+connector, a partner-facing flow, or a session first written already
+COMPLETED), the CDR is priced by the engine before the outbox queues the
+session's messages, then stored with its POST queued behind the session's own
+final update in the same partner FIFO. Once per
 session: the CDR's id is the session's, and a CDR never changes.
 
 A session that cannot be priced (no tariff, a currency mismatch, a tariff that
@@ -28,10 +29,10 @@ from ..modules.cdrs import costing
 from ..modules.cdrs.declaration import CDRS, holds
 from ..modules.locations.declaration import LOCATIONS
 from ..modules.tariffs.declaration import TARIFFS
-from ..outbox import publish as _publish  # noqa: F401  (its hook first: the session's message first)
+from ..outbox import publish as _publish  # noqa: F401  (the outbox's hook, for create_in)
 from ..store.database import Database, Tx
 from ..store.keys import id_key, party_key
-from ..store.objects import on_own_write
+from ..store.objects import Finish, on_own_write_prepared
 from ..store.sql_store import create_in
 
 log = logging.getLogger("ocpi.cdrs")
@@ -50,7 +51,7 @@ async def _own(tx: Tx, table: Any, cc: str, pid: str, id: str) -> dict[str, Any]
 def _cdr_location(location: dict[str, Any], evse: dict[str, Any],
                   connector: dict[str, Any]) -> dict[str, Any]:
     out = {"id": location["id"], **{k: location[k] for k in _LOCATION_FIELDS if k in location},
-           "evse_uid": evse["uid"], "evse_id": evse.get("evse_id") or evse["uid"],
+           "evse_uid": evse["uid"], "evse_id": evse["evse_id"],
            "connector_id": connector["id"]}
     for field in ("standard", "format", "power_type"):
         if field in connector:
@@ -74,6 +75,9 @@ async def cdr_of(tx: Tx, session: dict[str, Any]) -> dict[str, Any]:
         raise costing.Unpriceable(f"EVSE {evse['uid']!r} has no connector "
                                   f"{session.get('connector_id')!r}")
     connector = evse["connectors"][j]
+    if not evse.get("evse_id"):  # a CDR requires the eMI3 id: none is made up
+        raise costing.Unpriceable(f"EVSE {evse['uid']!r} has no evse_id, which a CDR's "
+                                  "cdr_location requires")
     ids = costing.tariff_ids(session, connector)
     if not ids:
         raise costing.Unpriceable(f"no tariff: connector {connector['id']!r} of EVSE "
@@ -124,25 +128,37 @@ async def _hold(tx: Tx, session: dict[str, Any], reason: str) -> None:
                 session["id"], reason)
 
 
-async def build(tx: Tx, session: dict[str, Any]) -> int:
-    """Build, store and queue the CDR of ``session`` unless it has one; hold it when
-    it cannot be priced. Returns the messages queued."""
+async def _prepare(tx: Tx, session: dict[str, Any]
+                   ) -> tuple[dict[str, Any] | None, str | None]:
+    """The CDR to write for ``session`` (None: none to write) or why it is held."""
     cc, pid, sid = session["country_code"], session["party_id"], str(session["id"])
     found = await _own(tx, CDRS.table, cc, pid, sid)
     if found is not None:
         if id_key(str(found.get("session_id"))) != id_key(sid):  # a correction's id
-            await _hold(tx, session, f"CDR id {sid!r} is taken by CDR of session "
-                        f"{found.get('session_id')!r}")
-            return 0
-        await _release(tx, cc, pid, sid)
-        return 0  # once per session: a CDR never changes
+            return None, f"CDR id {sid!r} is taken by a CDR of session " \
+                f"{found.get('session_id')!r}"
+        return None, None  # once per session: a CDR never changes
     try:
-        cdr = await cdr_of(tx, session)
+        return await cdr_of(tx, session), None
     except costing.Unpriceable as exc:
-        await _hold(tx, session, str(exc))
+        return None, str(exc)
+
+
+async def _finish(tx: Tx, session: dict[str, Any], cdr: dict[str, Any] | None,
+                  held: str | None) -> int:
+    if held is not None:
+        await _hold(tx, session, held)
         return 0
-    await _release(tx, cc, pid, sid)
+    await _release(tx, session["country_code"], session["party_id"], str(session["id"]))
+    if cdr is None:
+        return 0
     return await create_in(tx, ModuleID.cdrs, RoleEnum.cpo, cdr) or 0
+
+
+async def build(tx: Tx, session: dict[str, Any]) -> int:
+    """Build, store and queue the CDR of ``session`` unless it has one; hold it when
+    it cannot be priced. Returns the messages queued."""
+    return await _finish(tx, session, *await _prepare(tx, session))
 
 
 async def _release(tx: Tx, cc: str, pid: str, sid: str) -> None:
@@ -204,14 +220,22 @@ async def correct(db: Database, cdr_id: str) -> dict[str, Any]:
 
 
 async def on_session_write(tx: Tx, module: str, objects: list[dict[str, Any]],
-                           deleted: bool = False) -> int:
+                           deleted: bool = False) -> Finish | None:
+    """Our sessions written COMPLETED: their CDRs are read and priced now, before the
+    outbox queues the sessions' messages (on PostgreSQL, under the lock that orders
+    every publishing transaction), and written after them, so each CDR's POST comes
+    behind its session's final update."""
     if module != ModuleID.sessions.value or deleted:
-        return 0
-    queued = 0
-    for session in objects:
-        if session.get("status") == "COMPLETED":
-            queued += await build(tx, session)
-    return queued
+        return None
+    done = [s for s in objects if s.get("status") == "COMPLETED"]
+    if not done:
+        return None
+    prepared = [(s, *await _prepare(tx, s)) for s in done]
+
+    async def finish() -> int:
+        return sum([await _finish(tx, *p) for p in prepared])
+
+    return finish
 
 
 async def retry(db: Database, session_id: str | None = None) -> list[dict[str, Any]]:
@@ -242,4 +266,4 @@ async def retry(db: Database, session_id: str | None = None) -> list[dict[str, A
     return results
 
 
-on_own_write(on_session_write)
+on_own_write_prepared(on_session_write)

@@ -49,6 +49,12 @@ STORED: dict[str, StoredType] = {}
 # (tx, module, objects, deleted) -> messages queued
 OwnWriteHook = Callable[["Tx", str, list[dict[str, Any]], bool], Awaitable[int]]
 _OWN_WRITE: list[OwnWriteHook] = []
+# (tx, module, objects, deleted) -> what to finish after the own-write hooks (or None):
+# work done before the outbox queues the objects' messages (and, on PostgreSQL, takes
+# the lock that orders publishing), whose writes must still come after those messages
+Finish = Callable[[], Awaitable[int]]
+PreparedHook = Callable[["Tx", str, list[dict[str, Any]], bool], Awaitable[Finish | None]]
+_PREPARED: list[PreparedHook] = []
 
 
 def register(stored: StoredType) -> StoredType:
@@ -70,9 +76,20 @@ def on_own_write(hook: OwnWriteHook) -> None:
         _OWN_WRITE.append(hook)
 
 
+def on_own_write_prepared(hook: PreparedHook) -> None:
+    """Called before the own-write hooks, in the same transaction; what it returns runs
+    after them (a CDR priced before its session's messages are queued, and written
+    after them). Registered once per process."""
+    if hook not in _PREPARED:
+        _PREPARED.append(hook)
+
+
 async def run_own_write_hooks(tx: Tx, name: str, objects: list[dict[str, Any]],
                               deleted: bool = False) -> int:
+    finishing = [f for hook in _PREPARED if (f := await hook(tx, name, objects, deleted))]
     queued = 0
     for hook in _OWN_WRITE:
         queued += await hook(tx, name, objects, deleted)
+    for finish in finishing:
+        queued += await finish()
     return queued

@@ -9,6 +9,7 @@ against the tariff we hold (``check.py``); a difference beyond the operator's
 tolerance is stored as disputed, never silently accepted or refused."""
 
 from typing import Any
+from urllib.parse import quote
 
 from starlette.responses import Response
 
@@ -34,7 +35,7 @@ _OWNED = "/{country_code}/{party_id}/{cdr_id}"
 def _location(ctx: OcpiRequest, cc: str, pid: str, cdr_id: str) -> str:
     base = (ctx.node.public_url or f"{ctx.request.url.scheme}://{ctx.request.url.netloc}")
     return (f"{base.rstrip('/')}{module_path(MODULE, ctx.version, ctx.role)}"
-            f"/{cc}/{pid}/{cdr_id}")
+            f"/{quote(cc, safe='')}/{quote(pid, safe='')}/{quote(cdr_id, safe='')}")
 
 
 def _owner(ctx: OcpiRequest, body: dict[str, Any]) -> tuple[str, str]:
