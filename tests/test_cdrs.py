@@ -244,6 +244,16 @@ async def test_a_session_without_a_tariff_is_held_until_retried(node, tmp_path):
     got = body(await node.client.get("/ocpi/cpo/2.2.1/cdrs/NL/OCP/S2", headers=op()))
     assert got["status_code"] == 1000
     assert Decimal(str(got["data"]["total_cost"]["excl_vat"])) == Decimal("2.50")
+    # the operator reads our list too, by date like a partner
+    listed = body(await node.client.get("/ocpi/cpo/2.2.1/cdrs", headers=op()))["data"]
+    assert [c["id"] for c in listed] == ["S2"]
+    later = body(await node.client.get("/ocpi/cpo/2.2.1/cdrs?date_from=2099-01-01T00:00:00Z",
+                                       headers=op()))["data"]
+    assert later == []
+    # the operator cannot write one: CDRs are built, never hand-made
+    r = await node.client.put("/ocpi/cpo/2.2.1/cdrs/NL/OCP/S2", content=dumps(got["data"]),
+                              headers=op())
+    assert r.status_code in (404, 405) and body(r)["status_code"] >= 2000
 
 
 async def test_a_currency_mismatch_is_held_with_the_reason(node):
