@@ -59,7 +59,7 @@ async def test_a_cdr_posted_again_is_answered_alike_and_a_changed_one_is_refused
     again = await node.client.post("/ocpi/emsp/2.2.1/cdrs", content=dumps(cdr), headers=h)
     assert body(again)["status_code"] == 1000
     assert again.headers["Location"] == first.headers["Location"]
-    changed = {**cdr, "total_energy": 99, "last_updated": "2030-01-01T00:00:00Z"}
+    changed = {**cdr, "total_energy": 99, "last_updated": "2025-01-01T00:00:00Z"}
     r = await node.client.post("/ocpi/emsp/2.2.1/cdrs", content=dumps(changed), headers=h)
     assert r.status_code == 200 and body(r)["status_code"] == 2001
     assert "credit" in body(r)["status_message"]

@@ -229,7 +229,8 @@ async def test_a_link_to_another_host_is_not_followed(mock):
     assert [i["id"] for i in got] == [f"L{i}" for i in range(10)]
     assert elsewhere.requests == []
     assert [r["query"].get("offset") for r in mock.requests] == [None, "7"]
-    assert len(notes) == 1 and "another host" in notes[0] and "paging by offset" in notes[0]
+    # 127.0.0.1 on another port: named as what it is
+    assert len(notes) == 1 and "another port" in notes[0] and "paging by offset" in notes[0]
 
 
 class BrokenLinks(PeerMock):
@@ -260,11 +261,16 @@ class BrokenLinks(PeerMock):
                         f'?date_from=None&date_to=None&offset={offset}&limit=7>; rel="next"',
                 "unreadable": f"{base}/2.2.1/locations?offset={offset}; rel=next",
                 "loop": f'<{request.url}>; rel="next"',
+                # no "next" in it at all: once taken for the last page, silently
+                "garbage": "garbage;;;",
+                # the seed library's https on a plain-HTTP address, same host and port
+                "https": f'<{base.replace("http://", "https://")}/2.2.1/locations'
+                         f'?offset={offset}>; rel="next"',
             }[self.link]
         return response
 
 
-@pytest.mark.parametrize("link", ["seed", "unreadable", "loop"])
+@pytest.mark.parametrize("link", ["seed", "unreadable", "loop", "garbage", "https"])
 async def test_an_unusable_link_falls_back_to_offset_paging(link):
     partner = BrokenLinks(link)
     partner.items = _items(30)
@@ -278,6 +284,8 @@ async def test_an_unusable_link_falls_back_to_offset_paging(link):
     assert {t for _, t in pages} == {30}
     assert [r["query"].get("offset") for r in partner.requests] == [None, "7", "14", "21", "28"]
     assert len(notes) == 1 and notes[0].endswith("paging by offset")
+    if link == "https":  # the real reason, not "another host"
+        assert "asks for https where the list is served over http" in notes[0]
 
 
 async def test_an_unusable_link_without_a_total_is_an_error():

@@ -36,10 +36,10 @@ async def test_patch_without_last_updated_is_2001_on_22(node):
 async def test_evse_patch_bumps_parent_and_keeps_other_fields(node):
     token, loc, url = await _put_example(node)
     r = await node.client.patch(url + "/3256", json={
-        "status": "CHARGING", "last_updated": "2030-05-01T10:00:00Z"}, headers=auth(token))
+        "status": "CHARGING", "last_updated": "2025-05-01T10:00:00Z"}, headers=auth(token))
     assert body(r)["status_code"] == 1000
     got = body(await node.client.get(url, headers=auth(token)))["data"]
-    assert got["last_updated"] == "2030-05-01T10:00:00Z"
+    assert got["last_updated"] == "2025-05-01T10:00:00Z"
     evse = got["evses"][0]
     assert evse["status"] == "CHARGING"
     assert evse["evse_id"] == loc["evses"][0]["evse_id"]
@@ -50,12 +50,12 @@ async def test_connector_put_bumps_evse_and_location(node):
     token, loc, url = await _put_example(node)
     conn = copy.deepcopy(loc["evses"][0]["connectors"][0])
     conn["id"] = "9"
-    conn["last_updated"] = "2031-01-01T00:00:00Z"
+    conn["last_updated"] = "2026-01-01T00:00:00Z"
     r = await node.client.put(url + "/3256/9", content=dumps(conn), headers=auth(token))
     assert r.status_code == 201
     got = body(await node.client.get(url, headers=auth(token)))["data"]
-    assert got["last_updated"] == "2031-01-01T00:00:00Z"
-    assert got["evses"][0]["last_updated"] == "2031-01-01T00:00:00Z"
+    assert got["last_updated"] == "2026-01-01T00:00:00Z"
+    assert got["evses"][0]["last_updated"] == "2026-01-01T00:00:00Z"
     assert [c["id"] for c in got["evses"][0]["connectors"]] == ["1", "2", "9"]
 
 
@@ -163,7 +163,7 @@ async def test_2_2_1_output_carries_no_2_3_0_fields(node):
     assert "parking_places" not in got
     assert all("parking" not in e for e in got["evses"])
     # and a PATCH through 2.2.1 does not lose the 2.3.0 fields
-    r = await node.client.patch(BASE, json={"name": "X", "last_updated": "2030-01-01T00:00:00Z"},
+    r = await node.client.patch(BASE, json={"name": "X", "last_updated": "2025-01-01T00:00:00Z"},
                                 headers=auth(token))
     assert body(r)["status_code"] == 1000
     again = body(await node.client.get(url, headers=auth(token)))["data"]
@@ -257,7 +257,7 @@ async def test_limit_is_capped_and_date_filters(node):
 async def test_nulls_are_not_stored_and_a_null_patch_erases_nothing(node):
     token, loc, url = await _put_example(node)
     r = await node.client.patch(url, json={"name": None, "operator": {"name": "X", "website": None},
-                                           "last_updated": "2030-01-01T00:00:00Z"},
+                                           "last_updated": "2025-01-01T00:00:00Z"},
                                 headers=auth(token))
     assert body(r)["status_code"] == 1000
     got = body(await node.client.get(url, headers=auth(token)))["data"]
@@ -306,7 +306,7 @@ async def test_our_own_location_gets_a_time_zone_even_on_2_1_1(node):
     assert r.status_code == 201 and body(r)["status_code"] == 1000  # derived (in Ghent)
     assert "time_zone: derived from the coordinates as Europe/Brussels" \
         in body(r)["status_message"]
-    loc["last_updated"] = "2030-01-01T00:00:00Z"  # one given wins over the derived one
+    loc["last_updated"] = "2025-01-01T00:00:00Z"  # one given wins over the derived one
     r = await node.client.put(url, content=dumps({**loc, "time_zone": "Europe/Paris"}),
                               headers=op("2.1.1"))
     assert r.status_code == 200 and "derived" not in body(r)["status_message"]
@@ -361,11 +361,11 @@ async def test_location_datetimes_go_out_with_at_most_three_fractional_digits(no
 
     token = await node.partner("BE", "BEC")
     loc = example("2.2.1", "location_example.json")
-    loc["last_updated"] = "2030-01-01T00:00:00.123456Z"
-    loc["evses"][0]["last_updated"] = "2029-01-01T00:00:00.5555555Z"
+    loc["last_updated"] = "2025-01-01T00:00:00.123456Z"
+    loc["evses"][0]["last_updated"] = "2024-01-01T00:00:00.5555555Z"
     loc["evses"][0]["status_schedule"] = [{"period_begin": "2029-02-01T00:00:00.987654321",
                                            "status": "INOPERATIVE"}]
-    loc["evses"][0]["connectors"][0]["last_updated"] = "2029-01-01T00:00:00.000001Z"
+    loc["evses"][0]["connectors"][0]["last_updated"] = "2024-01-01T00:00:00.000001Z"
     loc["opening_times"] = {"twentyfourseven": True, "exceptional_closings": [
         {"period_begin": "2029-12-25T00:00:00.1111+00:00",
          "period_end": "2029-12-26T00:00:00Z"}]}
@@ -375,15 +375,15 @@ async def test_location_datetimes_go_out_with_at_most_three_fractional_digits(no
         got = body(await node.client.get(BASE.replace("2.2.1", version),
                                          headers=auth(token, version)))["data"]
         assert_valid("locations", version, got, version)  # every DateTime a string(25)
-        assert got["last_updated"] == "2030-01-01T00:00:00.123Z"
+        assert got["last_updated"] == "2025-01-01T00:00:00.123Z"
         evse = got["evses"][0]
-        assert evse["last_updated"] == "2029-01-01T00:00:00.555Z"  # cut, not rounded
+        assert evse["last_updated"] == "2024-01-01T00:00:00.555Z"  # cut, not rounded
         assert evse["status_schedule"][0]["period_begin"] == "2029-02-01T00:00:00.987Z"
-        assert evse["connectors"][0]["last_updated"] == "2029-01-01T00:00:00Z"
+        assert evse["connectors"][0]["last_updated"] == "2024-01-01T00:00:00Z"
         assert got["opening_times"]["exceptional_closings"][0]["period_begin"] == \
             "2029-12-25T00:00:00.111Z"
     # stored as sent: a resend 0.4 ms older is still older, so nothing goes backwards
-    older = {**loc, "name": "Older", "last_updated": "2030-01-01T00:00:00.123056Z"}
+    older = {**loc, "name": "Older", "last_updated": "2025-01-01T00:00:00.123056Z"}
     r = await node.client.put(BASE, content=dumps(older), headers=auth(token))
     assert "not applied" in body(r)["status_message"]
 
@@ -434,7 +434,7 @@ async def test_free_text_is_kept_with_a_warning_up_to_a_hard_ceiling(node):
                               headers=auth(token))
     assert r.status_code == 201 and "name: longer than 255" in body(r)["status_message"]
     r = await node.client.put(BASE, content=dumps({**loc, "name": "n" * 5000,
-                                                   "last_updated": "2030-01-01T00:00:00Z"}),
+                                                   "last_updated": "2025-01-01T00:00:00Z"}),
                               headers=auth(token))
     assert body(r)["status_code"] == 2001
     assert body(r)["status_message"].startswith("name: longer than 4096")
@@ -504,7 +504,7 @@ async def test_an_operator_put_of_a_location_keeps_the_nodes_own_keys(node):
     await store.update(ModuleID.locations, RoleEnum.cpo, {**stored, "_source": {"park": 1}},
                        loc["id"], country_code="NL", party_id="OCP")
     r = await node.client.put(url, content=dumps({**loc, "name": "Renamed",
-                                                  "last_updated": "2031-01-01T00:00:00Z"}),
+                                                  "last_updated": "2026-01-01T00:00:00Z"}),
                               headers=op())
     assert r.status_code == 200, r.text
     now = await store.get(ModuleID.locations, RoleEnum.cpo, loc["id"], country_code="NL",

@@ -77,14 +77,14 @@ async def test_put_replaces_and_patch_appends_charging_periods(node):
     url = "/ocpi/emsp/2.2.1/sessions/BE/BEC/101"
     await node.client.put(url, content=dumps(ses), headers=auth(token))
     without = {k: v for k, v in ses.items() if k != "charging_periods"}
-    without["last_updated"] = "2030-01-01T00:00:00Z"
+    without["last_updated"] = "2025-01-01T00:00:00Z"
     await node.client.put(url, content=dumps(without), headers=auth(token))
     got = body(await node.client.get(url, headers=auth(token)))["data"]
     assert "charging_periods" not in got
     period = ses["charging_periods"][0]
     for n in (1, 2):
         r = await node.client.patch(url, content=dumps({
-            "charging_periods": [period], "last_updated": f"2030-01-0{n + 1}T00:00:00Z"}),
+            "charging_periods": [period], "last_updated": f"2025-01-0{n + 1}T00:00:00Z"}),
             headers=auth(token))
         assert body(r)["status_code"] == 1000
     got = body(await node.client.get(url, headers=auth(token)))["data"]
@@ -99,7 +99,7 @@ async def test_session_patch_rules(node):
     r = await node.client.patch(url, json={"kwh": 5}, headers=auth(token))
     assert r.status_code == 200 and "last_updated" in body(r)["status_message"]
     r = await node.client.patch(url, json={"status": "BOGUS", "last_updated":
-                                           "2030-01-01T00:00:00Z"}, headers=auth(token))
+                                           "2025-01-01T00:00:00Z"}, headers=auth(token))
     assert r.status_code == 200 and "status" in body(r)["status_message"]
     r = await node.client.patch(url + "/charging_periods", json={}, headers=auth(token))
     assert r.status_code == 404
@@ -163,7 +163,7 @@ async def test_charging_preferences(node):
     assert r.status_code == 404 and body(r)["status_code"] == 2001  # EVSE not capable
     capable = copy.deepcopy(loc)
     capable["evses"][0]["capabilities"] = ["CHARGING_PREFERENCES_CAPABLE"]
-    capable["last_updated"] = "2030-01-01T00:00:00Z"
+    capable["last_updated"] = "2025-01-01T00:00:00Z"
     await node.client.put("/ocpi/cpo/2.2.1/locations/NL/OCP/LOC1", content=dumps(capable),
                           headers=op())
     r = await node.client.put(url, json={"profile_type": "FAST"}, headers=auth(emsp))
@@ -193,7 +193,7 @@ async def test_an_operator_put_keeps_what_the_node_keeps_beside_the_object(node)
                        country_code="NL", party_id="OCP")
     ses = example("2.2.1", "session_example_1_simple_start.json")
     ses.update(country_code="NL", party_id="OCP", id="S1", kwh=5, status="ACTIVE",
-               last_updated="2031-01-01T00:00:00Z", _source={"forged": True})
+               last_updated="2026-01-01T00:00:00Z", _source={"forged": True})
     r = await node.client.put("/ocpi/cpo/2.2.1/sessions/NL/OCP/S1", content=dumps(ses),
                               headers=op())
     assert r.status_code == 200, r.text
@@ -202,3 +202,57 @@ async def test_an_operator_put_keeps_what_the_node_keeps_beside_the_object(node)
     assert now["kwh"] == 5
     assert now["_source"] == {"smappee": {"id": 7}}  # kept, and the forged one dropped
     assert now["_charging_preferences"] == {"profile_type": "FAST"}
+
+
+async def test_an_unknown_session_is_a_404_with_the_generic_client_error(node):
+    """No version has an "unknown session" status: 2003 would say the Location is
+    unknown, which is not what happened."""
+    token = await node.partner("NL", "CPO", role="CPO")
+    for version in ("2.1.1", "2.2.1", "2.3.0"):
+        r = await node.client.get(f"/ocpi/emsp/{version}/sessions/NL/CPO/NOPE",
+                                  headers=auth(token, version))
+        assert (r.status_code, body(r)["status_code"]) == (404, 2000), version
+
+
+async def test_a_clock_far_ahead_is_refused_and_an_object_it_poisoned_is_repaired(node):
+    """A Session stamped 2099 (a partner's clock set wrong) would make every later,
+    correct update look old for ever: it is refused, naming the field; one stored
+    before this rule is repaired by ``ocpi db restamp``."""
+    from ocpi.core.enums import ModuleID, RoleEnum
+
+    token = await node.partner("NL", "CPO", role="CPO")
+    session = example("2.2.1", "session_example_1_simple_start.json")
+    session = {**session, "country_code": "NL", "party_id": "CPO"}
+    url = f"/ocpi/emsp/2.2.1/sessions/NL/CPO/{session['id']}"
+    future = {**session, "last_updated": "2099-01-01T00:00:00Z"}
+    r = await node.client.put(url, content=dumps(future), headers=auth(token))
+    assert r.status_code == 200 and body(r)["status_code"] == 2001
+    assert "last_updated" in body(r)["status_message"]
+    r = await node.client.patch(url, content=dumps({"kwh": 1, "last_updated":
+                                                    "2099-01-01T00:00:00Z"}),
+                                headers=auth(token))
+    assert body(r)["status_code"] in (2001, 2000)
+    # poisoned before the rule: written straight to the store
+    store = node.node.crud
+    await store.create(ModuleID.sessions, RoleEnum.emsp, future, country_code="NL",
+                       party_id="CPO")
+    now = {**session, "kwh": 7, "last_updated": "2026-12-01T00:00:00Z"}
+    r = await node.client.put(url, content=dumps(now), headers=auth(token))
+    assert "not applied" in body(r)["status_message"]  # what poisoning looks like
+    fixed = await store.restamp(ModuleID.sessions, RoleEnum.emsp, "NL", "CPO",
+                                session["id"], "2026-11-30T00:00:00Z")
+    assert fixed["last_updated"] == "2026-11-30T00:00:00Z"
+    r = await node.client.put(url, content=dumps(now), headers=auth(token))
+    assert body(r)["status_code"] == 1000 and "not applied" not in body(r)["status_message"]
+    got = body(await node.client.get(url, headers=auth(token)))["data"]
+    assert got["kwh"] == 7
+
+
+def test_ocpi_db_restamp_names_what_it_cannot_find(tmp_path):
+    from .test_cli import run
+
+    db = f"sqlite:///{tmp_path / 'n.db'}"
+    r = run("db", "restamp", "sessions", "NL/CPO/NOPE", db=db)
+    assert r.returncode == 1 and "no sessions NL/CPO/NOPE" in r.stderr
+    r = run("db", "restamp", "nosuch", "NL/CPO/X", db=db)
+    assert r.returncode == 1

@@ -83,7 +83,7 @@ async def test_patch_exists_only_on_2_1_1_and_delete_removes(node):
     assert str(got["elements"][0]["price_components"][0]["price"]) == "2.50"
     # 2.2.1 has no PATCH for tariffs: no such endpoint, and nothing changes
     r = await node.client.patch(url221, content=dumps({"currency": "USD",
-                                                       "last_updated": "2030-01-01T00:00:00Z"}),
+                                                       "last_updated": "2025-01-01T00:00:00Z"}),
                                 headers=auth(token))
     assert r.status_code in (404, 405) and body(r)["status_code"] >= 2000
     got = body(await node.client.get(url221, headers=auth(token)))["data"]

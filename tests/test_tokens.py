@@ -289,3 +289,64 @@ async def test_old_authorization_records_are_pruned_by_the_recording_path(db, mo
 
 async def _failing(db, older_than):
     raise RuntimeError("database gone")
+
+
+async def test_an_unknown_token_is_answered_in_each_versions_own_status_code(node):
+    """2004 Unknown Token exists from 2.2 on; 2.1.1's authorization answers a 404 with
+    its generic client error."""
+    cpo = await node.partner("NL", "CPO", role="CPO")
+    for version, code in (("2.1.1", 2000), ("2.2.1", 2004), ("2.3.0", 2004)):
+        r = await node.client.post(f"/ocpi/emsp/{version}/tokens/NOPE/authorize",
+                                   headers=auth(cpo, version))
+        assert (r.status_code, body(r)["status_code"]) == (404, code), version
+        assert "data" not in body(r)
+
+
+async def test_a_2_1_1_token_of_a_type_2_1_1_lacks_is_refused_for_that_reason(node):
+    emsp = await node.partner("NL", "TNM", role="EMSP")
+    token = {**example("2.1.1", "mod_tokens_L361_example.json"), "type": "APP_USER"}
+    r = await node.client.put(RECEIVER.format(v="2.1.1", cc="NL", pid="TNM", uid=token["uid"]),
+                              content=dumps(token), headers=auth(emsp, "2.1.1"))
+    assert r.status_code == 200 and body(r)["status_code"] == 2001
+    message = body(r)["status_message"]
+    assert "type" in message and "APP_USER" in message and "URL" not in message
+
+
+@pytest.mark.usefixtures("local_partners")
+@pytest.mark.parametrize("answer,allowed,reason", [
+    # the seed tutorials' library wraps a single object in a one-element list
+    ([{"allowed": "ALLOWED", "authorization_reference": "REF-1"}], "ALLOWED", None),
+    ({"allowed": "BLOCKED"}, "BLOCKED", None),
+    # an answer that cannot be read is the eMSP's fault, said with its words
+    ([{"allowed": "ALLOWED"}, {"allowed": "BLOCKED"}], "NOT_ALLOWED", "has no Authorization"),
+    ("garbage", "NOT_ALLOWED", "garbage"),
+])
+async def test_the_cpo_reads_an_emsps_authorization_as_it_really_comes(db, answer, allowed,
+                                                                       reason):
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from ocpi.peers.registry import Registry
+    from ocpi.services.authorization import authorize
+
+    from .outbox_helpers import receiving_partner
+    from .servers import ServerThread
+
+    async def auth_endpoint(request):
+        return JSONResponse({"data": answer, "status_code": 1000,
+                             "timestamp": "2026-01-01T00:00:00Z"})
+
+    app = Starlette(routes=[Route("/tokens/{uid}/authorize", auth_endpoint,
+                                  methods=["POST"])])
+    with ServerThread(app) as url:
+        peer_id = await receiving_partner(db, url, "DE", "MSP")
+        await Registry(db).update_peer(peer_id, endpoints=[
+            {"identifier": "tokens", "role": "SENDER", "url": f"{url}/tokens"}])
+        peer = await Registry(db).get_by_id(peer_id)
+        decision = await authorize(db, peer, "T1")
+    assert decision.allowed == allowed
+    if reason is None:
+        assert decision.decided_by == "emsp"
+    else:
+        assert reason in (decision.reason or "")

@@ -187,14 +187,20 @@ def body_of(sent: list[dict]) -> str:
                     ).decode()
 
 
-async def test_routing_headers_are_echoed_swapped(node):
+async def test_routing_headers_are_echoed_swapped_on_functional_modules_only(node):
     token = await node.partner("DE", "MSP", role="EMSP")
     h = {**auth(token), "OCPI-from-country-code": "DE", "OCPI-from-party-id": "MSP",
          "OCPI-to-country-code": "NL", "OCPI-to-party-id": "OCP"}
-    r = await node.client.get("/ocpi/versions", headers=h)
+    r = await node.client.get("/ocpi/cpo/2.2.1/locations", headers=h)
     assert (r.headers["ocpi-to-country-code"], r.headers["ocpi-to-party-id"]) == ("DE", "MSP")
     assert (r.headers["ocpi-from-country-code"], r.headers["ocpi-from-party-id"]) == \
         ("NL", "OCP")
+    # configuration modules SHALL NOT use them (2.2.1 transport and format, routing)
+    for path in ("/ocpi/versions", "/ocpi/2.2.1/details", "/ocpi/2.2.1/credentials",
+                 "/ocpi/emsp/2.2.1/hubclientinfo/DE/MSP"):
+        r = await node.client.get(path, headers=h)
+        assert "ocpi-to-country-code" not in r.headers and \
+            "ocpi-from-party-id" not in r.headers, path
     # an error answer carries them too; a value OCPI does not allow is not reflected
     bad = {**h, "OCPI-to-party-id": "TOO-LONG"}
     r = await node.client.get("/ocpi/cpo/2.2.1/locations/NOPE", headers=bad)

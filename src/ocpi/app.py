@@ -35,6 +35,7 @@ from .outbox import job as outbox_job
 from .peers.registry import BuiltinAuthenticator, Registry
 from .services import authorization, pull
 from .services import cdr_builder as _cdr_builder  # noqa: F401  (builds CDRs of our sessions)
+from .services import commands as command_sweeper
 from .store.database import Database
 from .store.sql_store import SqlStore
 
@@ -100,6 +101,7 @@ def get_application(
     max_body_bytes: int | None = None,
     limits: Limits | None = None,
     authorizer: Any = None,
+    command_handler: Any = None,
 ) -> FastAPI:
     """Build the OCPI application.
 
@@ -118,6 +120,11 @@ def get_application(
     ``authorizer(data)`` (sync or async) adds the operator's rules to the
     eMSP's real-time authorization: ``data`` holds the stored ``token`` and the
     requested ``location``; it returns None or {"allowed": ..., "info": ...}.
+
+    ``command_handler(data)`` (sync or async) answers a partner's command to our
+    CPO: ``data`` holds ``command``, ``request`` and our command ``id``; it returns
+    {"result": "ACCEPTED"|"REJECTED"|..., "timeout"?, "message"?}, and the result
+    follows through ``ocpi.services.commands.report_result`` (modules/commands).
 
     ``max_body_bytes`` (else ``OCPI_MAX_BODY_BYTES``, else 4 MiB) and the other
     ``limits`` bound what one request may cost (docs/security.md).
@@ -149,7 +156,7 @@ def get_application(
                 party_id=party_id or os.environ.get("OCPI_PARTY_ID"),
                 business_name=business_name or os.environ.get("OCPI_BUSINESS_NAME"),
                 limits=limits or Limits.from_env(max_body_bytes=max_body_bytes),
-                authorizer=authorizer)
+                authorizer=authorizer, command_handler=command_handler)
     if db is not None:  # a session started after a real-time authorization carries it
         node.own_write_filters.setdefault(ModuleID.sessions.value, []).append(
             functools.partial(authorization.reference_for_session, db))
@@ -183,6 +190,8 @@ def get_application(
         deliver = os.environ.get("OCPI_OUTBOX_WORKER", "1") != "0"
     if deliver and node.builtin_store:
         outbox_job.attach(app)
+    if db is not None and ModuleID.commands in modules and RoleEnum.cpo in roles:
+        command_sweeper.attach(app)  # commands whose result never came: TIMEOUT
     if db is not None:
         _check_schema_on_start(app, db)
     return app

@@ -45,6 +45,8 @@ class Node:
     limits: Limits = field(default_factory=Limits)
     # the operator's rules for real-time authorization (modules/tokens/module.py)
     authorizer: Callable[[dict[str, Any]], Any] | None = None
+    # the operator's answer to a partner's command (modules/commands/module.py)
+    command_handler: Callable[[dict[str, Any]], Any] | None = None
     # module -> what completes the node's own objects before they are stored
     own_write_filters: dict[str, list[Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]]] \
         = field(default_factory=dict)

@@ -48,6 +48,29 @@ def cmd_db_current(args: argparse.Namespace) -> int:
 
 
 
+def cmd_db_restamp(args: argparse.Namespace) -> int:
+    from ..core.datetime import now_text, parse_datetime
+    from ..core.enums import ModuleID
+    from ..modules.registry import object_type
+    from ..store.sql_store import SqlStore
+    from .common import fail
+
+    try:
+        decl = object_type(args.module)
+        cc, pid, id = args.key.split("/", 2)
+        stamp = args.to or now_text()
+        parse_datetime(stamp)
+    except (LookupError, ValueError) as exc:
+        return fail(f"{exc} (the key is CC/PID/ID)" if "unpack" in str(exc) else str(exc))
+    role = decl.own_role if args.side == "ours" else decl.partner_role
+    data = _schema(args, lambda db: SqlStore(db).restamp(ModuleID(args.module), role, cc,
+                                                          pid, id, stamp))
+    if data is None:
+        return fail(f"no {args.module} {args.key} on {args.side} side")
+    show(args, data, f"{args.module} {args.key} now last_updated {stamp}")
+    return 0
+
+
 def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
     dbp = sub.add_parser("db", help="the database schema: migrations")
     dsub = dbp.add_subparsers(dest="db_command", required=True)
@@ -57,3 +80,12 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
     dcur = dsub.add_parser("current", help="the schema's revision and whether it is at head")
     common(dcur)
     dcur.set_defaults(func=cmd_db_current)
+    dre = dsub.add_parser("restamp", help="repair an object a wrong clock stamped in the "
+                          "future: set its last_updated (default: now); sends nothing")
+    common(dre)
+    dre.add_argument("module", help="locations, sessions, tokens, tariffs, ...")
+    dre.add_argument("key", help="CC/PID/ID (a token: CC/PID/TYPE:UID)")
+    dre.add_argument("--side", choices=["ours", "theirs"], default="theirs",
+                     help="a partner's copy (default) or one of our own")
+    dre.add_argument("--to", help="the ISO time to set (default: now)")
+    dre.set_defaults(func=cmd_db_restamp)

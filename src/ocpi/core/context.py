@@ -28,6 +28,7 @@ class NodeContext(Protocol):
     modules: list[ModuleID]
     limits: Limits
     authorizer: Callable[[dict[str, Any]], Any] | None
+    command_handler: Callable[[dict[str, Any]], Any] | None
     own_write_filters: dict[str, list[Callable[[dict[str, Any]],
                                                Awaitable[dict[str, Any]]]]]
     reach: Any  # which parties each hub reaches (modules/hubclientinfo/reach.py)

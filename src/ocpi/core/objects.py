@@ -6,8 +6,9 @@ the never-go-backwards ``last_updated`` rule and namespace checks.
 
 import asyncio
 import functools
+import os
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -64,11 +65,13 @@ async def _model_validate(ctx: OcpiRequest, model: type[OcpiModel], data: dict[s
 
 async def validate(ctx: OcpiRequest, model: type[OcpiModel], data: dict[str, Any],
                    prefix: str = "") -> None:
-    """Validate a full object; hard errors raise 2001 naming the field."""
+    """Validate a full object; hard errors raise 2001 naming the field, and so does a
+    ``last_updated`` far ahead of our clock."""
     try:
         await _model_validate(ctx, model, data, big=False)
     except ValidationError as exc:
         raise InvalidParameters(validation_message(exc, prefix)) from None
+    refuse_future(data, prefix)
 
 
 async def validate_patch(ctx: OcpiRequest, model: type[OcpiModel], merged: dict[str, Any],
@@ -128,6 +131,7 @@ def ensure_last_updated(ctx: OcpiRequest, patch: dict[str, Any]) -> None:
             patch["last_updated"] = now_text()
         else:
             raise InvalidParameters("last_updated: required in a PATCH")
+    refuse_future(patch)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -145,6 +149,41 @@ def timestamp(value: Any) -> datetime | None:
     if not isinstance(value, str) or len(value) > 35:
         return None
     return _parsed(value)
+
+
+# how far ahead of our clock a last_updated may be: one stamped further (a partner's
+# clock set wrong, local time sent as UTC) would make every later, correct update look
+# old and be dropped for ever (OCPI_MAX_CLOCK_AHEAD_SECONDS, default 300)
+MAX_AHEAD_SECONDS = int(os.environ.get("OCPI_MAX_CLOCK_AHEAD_SECONDS", "300"))
+
+
+def ahead_of_our_clock(data: dict[str, Any], prefix: str = "") -> str | None:
+    """Why ``data`` (or one of its EVSEs or Connectors) is stamped too far in the
+    future, naming the field; None when it is not."""
+    limit = datetime.now(UTC) + timedelta(seconds=MAX_AHEAD_SECONDS)
+
+    def check(obj: Any, path: str) -> str | None:
+        moment = timestamp(obj.get("last_updated")) if isinstance(obj, dict) else None
+        if moment is None or moment <= limit:
+            return None
+        return (f"{path}last_updated: {obj['last_updated']} is more than "
+                f"{MAX_AHEAD_SECONDS} s ahead of our clock (a clock set wrong, or local "
+                "time sent as UTC?): it would make every later update look old")
+
+    found = check(data, prefix)
+    for i, evse in enumerate(data.get("evses") or () if found is None else ()):
+        found = found or check(evse, f"{prefix}evses.{i}.")
+        for j, connector in enumerate((evse.get("connectors") or ())
+                                      if isinstance(evse, dict) and found is None else ()):
+            found = found or check(connector, f"{prefix}evses.{i}.connectors.{j}.")
+    return found
+
+
+def refuse_future(data: dict[str, Any], prefix: str = "") -> None:
+    """2001 for an object (or PATCH) stamped too far ahead of our clock."""
+    problem = ahead_of_our_clock(data, prefix)
+    if problem is not None:
+        raise InvalidParameters(problem)
 
 
 def is_stale(incoming: dict[str, Any], stored: dict[str, Any] | None) -> bool:

@@ -261,10 +261,23 @@ def routing_parties(headers: Any) -> tuple[tuple[str, str] | None, tuple[str, st
     return pair("from"), pair("to")
 
 
+# configuration modules, where 2.2.1 says routing headers SHALL NOT be used
+_CONFIGURATION = frozenset({"versions", "details", "credentials", "hubclientinfo"})
+
+
+def _functional(path: str) -> bool:
+    """A functional module's path (``/ocpi/{cpo|emsp}/{version}/{module}/...``): the
+    only answers that carry routing headers."""
+    parts = path.split("/", 5)  # "", "ocpi", role, version, module, rest
+    return (len(parts) >= 5 and parts[1] == "ocpi" and parts[2] in ("cpo", "emsp")
+            and parts[4] not in _CONFIGURATION)
+
+
 class RequestIdMiddleware:
     """Echo ``X-Request-ID``/``X-Correlation-ID`` (made up when absent) on every response,
-    and the routing headers swapped (2.2.1: the answer goes from the request's
-    OCPI-to party back to its OCPI-from party)."""
+    and on functional modules the routing headers swapped (2.2.1: the answer goes from
+    the request's OCPI-to party back to its OCPI-from party; configuration modules
+    SHALL NOT use them)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -282,6 +295,8 @@ class RequestIdMiddleware:
                 correlation_id = value
             elif name in _ROUTING and _party_part(value, name) and len(routing) < 4:
                 routing.append((_ROUTING[name], value))
+        if routing and not _functional(scope.get("path", "")):
+            routing = []
         request_id = request_id or uuid.uuid4().hex.encode()
         correlation_id = correlation_id or request_id
 

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..core.mapping import without_nulls
-from ..core.objects import without_internal
+from ..core.objects import ahead_of_our_clock, without_internal
 from ..core.transport import validation_message
 from .registry import object_type, object_types
 
@@ -35,4 +35,7 @@ def from_wire(module: str, item: Any, version: str, country_code: str | None = N
         decl.model(version).model_validate(item, context={"warnings": []})
     except ValidationError as exc:
         raise ValueError(validation_message(exc)) from None
+    problem = ahead_of_our_clock(item)  # a pulled object must not poison ours either
+    if problem is not None:
+        raise ValueError(problem)
     return decl.to_canonical(item, version, country_code, party_id)

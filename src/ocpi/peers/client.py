@@ -61,6 +61,19 @@ class Answer:
     def ok(self) -> bool:
         return 200 <= self.http_status < 300 and 1000 <= self.status_code < 2000
 
+    def object(self) -> dict[str, Any] | None:
+        """The single object answered; a one-element list is read as its object (some
+        libraries wrap every answer in a list); None when there is no one object."""
+        data = self.data
+        if isinstance(data, list) and len(data) == 1:
+            data = data[0]
+        return data if isinstance(data, dict) else None
+
+    def quoted(self, size: int = 200) -> str:
+        """The answer's data as the partner sent it, cut for a message."""
+        text = jsonutil.dumps(self.data).decode() if self.data is not None else "no data"
+        return text if len(text) <= size else text[:size] + "..."
+
 
 def encode_token(token: str, version: str, profile: Profile) -> str:
     """``Token <t>``: plain on 2.1.1 (and for partners that want it), base64 on 2.2+."""
@@ -76,7 +89,7 @@ def next_link(headers: httpx.Headers, base: str) -> str | None:
     """
     for value in headers.get_list("link"):
         found = _LINK.findall(value)
-        if not found and "next" in value.lower():
+        if not found:  # garbage is no "last page": the count decides (offset paging)
             raise ValueError(f"cannot read Link {value[:120]!r}")
         for target, params in found:
             rel = _REL_NEXT.search(params)
@@ -98,8 +111,14 @@ def _unusable(link: str | None, start: str, seen: set[str]) -> str | None:
     """Why a next-page Link must not be followed, if it must not."""
     if link is None:
         return None
-    if _origin(link) != _origin(start):
-        return f"it points to another host, {_origin(link)[1]}; our token stays here"
+    there, here = _origin(link), _origin(start)
+    if there[1] != here[1]:
+        return f"it points to another host, {there[1]}; our token stays here"
+    if there[0] != here[0]:
+        return (f"it asks for {there[0]} where the list is served over {here[0]} (same "
+                "host); our token stays on the address we were given")
+    if there != here:
+        return f"it points to another port, {there[2]}; our token stays here"
     if link in seen:
         return "it repeats a page already fetched"
     return None

@@ -95,7 +95,7 @@ async def discover(client: OcpiClient, versions_url: str, acceptable: Sequence[s
         details = await client.call("GET", urls[chosen])
     except PartnerError as exc:
         raise HandshakeError(f"cannot use the partner's version details: {exc}") from None
-    endpoints = _endpoint_list(details.data, urls[chosen])
+    endpoints = _endpoint_list(details.object(), urls[chosen])
     if not {e["identifier"] for e in endpoints} & set(modules):
         raise HandshakeError(f"the partner's {chosen} endpoints offer none of "
                              f"{', '.join(modules)}", Status.NO_MATCHING_ENDPOINTS)
@@ -201,7 +201,8 @@ async def register(registry: Registry, us: Us, versions_url: str, token_a: str, 
             raise HandshakeError(f"registration refused: {exc}{hint}", exc.status_code
                                  or Status.UNABLE_TO_USE_CLIENT_API) from None
     try:
-        creds, parties = _their_credentials(answer.data, found.version, their_role, cred_url)
+        creds, parties = _their_credentials(answer.object() or answer.data, found.version,
+                                            their_role, cred_url)
         if any(p.role == "HUB" for p in parties) and (role or "").upper() != "HUB":
             raise HandshakeError("the partner says it is a HUB, which may write objects of "
                                  "every party it reports reaching: pass --role HUB to "
@@ -268,7 +269,8 @@ async def update(registry: Registry, us: Us, peer: Peer, *, version: str | None 
                 await registry.drop_token(token_b)  # it answered: it did not switch
             # else (timeout, lost connection) it may have switched: B stays valid
             raise HandshakeError(f"update refused: {exc}") from None
-    creds, parties = _their_credentials(answer.data, found.version, peer.role, cred_url)
+    creds, parties = _their_credentials(answer.object() or answer.data, found.version,
+                                        peer.role, cred_url)
     await registry.complete_update(peer.id, keep=token_b,
                                    **registration(found, creds, parties))
     fresh = await registry.get_by_id(peer.id)

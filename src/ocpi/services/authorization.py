@@ -113,8 +113,11 @@ async def _ask(peer: Peer, uid: str, token_type: str, location_id: str | None,
             if exc.retryable:
                 return None
             return Decision("NOT_ALLOWED", "emsp", reason=f"the eMSP refused: {exc.reason}")
-    data = answer.data if isinstance(answer.data, dict) else {}
-    allowed = str(data.get("allowed") or "NOT_ALLOWED")
+    data = answer.object()
+    if data is None or not data.get("allowed"):  # the eMSP's fault, said as such
+        return Decision("NOT_ALLOWED", "emsp", reason="the eMSP's answer has no "
+                        f"AuthorizationInfo: {answer.quoted()}")
+    allowed = str(data["allowed"])
     reference = data.get("authorization_reference") if not is_v2_1(version) \
         else data.get("authorization_id")
     token = data.get("token") if isinstance(data.get("token"), dict) else None

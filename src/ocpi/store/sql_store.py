@@ -467,6 +467,23 @@ class SqlStore:
             self.offsets.forget()
         self._published(queued)
 
+    async def restamp(self, module: ModuleID, role: RoleEnum, country_code: str,
+                      party_id: str, id: str, stamp: str) -> dict[str, Any] | None:
+        """Set one stored object's ``last_updated`` to ``stamp``, whatever it was: the
+        repair of an object a wrong clock stamped in the future, which would otherwise
+        make every later update look old. Sends nothing. The object, or None."""
+        t = stored_type(module)
+        where = self._where(t.table, role, id, country_code, party_id)  # the store's key
+        async with self.db.begin() as tx:
+            row = (await tx.execute(select(t.table.c.data).where(where))).first()
+            if row is None:
+                return None
+            data = {**jsonutil.loads(row[0]), "last_updated": stamp}
+            await tx.execute(update(t.table).where(where).values(
+                last_updated=ts_key(stamp), data=jsonutil.dumps(data).decode(),
+                **_columns(t, data, role)))
+        return data
+
     async def do(self, module: ModuleID, role: RoleEnum | None, action: Any, *args: Any,
                  data: dict | None = None, **kwargs: Any) -> Any:
         raise NotImplementedError(f"the built-in store has no action {action}")

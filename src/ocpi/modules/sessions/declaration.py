@@ -61,7 +61,7 @@ SESSIONS = declare(ObjectType(
     columns=_columns, push=PushRule.TO_TOKEN_OWNER,
     appended=lambda version: () if is_v2_1(version) else ("charging_periods",),
     put_when_changed=frozenset({"charging_periods", "location"}),
-    unknown_status=lambda version: Status.CLIENT_ERROR if is_v2_1(version)
-    else Status.UNKNOWN_LOCATION,
+    # no version has an "unknown session" code: the generic client error, with a 404
+    unknown_status=lambda version: Status.CLIENT_ERROR,
     needs_context=_needs_location, load_context=_location, visible_to_token_owner=True,
 ))

@@ -72,7 +72,10 @@ TOKENS = declare(ObjectType(
     key_of_call=lambda id, kwargs: store_key(id, kwargs.get("token_type")),
     id_field="uid", push=PushRule.TO_CPOS, readers=frozenset({"CPO"}),
     url_path=_url_path,
-    unknown_status=lambda version: Status.UNKNOWN_TOKEN,
+    # 2004 Unknown Token exists from 2.2 on; 2.1.1 answers an unknown token with a 404
+    # and its generic client error
+    unknown_status=lambda version: Status.CLIENT_ERROR if is_v2_1(version)
+    else Status.UNKNOWN_TOKEN,
 ))
 
 

@@ -18,7 +18,6 @@ from ...core.enums import Action, ModuleID, RoleEnum
 from ...core.envelope import envelope
 from ...core.errors import InvalidParameters, NotFound
 from ...core.interface import Endpoint, ModuleDefinition
-from ...core.status import Status
 from ...core.transport import OcpiRequest
 from ..generic import Handlers
 from ..versions.enums import is_v2_1
@@ -64,7 +63,7 @@ async def authorize(ctx: OcpiRequest) -> Response:
         await obj.validate(ctx, LOCATION_REFERENCES[ctx.version], location, "location.")
     token, _ = await HANDLERS.load(ctx, None, None, [(uid, {"token_type": token_type})])
     if token is None:
-        raise NotFound(f"unknown token {uid!r}", status_code=Status.UNKNOWN_TOKEN)
+        raise NotFound(f"unknown token {uid!r}", status_code=TOKENS.unknown_status(ctx.version))
     allowed = "ALLOWED" if token.get("valid") else "BLOCKED"
     info = None
     ruled = await _operator_rules(ctx, token, location)

@@ -19,7 +19,8 @@ PROFILE_TYPES = ("CHEAP", "FAST", "GREEN", "REGULAR")
 
 class Token211(OcpiModel):
     uid: String(36)
-    type: OpenEnum(TOKEN_TYPES_211)
+    # closed: a 2.1.1 URL names no type, so RFID then OTHER is all it can address
+    type: ClosedEnum(TOKEN_TYPES_211)
     auth_id: String(36)
     visual_number: Text(64) | None = None
     issuer: Text(64)

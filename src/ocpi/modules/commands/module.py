@@ -1,0 +1,263 @@
+"""Commands (OCPI 2.2.1/2.3.0 section 13, 2.1.1 "Commands module"): the CPO
+receiver ``POST {commands}/{command}`` and the eMSP's endpoint for the
+asynchronous result, ``POST {commands}/{command}/{uid}`` (the ``response_url``
+we gave; the specification leaves its shape to the eMSP).
+
+The CPO answers at once with a CommandResponse: what it can tell from its own
+data (an unknown Location, EVSE or Connector: REJECTED with the reason; a
+STOP_SESSION of a session we do not hold: UNKNOWN_SESSION; a command type the
+version lacks: NOT_SUPPORTED), else what the operator's hook says. The hook
+is ``get_application(command_handler=fn)``, or with the seed API the user's
+``Crud.do(ModuleID.commands, RoleEnum.cpo, Action.send_command, data=...)``
+(NotImplementedError: NOT_SUPPORTED). ``fn(data)`` gets ``{"command", "request",
+"id", "version", "authorization_reference"}`` and returns ``{"result",
+"timeout"?, "message"?}``. With neither, ``DEFAULT_HANDLER`` answers: today
+NOT_SUPPORTED; the simulated charger is meant to replace it there.
+
+An accepted command waits for ``services.commands.report_result`` (or the
+sweeper's TIMEOUT once ``timeout`` passed); an accepted START_SESSION is
+recorded as the eMSP's authorization, so the session that follows carries its
+``authorization_reference`` (``services.authorization.reference_for_session``).
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from starlette.responses import Response
+
+from ...core import objects as obj
+from ...core.enums import Action, InterfaceRole, ModuleID, RoleEnum
+from ...core.envelope import envelope
+from ...core.errors import Forbidden, InvalidParameters, NotFound
+from ...core.interface import Endpoint, ModuleDefinition
+from ...core.status import Status
+from ...core.transport import OcpiRequest
+from ...core.types import ci
+from ...store.database import Tx
+from ..tokens.declaration import DEFAULT_TYPE, authorizations
+from ..tokens.records import new_reference
+from ..versions.enums import is_v2_1
+from . import records as rec
+from .declaration import ASKING, CPO, DONE, EMSP, PENDING
+from .schemas import RESPONSE, RESULT, display, request_model, responses, text_of
+
+MODULE = ModuleID.commands
+DEFAULT_TIMEOUT = 60  # seconds, when the hook accepts without saying
+MAX_TIMEOUT = 86_400
+ASK_LIMIT = timedelta(minutes=10)  # a hook that never answered: the row is closed then
+_SENDERS = frozenset({"EMSP"})  # (a hub acts for eMSPs: Caller.acts_as lets it)
+
+log = logging.getLogger("ocpi.commands")
+
+
+def not_supported(data: dict[str, Any]) -> dict[str, Any]:
+    """The hook when the operator gave none: nothing here can reach a Charge Point."""
+    return {"result": "NOT_SUPPORTED",
+            "message": "no charge point connection: this node has no command handler"}
+
+
+# the seam for the default hook (the simulated charger will be set here)
+DEFAULT_HANDLER: Callable[[dict[str, Any]], Any] = not_supported
+
+
+async def _ours(ctx: OcpiRequest, module: ModuleID, id: str) -> dict[str, Any] | None:
+    node = ctx.node
+    return await node.crud.get(module, RoleEnum.cpo, id, **node.crud_kwargs(
+        ctx, node.country_code, node.party_id))
+
+
+def _find(items: Any, field: str, value: str) -> dict[str, Any] | None:
+    for item in items or []:
+        if isinstance(item, dict) and ci(str(item.get(field, ""))) == ci(value):
+            return item
+    return None
+
+
+def _not_callers(ctx: OcpiRequest, token: Any) -> bool:
+    """A token (or a session's) of another party than the calling eMSP's; a hub may
+    carry any party's, and a 2.1.1 token names no owner."""
+    caller = ctx.caller
+    if not isinstance(token, dict) or caller.is_hub or caller.any_party:
+        return False
+    cc, pid = token.get("country_code"), token.get("party_id")
+    return bool(cc and pid) and not caller.owns(str(cc), str(pid))
+
+
+async def _refusal(ctx: OcpiRequest, command: str, body: dict[str, Any]
+                   ) -> tuple[str, str] | None:
+    """What our own data answers before any Charge Point is asked (result, reason)."""
+    if command == "STOP_SESSION":
+        session = await _ours(ctx, ModuleID.sessions, str(body["session_id"]))
+        if session is None:
+            return "UNKNOWN_SESSION", f"unknown session {body['session_id']!r}"
+        if _not_callers(ctx, session.get("cdr_token")):
+            return "REJECTED", f"session {body['session_id']!r} is not one of your customers'"
+        return None
+    if _not_callers(ctx, body.get("token")):
+        return "REJECTED", "the token belongs to another party"
+    if "location_id" not in body:
+        return None
+    location = await _ours(ctx, ModuleID.locations, str(body["location_id"]))
+    if location is None:
+        return "REJECTED", f"unknown Location {body['location_id']!r}"
+    if body.get("evse_uid") is None:
+        return None
+    evse = _find(location.get("evses"), "uid", str(body["evse_uid"]))
+    if evse is None or evse.get("status") == "REMOVED":
+        return "REJECTED", (f"unknown EVSE {body['evse_uid']!r} at Location "
+                            f"{body['location_id']!r}")
+    if body.get("connector_id") is not None and \
+            _find(evse.get("connectors"), "id", str(body["connector_id"])) is None:
+        return "REJECTED", (f"unknown Connector {body['connector_id']!r} of EVSE "
+                            f"{body['evse_uid']!r}")
+    return None
+
+
+async def _ask_hook(ctx: OcpiRequest, data: dict[str, Any]) -> Any:
+    handler = getattr(ctx.node, "command_handler", None)
+    if handler is None and not ctx.node.builtin_store:
+        try:
+            return await ctx.node.crud.do(MODULE, RoleEnum.cpo, Action.send_command, data=data,
+                                          **ctx.node.crud_kwargs(ctx, None, None))
+        except NotImplementedError:
+            return None
+    result = (handler or DEFAULT_HANDLER)(data)
+    if hasattr(result, "__await__"):
+        result = await result
+    return result
+
+
+def _response(raw: Any, version: str) -> dict[str, Any]:
+    """The hook's answer as a CommandResponse (2.2 shape); ValueError when it is none."""
+    if raw is None:
+        return {"result": "NOT_SUPPORTED", "timeout": 0,
+                "message": display("the command is not supported")}
+    if isinstance(raw, str):
+        raw = {"result": raw}
+    if not isinstance(raw, dict) or raw.get("result") not in responses(version):
+        raise ValueError(f"the command handler answered {raw!r}")
+    timeout = 0
+    if raw["result"] == "ACCEPTED":
+        timeout = min(max(int(raw.get("timeout") or DEFAULT_TIMEOUT), 1), MAX_TIMEOUT)
+    out: dict[str, Any] = {"result": raw["result"], "timeout": timeout}
+    message = display(raw.get("message"))
+    if message:
+        out["message"] = message
+    return out
+
+
+def _wire(response: dict[str, Any], version: str) -> dict[str, Any]:
+    """A CommandResponse as ``version`` carries it: 2.1.1 has ``result`` only."""
+    answer = {"result": response["result"]} if is_v2_1(version) else response
+    RESPONSE[version].model_validate(answer, context={"warnings": []})
+    return answer
+
+
+def _answer(ctx: OcpiRequest, response: dict[str, Any]) -> Response:
+    why = text_of(response.get("message"))
+    note = "" if response["result"] == "ACCEPTED" or not why else f"; {why}"
+    return envelope(_wire(response, ctx.version),
+                    status_message=f"{response['result']}{note}")
+
+
+async def _authorized(tx: Tx, ctx: OcpiRequest, body: dict[str, Any], reference: str) -> None:
+    """An accepted START_SESSION is the eMSP's authorization of its token: recorded as
+    one, the session that follows takes its reference (``reference_for_session``)."""
+    token = body.get("token") or {}
+    owner = (token.get("country_code"), token.get("party_id"))
+    if not all(owner):
+        owner = (ctx.caller.country_code, ctx.caller.party_id)
+    await tx.execute(authorizations.insert().values(
+        role=str(RoleEnum.cpo), reference=reference, peer_id=ctx.caller.peer_id,
+        token_country_code=(owner[0] or "").upper()[:2] or None,
+        token_party_id=(owner[1] or "").upper()[:3] or None,
+        uid=ci(str(token.get("uid", ""))), type=str(token.get("type") or DEFAULT_TYPE).upper(),
+        location_id=body.get("location_id"), evse_uid=body.get("evse_uid"),
+        allowed="ALLOWED", decided_by="command", created_at=rec.now()))
+
+
+async def post_command(ctx: OcpiRequest) -> Response:
+    """``POST {commands}/{command}``: a partner's command, answered at once."""
+    caller = ctx.caller
+    if caller.is_operator or not caller.acts_as(_SENDERS):
+        raise Forbidden("commands are sent by eMSP partners")
+    command = ctx.params["command"]
+    model = request_model(command, ctx.version)
+    if model is None:
+        return _answer(ctx, {"result": "NOT_SUPPORTED", "timeout": 0, "message": display(
+            f"{command!r} is not a command of OCPI {ctx.version}")})
+    body = obj.require_object(await ctx.json(), model.__name__)
+    await obj.validate(ctx, model, body)
+    if not str(body["response_url"]).startswith(("https://", "http://")):
+        raise InvalidParameters("response_url: not an http(s) URL")
+    reference = None
+    if command in ("START_SESSION", "RESERVE_NOW"):
+        reference = str(body.get("authorization_reference") or new_reference())
+    refused = await _refusal(ctx, command, body)
+    db = ctx.node.db
+    values = {"role": CPO, "peer_id": caller.peer_id, "command": command,
+              "version": ctx.version, "response_url": str(body["response_url"]),
+              "request": body, "authorization_reference": reference}
+    if refused is not None:
+        response = {"result": refused[0], "timeout": 0, "message": display(refused[1])}
+        if db is not None:
+            async with db.begin() as tx:
+                await rec.insert_one(tx, **values, response=response, state=DONE,
+                                     created_at=rec.now(), finished_at=rec.now())
+        return _answer(ctx, response)
+    command_id = None
+    if db is not None:  # asked, not yet answered: closed by the sweeper if we die now
+        async with db.begin() as tx:
+            command_id = await rec.insert_one(tx, **values, state=ASKING, created_at=rec.now(),
+                                              timeout_at=rec.now() + ASK_LIMIT)
+    data = {"command": command, "request": body, "id": command_id, "version": ctx.version,
+            "authorization_reference": reference}
+    try:
+        response = _response(await _ask_hook(ctx, data), ctx.version)
+    except Exception:  # the operator's code: logged, the eMSP told, the row closed
+        log.exception("the command handler failed on %s %s", command, command_id)
+        response = {"result": "REJECTED", "timeout": 0,
+                    "message": display("the command could not be passed on")}
+    if db is not None and command_id is not None:
+        accepted = response["result"] == "ACCEPTED"
+        async with db.begin() as tx:
+            moved = await rec.move(
+                tx, command_id, (ASKING,), state=PENDING if accepted else DONE,
+                response=rec.dumps(response), finished_at=None if accepted else rec.now(),
+                timeout_at=rec.now() + timedelta(seconds=response["timeout"])
+                if accepted else None)
+            if moved and accepted and command == "START_SESSION" and reference:
+                await _authorized(tx, ctx, body, reference)
+    return _answer(ctx, response)
+
+
+async def post_result(ctx: OcpiRequest) -> Response:
+    """``POST {our response_url}``: the CPO's one result of a command we sent. Only
+    the partner we sent it to may post it, once; anything else is stored nowhere."""
+    db = ctx.node.db
+    unknown = NotFound("no command awaits a result at this URL", status_code=Status.CLIENT_ERROR)
+    if db is None or ctx.caller.peer_id is None:
+        raise unknown
+    async with db.begin() as tx:
+        found = await rec.by_uid(tx, ctx.params["uid"])
+    if found is None or found.role != EMSP or found.command != ctx.params["command"] \
+            or found.version != ctx.version or found.peer_id != ctx.caller.peer_id:
+        raise unknown
+    model = RESULT[ctx.version]
+    body = obj.require_object(await ctx.json(), model.__name__)
+    await obj.validate(ctx, model, body)
+    message = display(body.get("message"))
+    async with db.begin() as tx:
+        if not await rec.finish(tx, found.id, (ASKING, PENDING), str(body["result"]), message):
+            raise InvalidParameters(f"command {found.id} has its result already")
+    return envelope(status_message=f"result {body['result']} recorded")
+
+
+def definition() -> ModuleDefinition:
+    return ModuleDefinition(id=MODULE, interfaces={
+        RoleEnum.cpo: (InterfaceRole.RECEIVER, (Endpoint("POST", "/{command}", post_command),)),
+        RoleEnum.emsp: (InterfaceRole.SENDER, (
+            Endpoint("POST", "/{command}/{uid}", post_result),)),
+    })

@@ -1,0 +1,106 @@
+"""Reading and writing ``command_records``, in the caller's transaction.
+
+Every change of state is a guarded UPDATE (``WHERE state IN ...``): of two
+results for one command (the operator's and the sweeper's TIMEOUT, two
+sweepers of two processes, a partner's retried POST) exactly one wins, on
+SQLite and PostgreSQL alike, and whoever wins queues what follows in the same
+transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from ...core import jsonutil
+from ...core.datetime import utcnow
+from ...store.database import Database, Tx
+from .declaration import DONE, records
+
+
+def now() -> datetime:
+    return utcnow().replace(tzinfo=None)
+
+
+@dataclass
+class Command:
+    id: int
+    role: str
+    peer_id: int | None
+    command: str
+    version: str
+    uid: str | None
+    response_url: str
+    request: dict[str, Any]
+    response: dict[str, Any] | None
+    state: str
+    result: str | None
+    message: list[dict[str, Any]] | None
+    authorization_reference: str | None
+    created_at: datetime
+    timeout_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def from_row(cls, r: Any) -> Command:
+        return cls(int(r.id), r.role, r.peer_id, r.command, r.version, r.uid, r.response_url,
+                   jsonutil.loads(r.request), jsonutil.loads(r.response) if r.response else None,
+                   r.state, r.result, jsonutil.loads(r.message) if r.message else None,
+                   r.authorization_reference, r.created_at, r.timeout_at, r.finished_at)
+
+    def as_dict(self) -> dict[str, Any]:
+        def stamp(t: datetime | None) -> str | None:
+            return t.isoformat() + "Z" if t else None
+        return {"id": self.id, "side": self.role, "peer_id": self.peer_id,
+                "command": self.command, "version": self.version, "state": self.state,
+                "request": self.request, "response": self.response, "result": self.result,
+                "message": self.message, "response_url": self.response_url,
+                "authorization_reference": self.authorization_reference,
+                "created_at": stamp(self.created_at), "timeout_at": stamp(self.timeout_at),
+                "finished_at": stamp(self.finished_at)}
+
+
+def dumps(value: Any) -> str | None:
+    return jsonutil.dumps(value).decode() if value is not None else None
+
+
+async def insert_one(tx: Tx, **values: Any) -> int:
+    values = {**values, "request": dumps(values["request"]),
+              "response": dumps(values.get("response"))}
+    result = await tx.execute(insert(records).values(**values))
+    return int(result.inserted_primary_key[0])
+
+
+async def get(tx: Tx, command_id: int) -> Command | None:
+    row = (await tx.execute(select(records).where(records.c.id == command_id))).first()
+    return Command.from_row(row) if row else None
+
+
+async def by_uid(tx: Tx, uid: str) -> Command | None:
+    row = (await tx.execute(select(records).where(records.c.uid == uid))).first()
+    return Command.from_row(row) if row else None
+
+
+async def move(tx: Tx, command_id: int, states: Iterable[str], **values: Any) -> bool:
+    """Change a command still in one of ``states``; False when it had moved on."""
+    done = await tx.execute(update(records).where(
+        records.c.id == command_id, records.c.state.in_(list(states))).values(**values))
+    return bool(done.rowcount)
+
+
+async def finish(tx: Tx, command_id: int, states: Iterable[str], result: str,
+                 message: list[dict[str, Any]] | None, at: datetime | None = None) -> bool:
+    """Record the one result of a command (pending -> done); False when it had one."""
+    return await move(tx, command_id, states, state=DONE, result=result,
+                      message=dumps(message), finished_at=at or now())
+
+
+async def listing(db: Database, limit: int = 100) -> list[Command]:
+    async with db.begin() as tx:
+        rows = (await tx.execute(select(records).order_by(records.c.id.desc())
+                                 .limit(limit))).all()
+    return [Command.from_row(r) for r in rows]

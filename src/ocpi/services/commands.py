@@ -1,0 +1,279 @@
+"""Commands across the node (OCPI 2.2.1/2.3.0 section 13, 2.1.1 "Commands
+module"): the CPO's result of a command, its timeout, and the eMSP sending one.
+
+- ``report_result``: the Charge Point's result of a command a partner sent us,
+  recorded once (pending -> done, a guarded UPDATE) and queued in the same
+  transaction as an outbox ``callback`` to the eMSP's ``response_url``: FIFO
+  with that partner's other messages and retried until it is accepted.
+- ``sweep``: a command whose result did not come before its ``timeout_at``
+  (the database says when, so a restart or a SIGKILL loses none) gets exactly
+  one TIMEOUT the same way. ``attach`` runs it in the app's lifespan, once at
+  start and every ``OCPI_COMMAND_SWEEP_SECONDS`` (default 2).
+- ``send``: the eMSP's command to a CPO, with our stored token rendered in the
+  partner's version and a ``response_url`` of ours carrying an unguessable id;
+  the CPO's immediate CommandResponse is stored. The result arrives at
+  ``modules/commands/module.post_result``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import insert, select
+
+from ..core import jsonutil
+from ..core.enums import ModuleID, RoleEnum
+from ..core.transport import validation_message
+from ..modules.commands import records as rec
+from ..modules.commands.declaration import ASKING, CPO, DONE, EMSP, PENDING, records
+from ..modules.commands.records import Command
+from ..modules.commands.schemas import (
+    RESULTS,
+    display,
+    request_model,
+    result_as_211,
+)
+from ..modules.tokens.declaration import DEFAULT_TYPE, TOKENS, token_call
+from ..modules.versions.enums import is_v2_1
+from ..peers.client import OcpiClient, PartnerError
+from ..peers.peer import Peer
+from ..store.database import Database, Tx
+from ..store.schema import outbox, peers
+from ..store.sql_store import SqlStore
+
+log = logging.getLogger("ocpi.commands")
+WITH_TOKEN = frozenset({"START_SESSION", "RESERVE_NOW"})
+
+
+class Refused(ValueError):
+    """A result the command cannot take (unknown, not accepted, finished already)."""
+
+
+# --- the CPO: results, queued to the eMSP --------------------------------------------
+
+def result_body(version: str, result: str, message: list[dict[str, Any]] | None
+                ) -> dict[str, Any]:
+    """What the CPO POSTs to the response_url: a CommandResult (2.2+), or 2.1.1's
+    CommandResponse, whose values are fewer."""
+    if is_v2_1(version):
+        return {"result": result_as_211(result)}
+    return {"result": result, **({"message": message} if message else {})}
+
+
+async def _queue(tx: Tx, found: Command, result: str,
+                 message: list[dict[str, Any]] | None) -> int | None:
+    """The result as an outbox callback, in the caller's transaction (as
+    ``outbox.calls.enqueue`` writes one, which opens its own)."""
+    if found.peer_id is None:  # a caller our registry does not know: nobody to tell
+        return None
+    stamp = rec.now()
+    done = await tx.execute(insert(outbox).values(
+        peer_id=found.peer_id, module=ModuleID.commands.value,
+        object_key=f"call/{uuid.uuid4().hex}", last_updated=stamp,
+        data=jsonutil.dumps(result_body(found.version, result, message)).decode(),
+        state="pending", created_at=stamp, attempts=0, correlation_id=uuid.uuid4().hex,
+        kind="callback", method="POST", url=found.response_url))
+    return int(done.inserted_primary_key[0])
+
+
+async def report_result(db: Database, command_id: int, result: str,
+                        message: Any = None, *, wake: Callable[[], None] | None = None
+                        ) -> Command:
+    """Record the one result of a command a partner sent us and queue it to them.
+
+    ``message`` is text, a DisplayText or a list of them. ``wake`` (an outbox
+    worker's) sends it at once rather than at the worker's next poll."""
+    result = result.upper()
+    if result not in RESULTS:
+        raise ValueError(f"{result!r} is not a CommandResult ({', '.join(RESULTS)})")
+    shown = display(message)
+    async with db.begin() as tx:
+        found = await rec.get(tx, command_id)
+        if found is None or found.role != CPO:
+            raise Refused(f"no command {command_id} from a partner")
+        if found.state == ASKING:
+            raise Refused(f"command {command_id} is not answered yet: report its result "
+                          "after the command handler returned")
+        if found.state == DONE or not await rec.finish(tx, command_id, (PENDING,), result,
+                                                       shown):
+            had = found.result or f"not accepted: {(found.response or {}).get('result')}"
+            raise Refused(f"command {command_id} has its result already ({had})")
+        await _queue(tx, found, result, shown)
+    if wake is not None:
+        wake()
+    return await get(db, command_id)
+
+
+async def sweep(db: Database, *, at: datetime | None = None, limit: int = 500) -> list[int]:
+    """Give each expired pending command its one TIMEOUT (queued to the eMSP), and
+    close the commands whose hook never answered; the TIMEOUTs' ids."""
+    at = at or rec.now()
+    r = records
+    async with db.begin() as tx:
+        due = (await tx.execute(select(r.c.id, r.c.state).where(
+            r.c.state.in_([ASKING, PENDING]), r.c.timeout_at <= at, r.c.role == CPO)
+            .order_by(r.c.timeout_at).limit(limit))).all()
+    timed_out = []
+    for command_id, state in due:
+        async with db.begin() as tx:
+            if state == ASKING:  # the eMSP had no answer: it expects no result
+                await rec.move(tx, command_id, (ASKING,), state=DONE, finished_at=at,
+                               response=rec.dumps({"error": "the handler never answered"}))
+                continue
+            found = await rec.get(tx, command_id)
+            if found is None or found.state != PENDING:
+                continue
+            message = display("no result from the Charge Point in time")
+            if await rec.finish(tx, command_id, (PENDING,), "TIMEOUT", message, at):
+                await _queue(tx, found, "TIMEOUT", message)
+                timed_out.append(command_id)
+    return timed_out
+
+
+def sweep_interval() -> float:
+    try:
+        return max(float(os.environ.get("OCPI_COMMAND_SWEEP_SECONDS", "2")), 0.1)
+    except ValueError:
+        return 2.0
+
+
+async def _sweep_quietly(node: Any) -> None:
+    try:
+        if await sweep(node.db):
+            for listener in getattr(node.crud, "on_publish", ()):
+                listener()  # the in-process outbox worker sends them now
+    except Exception as exc:  # housekeeping: the next round tries again
+        log.warning("command timeout sweep failed: %s", exc)
+
+
+def attach(app: Any) -> None:
+    """Sweep while the app runs: once at start (what expired while the node was
+    down), then every few seconds. Several processes may sweep: each TIMEOUT is
+    claimed by one guarded UPDATE."""
+    node = app.state.node
+    previous = app.router.lifespan_context
+
+    async def run() -> None:
+        while True:
+            await asyncio.sleep(sweep_interval())
+            await _sweep_quietly(node)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(a: Any) -> AsyncIterator[Any]:
+        async with previous(a) as state:
+            await _sweep_quietly(node)
+            task = asyncio.create_task(run(), name="command-sweeper")
+            try:
+                yield state
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app.router.lifespan_context = lifespan
+
+
+# --- the eMSP: sending ----------------------------------------------------------------
+
+async def _our_token(db: Database, uid: str, token_type: str, version: str,
+                     store: SqlStore | None) -> dict[str, Any]:
+    token = await (store or SqlStore(db)).get(ModuleID.tokens, RoleEnum.emsp, uid,
+                                               **token_call(token_type))
+    if token is None:
+        raise ValueError(f"we hold no token {token_type}:{uid} (ocpi import tokens)")
+    return TOKENS.to_wire(token, version)
+
+
+async def send(db: Database, peer: Peer, command: str, fields: dict[str, Any], *,
+               base_url: str, from_party: tuple[str, str] | None = None,
+               store: SqlStore | None = None) -> Command:
+    """Send ``command`` to the CPO ``peer``; the stored command with its answer.
+
+    ``fields`` are the request's own (``location_id``, ``session_id``...); for
+    START_SESSION and RESERVE_NOW ``token_uid`` (and ``token_type``, RFID when
+    unset) name our stored token. ``base_url`` is ours as partners reach us."""
+    command = command.upper()
+    version = peer.version or "2.2.1"
+    model = request_model(command, version)
+    if model is None:
+        raise ValueError(f"{command} is not a command of OCPI {version} ({peer.name})")
+    if peer.state != "registered" or not peer.token_out:
+        raise ValueError(f"{peer.name} is not registered")
+    endpoint = peer.endpoint("commands", "RECEIVER")
+    if endpoint is None:
+        raise ValueError(f"{peer.name} has no commands receiver endpoint")
+    body = {k: v for k, v in fields.items()
+            if v is not None and k not in ("token_uid", "token_type")}
+    if command in WITH_TOKEN:
+        if not fields.get("token_uid"):
+            raise ValueError(f"{command} needs our token's uid")
+        body["token"] = await _our_token(db, str(fields["token_uid"]),
+                                         str(fields.get("token_type") or DEFAULT_TYPE),
+                                         version, store)
+    if is_v2_1(version):  # what 2.1.1 cannot carry is left out; its reservation id is a number
+        body = {k: v for k, v in body.items() if k != "authorization_reference"
+                and (k != "connector_id" or command != "START_SESSION")}
+        if "reservation_id" in body:
+            try:
+                body["reservation_id"] = int(body["reservation_id"])
+            except ValueError:
+                raise ValueError("reservation_id: OCPI 2.1.1 wants a number") from None
+    uid = secrets.token_urlsafe(24)
+    body["response_url"] = (f"{base_url.rstrip('/')}/ocpi/emsp/{version}/commands/"
+                            f"{command}/{uid}")
+    try:
+        model.model_validate(body, context={"warnings": []})
+    except ValidationError as exc:
+        raise ValueError(validation_message(exc)) from None
+    async with db.begin() as tx:  # stored first: a fast result finds it
+        command_id = await rec.insert_one(
+            tx, role=EMSP, peer_id=peer.id, command=command, version=version, uid=uid,
+            response_url=body["response_url"], request=body, state=ASKING,
+            authorization_reference=body.get("authorization_reference"), created_at=rec.now())
+    try:
+        async with OcpiClient.for_peer(peer, from_party) as client:
+            answer = await client.call("POST", f"{endpoint.rstrip('/')}/{command}", body=body,
+                                       module=ModuleID.commands.value)
+        response = answer.data if isinstance(answer.data, dict) else {"result": None}
+        accepted = response.get("result") == "ACCEPTED"
+        state, finished = (PENDING, None) if accepted else (DONE, rec.now())
+        timeout = response.get("timeout")
+        timeout_at = rec.now() + timedelta(seconds=int(timeout)) \
+            if accepted and isinstance(timeout, int) else None
+    except PartnerError as exc:  # a lost answer may still have reached the CPO
+        response = {"error": str(exc)}
+        state, finished, timeout_at = (PENDING, None, None) if exc.retryable else \
+            (DONE, rec.now(), None)
+    async with db.begin() as tx:
+        if not await rec.move(tx, command_id, (ASKING,), state=state, finished_at=finished,
+                              timeout_at=timeout_at, response=rec.dumps(response)):
+            # its result came before this answer: keep the result
+            await rec.move(tx, command_id, (DONE,), response=rec.dumps(response))
+    return await get(db, command_id)
+
+
+# --- both: reading -----------------------------------------------------------------------
+
+async def get(db: Database, command_id: int) -> Command:
+    async with db.begin() as tx:
+        found = await rec.get(tx, command_id)
+    if found is None:
+        raise ValueError(f"no command {command_id}")
+    return found
+
+
+async def listing(db: Database, limit: int = 100) -> list[dict[str, Any]]:
+    """Each command, newest first, both sides, with the partner's name."""
+    found = await rec.listing(db, limit)
+    async with db.begin() as tx:
+        names = dict((await tx.execute(select(peers.c.id, peers.c.name))).all())
+    return [{**c.as_dict(), "partner": names.get(c.peer_id)} for c in found]
