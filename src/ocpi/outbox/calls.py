@@ -5,13 +5,15 @@ other messages, retried until accepted, set aside when refused, like them."""
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from ..core import jsonutil
-from ..store.database import Database
+from ..store.database import Database, Tx
 from ..store.schema import outbox
+from .publish import QUEUE_LOCK
 from .queue import now
 
 
@@ -28,16 +30,32 @@ async def enqueue(db: Database, peer_id: int, module: str, body: Any, *,
                   to_party: tuple[str, str] | None = None) -> int:
     """Queue one request; ``path`` below the partner's ``module`` receiver endpoint,
     or ``url`` absolute (a callback). Returns its id, for ``answer``."""
-    stamp = now()
     async with db.begin() as tx:
-        result = await tx.execute(insert(outbox).values(
-            peer_id=peer_id, module=module, object_key=f"call/{uuid.uuid4().hex}",
-            last_updated=stamp, data=jsonutil.dumps(body).decode() if body is not None else "",
-            to_country_code=to_party[0] if to_party else None,
-            to_party_id=to_party[1] if to_party else None, state="pending",
-            created_at=stamp, attempts=0, correlation_id=uuid.uuid4().hex,
-            kind="callback" if url else "call", method=method, url=url or path))
-        return int(result.inserted_primary_key[0])
+        return await enqueue_in(tx, peer_id, module, body, method=method, path=path,
+                                url=url, to_party=to_party)
+
+
+async def enqueue_in(tx: Tx, peer_id: int, module: str, body: Any, *, method: str = "POST",
+                     path: str = "", url: str | None = None,
+                     to_party: tuple[str, str] | None = None, object_key: str | None = None,
+                     last_updated: datetime | None = None) -> int:
+    """``enqueue`` inside a transaction the caller holds (a command's result queued
+    with the state change that makes it final). ``object_key``: one of our objects
+    posted again (a CDR re-sent), else the call is its own. Publishing transactions
+    take turns on PostgreSQL, so the queue's order is their commit order."""
+    if tx.dialect == "postgresql":
+        await tx.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": QUEUE_LOCK})
+    stamp = now()
+    result = await tx.execute(insert(outbox).values(
+        peer_id=peer_id, module=module, object_key=object_key or f"call/{uuid.uuid4().hex}",
+        last_updated=last_updated or stamp,
+        data=body if isinstance(body, str) else
+        jsonutil.dumps(body).decode() if body is not None else "",
+        to_country_code=to_party[0] if to_party else None,
+        to_party_id=to_party[1] if to_party else None, state="pending",
+        created_at=stamp, attempts=0, correlation_id=uuid.uuid4().hex,
+        kind="callback" if url else "call", method=method, url=url or path))
+    return int(result.inserted_primary_key[0])
 
 
 async def answer(db: Database, seq: int) -> Answer | None:

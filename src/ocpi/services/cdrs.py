@@ -8,19 +8,17 @@ partner's other messages."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, func, insert, select, text
+from sqlalchemy import and_, func, select
 
 from ..core import jsonutil
-from ..core.datetime import utcnow
 from ..core.enums import RoleEnum
 from ..modules.cdrs.declaration import CDRS, holds
-from ..outbox.publish import QUEUE_LOCK
+from ..outbox import calls
 from ..peers.client import OcpiClient, PartnerError
 from ..peers.peer import Peer
 from ..store.database import Database
@@ -130,19 +128,13 @@ async def _resend(db: Database, msg: Any) -> int:
     cc, pid, key = msg.object_key.split("/", 2)
     t = CDRS.table
     async with db.begin() as tx:
-        if tx.dialect == "postgresql":  # seq order is commit order, as for every publish
-            await tx.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": QUEUE_LOCK})
         row = (await tx.execute(select(t.c.data).where(and_(
             t.c.role == str(RoleEnum.cpo), t.c.country_code == cc, t.c.party_id == pid,
             t.c.id == key)))).first()
-        stamp = utcnow().replace(tzinfo=None)
-        result = await tx.execute(insert(outbox).values(
-            peer_id=msg.peer_id, module="cdrs", object_key=msg.object_key,
-            last_updated=msg.last_updated, data=row[0] if row else msg.data,
-            to_country_code=msg.to_country_code, to_party_id=msg.to_party_id,
-            state="pending", created_at=stamp, attempts=0,
-            correlation_id=uuid.uuid4().hex, kind="call", method="POST", url=""))
-        return int(result.inserted_primary_key[0])
+        to = (msg.to_country_code, msg.to_party_id) if msg.to_country_code else None
+        return await calls.enqueue_in(tx, msg.peer_id, "cdrs", row[0] if row else msg.data,
+                                      to_party=to, object_key=msg.object_key,
+                                      last_updated=msg.last_updated)
 
 
 async def reconcile(db: Database, peer: Peer, *, since: datetime | None = None,

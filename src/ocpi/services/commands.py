@@ -22,15 +22,13 @@ import contextlib
 import logging
 import os
 import secrets
-import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from ..core import jsonutil
 from ..core.enums import ModuleID, RoleEnum
 from ..core.transport import validation_message
 from ..modules.commands import records as rec
@@ -44,10 +42,11 @@ from ..modules.commands.schemas import (
 )
 from ..modules.tokens.declaration import DEFAULT_TYPE, TOKENS, token_call
 from ..modules.versions.enums import is_v2_1
+from ..outbox import calls
 from ..peers.client import OcpiClient, PartnerError
 from ..peers.peer import Peer
 from ..store.database import Database, Tx
-from ..store.schema import outbox, peers
+from ..store.schema import peers
 from ..store.sql_store import SqlStore
 
 log = logging.getLogger("ocpi.commands")
@@ -71,18 +70,12 @@ def result_body(version: str, result: str, message: list[dict[str, Any]] | None
 
 async def _queue(tx: Tx, found: Command, result: str,
                  message: list[dict[str, Any]] | None) -> int | None:
-    """The result as an outbox callback, in the caller's transaction (as
-    ``outbox.calls.enqueue`` writes one, which opens its own)."""
+    """The result as an outbox callback, in the caller's transaction."""
     if found.peer_id is None:  # a caller our registry does not know: nobody to tell
         return None
-    stamp = rec.now()
-    done = await tx.execute(insert(outbox).values(
-        peer_id=found.peer_id, module=ModuleID.commands.value,
-        object_key=f"call/{uuid.uuid4().hex}", last_updated=stamp,
-        data=jsonutil.dumps(result_body(found.version, result, message)).decode(),
-        state="pending", created_at=stamp, attempts=0, correlation_id=uuid.uuid4().hex,
-        kind="callback", method="POST", url=found.response_url))
-    return int(done.inserted_primary_key[0])
+    return await calls.enqueue_in(tx, found.peer_id, ModuleID.commands.value,
+                                  result_body(found.version, result, message),
+                                  url=found.response_url)
 
 
 async def report_result(db: Database, command_id: int, result: str,
