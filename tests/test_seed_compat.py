@@ -116,3 +116,31 @@ async def test_tutorial_app_without_crud_uses_builtin_store(tmp_path):
         r = await c.get("/ocpi/cpo/2.3.0/locations/?offset=0&limit=100", headers=h)
         assert [x["name"] for x in body(r)["data"]] == ["Updated Location Name"]
     await app.state.node.db.dispose()
+
+
+class BadTokenCrud(Crud):
+    """A user's Crud whose stored token has a ``last_updated`` no DateTime."""
+
+    @classmethod
+    async def get(cls, module: ModuleID, role: RoleEnum, id: str, *args, **kwargs) -> dict:
+        return {"country_code": "ES", "party_id": "EMS", "uid": id, "type": "RFID",
+                "contract_id": "ES-EMS-1", "issuer": "EMS", "valid": True,
+                "whitelist": "ALLOWED", "last_updated": "yesterday"}
+
+    @classmethod
+    async def do(cls, *args, **kwargs):
+        raise NotImplementedError
+
+
+async def test_an_invalid_object_from_the_users_crud_is_our_error_not_the_callers(caplog):
+    """A bad ``last_updated`` from the user's own Crud is a server error (3000) and the
+    operator's log names the field; never a 2001 that blames the CPO asking."""
+    app = get_application(version_numbers=[VersionNumber.v_2_2_1], roles=[RoleEnum.emsp],
+                          modules=[ModuleID.tokens], authenticator=YourAuthenticator,
+                          crud=BadTokenCrud)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://127.0.0.1:8000") as c:
+        r = await c.post("/ocpi/emsp/2.2.1/tokens/U1/authorize",
+                         headers={"Authorization": "Token your-token"})
+    assert r.status_code == 500 and body(r)["status_code"] == 3000, r.text
+    assert "token.last_updated" in caplog.text and "your-token" not in caplog.text

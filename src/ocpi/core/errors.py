@@ -62,3 +62,12 @@ class MethodNotAllowed(OcpiError):
 
     http_status = 405
     status_code = Status.CLIENT_ERROR
+
+
+class OurDataInvalid(OcpiError):
+    """What we would answer is invalid because an object we hold is (a library user's
+    Crud returned a bad ``last_updated``): our fault, not the caller's, so a server
+    error; the operator's log names the field."""
+
+    http_status = 500
+    status_code = Status.SERVER_ERROR

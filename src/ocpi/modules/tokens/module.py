@@ -9,21 +9,25 @@ Action.authorize_token, data={"token": ..., "location": ...})``. Either may
 return None (keep the decision) or a dict with ``allowed`` and ``info``.
 """
 
+import logging
 from typing import Any
 
+from pydantic import ValidationError
 from starlette.responses import Response
 
 from ...core import objects as obj
 from ...core.enums import Action, ModuleID, RoleEnum
 from ...core.envelope import envelope
-from ...core.errors import InvalidParameters, NotFound
+from ...core.errors import InvalidParameters, NotFound, OurDataInvalid
 from ...core.interface import Endpoint, ModuleDefinition
-from ...core.transport import OcpiRequest
+from ...core.transport import OcpiRequest, validation_message
 from ..generic import Handlers
 from ..versions.enums import is_v2_1
 from .declaration import DEFAULT_TYPE, TOKENS
 from .records import Decision, new_reference, record
 from .schemas import ALLOWED, AUTHORIZATION_INFO, LOCATION_REFERENCES, TOKEN_TYPES
+
+log = logging.getLogger("ocpi.tokens")
 
 MODULE = ModuleID.tokens
 OBJECTS = TOKENS
@@ -88,7 +92,13 @@ async def authorize(ctx: OcpiRequest) -> Response:
         answer["location"] = location
     if info is not None:
         answer["info"] = info
-    AUTHORIZATION_INFO[ctx.version].model_validate(answer, context={"warnings": []})
+    try:
+        AUTHORIZATION_INFO[ctx.version].model_validate(answer, context={"warnings": []})
+    except ValidationError as exc:  # the token we hold is bad: never the CPO's fault
+        log.error("authorization of token %r: our stored token is invalid: %s", uid,
+                  validation_message(exc))
+        raise OurDataInvalid("our stored token is invalid; the operator's log says "
+                             "which field") from None
     return envelope(answer)
 
 
