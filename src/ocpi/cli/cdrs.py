@@ -2,23 +2,11 @@
 held sessions (``--held``), building held ones again, and reconciling with an eMSP."""
 
 import argparse
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from ..store.database import Database
-from .common import fail, known_errors, named_peer, open_db, show, us_from, with_registry
-
-
-def _run(args: argparse.Namespace, work: Callable[[Database], Any]) -> Any:
-    async def run() -> Any:
-        db = open_db(args)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
+from .common import fail, known_errors, named_peer, show, us_from, with_db, with_registry
 
 
 def cmd_cdrs_list(args: argparse.Namespace) -> int:
@@ -26,12 +14,12 @@ def cmd_cdrs_list(args: argparse.Namespace) -> int:
 
     try:
         if args.held:
-            rows = _run(args, cdrs.held)
+            rows = with_db(args, cdrs.held)
             text = "\n".join(f"{r['owner']}/{r['session_id']}: held since {r['held_at']} "
                              f"({r['attempts']} tries): {r['reason']}" for r in rows)
             show(args, rows, text or "no held sessions")
             return 0
-        rows = _run(args, lambda db: cdrs.listing(db, disputed=args.disputed,
+        rows = with_db(args, lambda db: cdrs.listing(db, disputed=args.disputed,
                                                   limit=args.limit))
     except known_errors() as exc:
         return fail(str(exc))
@@ -47,7 +35,7 @@ def cmd_cdrs_show(args: argparse.Namespace) -> int:
     from ..services import cdrs
 
     try:
-        found = _run(args, lambda db: cdrs.show(db, args.id))
+        found = with_db(args, lambda db: cdrs.show(db, args.id))
     except known_errors() as exc:
         return fail(str(exc))
     if not found:
@@ -62,7 +50,7 @@ def cmd_cdrs_retry(args: argparse.Namespace) -> int:
     if not args.all and not args.session_id:
         return fail("give a session id or --all")
     try:
-        results = _run(args, lambda db: cdr_builder.retry(
+        results = with_db(args, lambda db: cdr_builder.retry(
             db, None if args.all else args.session_id))
     except known_errors() as exc:
         return fail(str(exc))
@@ -76,7 +64,7 @@ def cmd_cdrs_correct(args: argparse.Namespace) -> int:
     from ..services import cdr_builder
 
     try:
-        done = _run(args, lambda db: cdr_builder.correct(db, args.id))
+        done = with_db(args, lambda db: cdr_builder.correct(db, args.id))
     except Unpriceable as exc:
         return fail(f"nothing corrected: the session cannot be priced now: {exc}")
     except known_errors() as exc:

@@ -2,23 +2,11 @@
 one a partner sent us (CPO), and list both sides."""
 
 import argparse
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from ..store.database import Database
-from .common import fail, known_errors, named_peer, open_db, show, us_from, with_registry
-
-
-def _run(args: argparse.Namespace, work: Callable[[Database], Any]) -> Any:
-    async def run() -> Any:
-        db = open_db(args)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
+from .common import fail, known_errors, named_peer, show, us_from, with_db, with_registry
 
 
 def _line(c: dict[str, Any]) -> str:
@@ -85,7 +73,7 @@ def cmd_result(args: argparse.Namespace) -> int:
     from ..services import commands
 
     try:
-        done = _run(args, lambda db: commands.report_result(db, args.id, args.result,
+        done = with_db(args, lambda db: commands.report_result(db, args.id, args.result,
                                                             args.message))
     except known_errors() as exc:
         return fail(str(exc))
@@ -97,7 +85,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from ..services import commands
 
     try:
-        rows = _run(args, lambda db: commands.listing(db, args.limit))
+        rows = with_db(args, lambda db: commands.listing(db, args.limit))
     except known_errors() as exc:
         return fail(str(exc))
     show(args, rows, "\n".join(_line(r) for r in rows) or "no commands")

@@ -50,18 +50,23 @@ async def us_from(db: Database, args: argparse.Namespace) -> Any:
               parties=[Party(r, cc, pid, details) for r in node.roles])
 
 
-def with_registry(args: argparse.Namespace, work: Any) -> Any:
-    """Run ``work(db, registry)`` and dispose of the database afterwards."""
-    from ..peers.registry import Registry
-
+def with_db(args: argparse.Namespace, work: Any) -> Any:
+    """Run ``work(db)`` on the command's database and dispose of it afterwards."""
     async def run() -> Any:
         db = open_db(args)
         try:
-            return await work(db, Registry(db))
+            return await work(db)
         finally:
             await db.dispose()
 
     return asyncio.run(run())
+
+
+def with_registry(args: argparse.Namespace, work: Any) -> Any:
+    """Run ``work(db, registry)`` and dispose of the database afterwards."""
+    from ..peers.registry import Registry
+
+    return with_db(args, lambda db: work(db, Registry(db)))
 
 
 def known_errors() -> tuple[type[Exception], ...]:

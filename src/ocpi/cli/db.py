@@ -1,28 +1,16 @@
 """``ocpi db``: the database schema and its migrations."""
 
 import argparse
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from ..store import migrate
 from ..store.database import Database
-from .common import open_db, show
-
-
-def _schema(args: argparse.Namespace, action: Any) -> Any:
-    async def run() -> Any:
-        db = open_db(args)
-        try:
-            return await action(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
+from .common import show, with_db
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    before, head = _schema(args, Database.upgrade_schema)
+    before, head = with_db(args, Database.upgrade_schema)
     if before.at_head:
         text = f"already at {head} (head)"
     elif before.empty:
@@ -34,7 +22,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_db_current(args: argparse.Namespace) -> int:
-    state = _schema(args, Database.schema_state)
+    state = with_db(args, Database.schema_state)
     if state.at_head:
         text = f"{state.revision} (head)"
     elif state.empty:
@@ -55,15 +43,17 @@ def cmd_db_restamp(args: argparse.Namespace) -> int:
     from ..store.sql_store import SqlStore
     from .common import fail
 
+    if args.key.count("/") < 2:
+        return fail(f"{args.key!r}: the key is CC/PID/ID")
+    cc, pid, id = args.key.split("/", 2)
+    stamp = args.to or now_text()
     try:
         decl = object_type(args.module)
-        cc, pid, id = args.key.split("/", 2)
-        stamp = args.to or now_text()
         parse_datetime(stamp)
     except (LookupError, ValueError) as exc:
-        return fail(f"{exc} (the key is CC/PID/ID)" if "unpack" in str(exc) else str(exc))
+        return fail(str(exc))
     role = decl.own_role if args.side == "ours" else decl.partner_role
-    data = _schema(args, lambda db: SqlStore(db).restamp(ModuleID(args.module), role, cc,
+    data = with_db(args, lambda db: SqlStore(db).restamp(ModuleID(args.module), role, cc,
                                                           pid, id, stamp))
     if data is None:
         return fail(f"no {args.module} {args.key} on {args.side} side")

@@ -1,14 +1,13 @@
 """``ocpi import <module>``: the node's own objects from a file."""
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..core import jsonutil
-from .common import open_db, show
+from .common import show, with_db
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -25,17 +24,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     items = data if isinstance(data, list) else [data]
     notes: list[str] = []
 
-    async def run() -> dict[str, int]:
-        db = open_db(args)
-        try:
-            return await import_objects(SqlStore(db), args.import_command, items,
-                                        args.version, args.country_code, args.party_id,
-                                        notes)
-        finally:
-            await db.dispose()
-
     try:
-        counts = asyncio.run(run())
+        counts = with_db(args, lambda db: import_objects(
+            SqlStore(db), args.import_command, items, args.version, args.country_code,
+            args.party_id, notes))
     except ImportError_ as exc:
         print(f"nothing imported: {exc}", file=sys.stderr)
         return 1
