@@ -25,6 +25,7 @@ from ocpi.core import jsonutil
 from ocpi.core.enums import ModuleID, RoleEnum
 from ocpi.modules.commands.declaration import records
 from ocpi.modules.commands.records import now
+from ocpi.modules.tokens.declaration import authorizations
 from ocpi.outbox.worker import Backoff, OutboxWorker
 from ocpi.peers.credentials import Party
 from ocpi.services import authorization, commands
@@ -358,3 +359,21 @@ async def test_the_cli_sends_reports_and_lists(node, tmp_path, database_url):
         await drain(cpo)
         out = await asyncio.to_thread(run, "commands", "list", db=other)
         assert "START_SESSION" in out.stdout and "result: ACCEPTED" in out.stdout, out.stdout
+
+
+async def test_a_hook_answer_that_is_no_command_response_records_nothing_accepted(
+        node, tmp_path):
+    """A bad answer from the operator's code (a message without its language) is
+    REJECTED, logged, and closed: no 500 to the eMSP, no pending command counting
+    down to a TIMEOUT, no authorization recorded for a session."""
+    async with pair(node, tmp_path, "2.2.1") as (cpo, emsp, hook):
+        hook.answers["START_SESSION"] = {"result": "ACCEPTED", "timeout": 30,
+                                         "message": {"text": "no language"}}
+        sent = await send(emsp, "START_SESSION", token_uid="TOK1", location_id="LOC1")
+        assert (sent.state, sent.response["result"]) == ("done", "REJECTED")
+        assert {c["state"] for c in await commands.listing(cpo.db)} == {"done"}
+        assert await commands.sweep(cpo.db, at=now() + timedelta(days=2)) == []
+        async with cpo.db.begin() as tx:
+            recorded = (await tx.execute(select(func.count()).select_from(
+                authorizations))).scalar_one()
+        assert recorded == 0

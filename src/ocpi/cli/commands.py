@@ -5,6 +5,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from ..modules.commands.schemas import text_of
 from ..store.database import Database
 from .common import fail, known_errors, named_peer, show, us_from, with_db, with_registry
 
@@ -15,7 +16,7 @@ def _line(c: dict[str, Any]) -> str:
     result = c.get("result") or ("awaited" if c["state"] == "pending" else "-")
     text = (f"{c['id']:>5} {c['side']:4} {c.get('partner') or '?':12} {c['command']:18} "
             f"{c['version']}  answer: {said}  result: {result}")
-    messages = "; ".join(m.get("text", "") for m in c.get("message") or [])
+    messages = text_of(c.get("message"))
     return text + (f" ({messages})" if messages else "")
 
 

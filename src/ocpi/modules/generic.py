@@ -10,13 +10,13 @@ what is its own (Locations' nested EVSEs, Sessions' charging preferences).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.responses import Response
 
 from ..core import objects as obj
-from ..core.enums import InterfaceRole, RoleEnum
+from ..core.enums import Action, InterfaceRole, ModuleID, RoleEnum
 from ..core.envelope import envelope
 from ..core.errors import Forbidden, InvalidParameters, NotFound
 from ..core.interface import Endpoint
@@ -28,6 +28,24 @@ from .kernel import CallKey, ObjectType
 from .versions.enums import is_v2_1
 
 MAX_REFERENCES = 50  # distinct names of one object looked up per write
+
+
+async def ask_operator(ctx: OcpiRequest, hook: Callable[[dict[str, Any]], Any] | None,
+                       module: ModuleID, role: RoleEnum, action: Action,
+                       data: dict[str, Any]) -> Any:
+    """What the operator's own code says: the hook given to ``get_application`` (sync or
+    async), else, with the seed API, the user's ``Crud.do(module, role, action, data=)``
+    (its NotImplementedError: nothing to say); None when neither says anything."""
+    if hook is not None:
+        result = hook(data)
+        return await result if hasattr(result, "__await__") else result
+    if ctx.node.builtin_store:
+        return None
+    try:
+        return await ctx.node.crud.do(module, role, action, data=data,
+                                      **ctx.node.crud_kwargs(ctx, None, None))
+    except NotImplementedError:
+        return None
 
 
 class Handlers:

@@ -1,10 +1,8 @@
 """The delivery worker inside a running app (``ocpi serve``, ``get_application``)."""
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
+from ..core.lifespan import serve_alongside
 from .worker import OutboxWorker
 
 
@@ -15,21 +13,6 @@ def attach(app: Any) -> OutboxWorker:
         if node.country_code and node.party_id else None
     worker = OutboxWorker(node.db, from_party=party)
     node.crud.on_publish.append(worker.wake)
-    previous = app.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def lifespan(a: Any) -> AsyncIterator[Any]:
-        async with previous(a) as state:
-            stop = asyncio.Event()
-            task = asyncio.create_task(worker.run(stop), name="outbox-worker")
-            try:
-                yield state
-            finally:
-                stop.set()
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-
-    app.router.lifespan_context = lifespan
+    serve_alongside(app, "outbox-worker", worker.run)
     app.state.outbox = worker
     return worker

@@ -17,12 +17,9 @@ module"): the CPO's result of a command, its timeout, and the eMSP sending one.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +27,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from ..core.enums import ModuleID, RoleEnum
+from ..core.interface import module_path
+from ..core.lifespan import every, serve_alongside
 from ..core.transport import validation_message
 from ..modules.commands import records as rec
 from ..modules.commands.declaration import ASKING, CPO, DONE, EMSP, PENDING, records
@@ -79,12 +78,10 @@ async def _queue(tx: Tx, found: Command, result: str,
 
 
 async def report_result(db: Database, command_id: int, result: str,
-                        message: Any = None, *, wake: Callable[[], None] | None = None
-                        ) -> Command:
+                        message: Any = None) -> Command:
     """Record the one result of a command a partner sent us and queue it to them.
 
-    ``message`` is text, a DisplayText or a list of them. ``wake`` (an outbox
-    worker's) sends it at once rather than at the worker's next poll."""
+    ``message`` is text, a DisplayText or a list of them."""
     result = result.upper()
     if result not in RESULTS:
         raise ValueError(f"{result!r} is not a CommandResult ({', '.join(RESULTS)})")
@@ -101,8 +98,6 @@ async def report_result(db: Database, command_id: int, result: str,
             had = found.result or f"not accepted: {(found.response or {}).get('result')}"
             raise Refused(f"command {command_id} has its result already ({had})")
         await _queue(tx, found, result, shown)
-    if wake is not None:
-        wake()
     return await get(db, command_id)
 
 
@@ -112,83 +107,59 @@ async def sweep(db: Database, *, at: datetime | None = None, limit: int = 500) -
     at = at or rec.now()
     r = records
     async with db.begin() as tx:
-        due = (await tx.execute(select(r.c.id, r.c.state).where(
+        due = [Command.from_row(row) for row in (await tx.execute(select(r).where(
             r.c.state.in_([ASKING, PENDING]), r.c.timeout_at <= at, r.c.role == CPO)
-            .order_by(r.c.timeout_at).limit(limit))).all()
+            .order_by(r.c.timeout_at).limit(limit))).all()]
     timed_out = []
-    for command_id, state in due:
+    message = display("no result from the Charge Point in time")
+    for found in due:  # each claimed by its own guarded UPDATE: one sweeper wins it
         async with db.begin() as tx:
-            if state == ASKING:  # the eMSP had no answer: it expects no result
-                await rec.move(tx, command_id, (ASKING,), state=DONE, finished_at=at,
+            if found.state == ASKING:  # the eMSP had no answer: it expects no result
+                await rec.move(tx, found.id, (ASKING,), state=DONE, finished_at=at,
                                response=rec.dumps({"error": "the handler never answered"}))
-                continue
-            found = await rec.get(tx, command_id)
-            if found is None or found.state != PENDING:
-                continue
-            message = display("no result from the Charge Point in time")
-            if await rec.finish(tx, command_id, (PENDING,), "TIMEOUT", message, at):
+            elif await rec.finish(tx, found.id, (PENDING,), "TIMEOUT", message, at):
                 await _queue(tx, found, "TIMEOUT", message)
-                timed_out.append(command_id)
+                timed_out.append(found.id)
     return timed_out
 
 
-def sweep_interval() -> float:
-    try:
-        return max(float(os.environ.get("OCPI_COMMAND_SWEEP_SECONDS", "2")), 0.1)
-    except ValueError:
-        return 2.0
-
-
-async def _sweep_quietly(node: Any) -> None:
-    try:
-        if await sweep(node.db):
-            for listener in getattr(node.crud, "on_publish", ()):
-                listener()  # the in-process outbox worker sends them now
-    except Exception as exc:  # housekeeping: the next round tries again
-        log.warning("command timeout sweep failed: %s", exc)
-
-
 def attach(app: Any) -> None:
-    """Sweep while the app runs: once at start (what expired while the node was
-    down), then every few seconds. Several processes may sweep: each TIMEOUT is
-    claimed by one guarded UPDATE."""
-    node = app.state.node
-    previous = app.router.lifespan_context
+    """Sweep while the app runs: once before it serves (what expired while the node was
+    down), then every ``OCPI_COMMAND_SWEEP_SECONDS`` (default 2). Several processes may
+    sweep: each TIMEOUT is claimed by one guarded UPDATE."""
+    db = app.state.node.db
+    try:
+        seconds = max(float(os.environ.get("OCPI_COMMAND_SWEEP_SECONDS", "2")), 0.1)
+    except ValueError:
+        seconds = 2.0
 
-    async def run() -> None:
-        while True:
-            await asyncio.sleep(sweep_interval())
-            await _sweep_quietly(node)
+    async def sweep_round() -> None:
+        await sweep(db)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(a: Any) -> AsyncIterator[Any]:
-        async with previous(a) as state:
-            await _sweep_quietly(node)
-            task = asyncio.create_task(run(), name="command-sweeper")
-            try:
-                yield state
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+    async def first_round() -> None:  # a failed one never stops the node from starting
+        try:
+            await sweep(db)
+        except Exception:
+            log.exception("command timeout sweep at start failed")
 
-    app.router.lifespan_context = lifespan
+    serve_alongside(app, "command-sweeper",
+                    every(seconds, sweep_round, log, "command timeout sweep", wait_first=True),
+                    before=first_round)
 
 
 # --- the eMSP: sending ----------------------------------------------------------------
 
-async def _our_token(db: Database, uid: str, token_type: str, version: str,
-                     store: SqlStore | None) -> dict[str, Any]:
-    token = await (store or SqlStore(db)).get(ModuleID.tokens, RoleEnum.emsp, uid,
-                                               **token_call(token_type))
+async def _our_token(db: Database, uid: str, token_type: str, version: str
+                     ) -> dict[str, Any]:
+    token = await SqlStore(db).get(ModuleID.tokens, RoleEnum.emsp, uid,
+                                   **token_call(token_type))
     if token is None:
         raise ValueError(f"we hold no token {token_type}:{uid} (ocpi import tokens)")
     return TOKENS.to_wire(token, version)
 
 
 async def send(db: Database, peer: Peer, command: str, fields: dict[str, Any], *,
-               base_url: str, from_party: tuple[str, str] | None = None,
-               store: SqlStore | None = None) -> Command:
+               base_url: str, from_party: tuple[str, str] | None = None) -> Command:
     """Send ``command`` to the CPO ``peer``; the stored command with its answer.
 
     ``fields`` are the request's own (``location_id``, ``session_id``...); for
@@ -211,7 +182,7 @@ async def send(db: Database, peer: Peer, command: str, fields: dict[str, Any], *
             raise ValueError(f"{command} needs our token's uid")
         body["token"] = await _our_token(db, str(fields["token_uid"]),
                                          str(fields.get("token_type") or DEFAULT_TYPE),
-                                         version, store)
+                                         version)
     if is_v2_1(version):  # what 2.1.1 cannot carry is left out; its reservation id is a number
         body = {k: v for k, v in body.items() if k != "authorization_reference"
                 and (k != "connector_id" or command != "START_SESSION")}
@@ -221,8 +192,9 @@ async def send(db: Database, peer: Peer, command: str, fields: dict[str, Any], *
             except ValueError:
                 raise ValueError("reservation_id: OCPI 2.1.1 wants a number") from None
     uid = secrets.token_urlsafe(24)
-    body["response_url"] = (f"{base_url.rstrip('/')}/ocpi/emsp/{version}/commands/"
-                            f"{command}/{uid}")
+    body["response_url"] = (f"{base_url.rstrip('/')}"
+                            f"{module_path(ModuleID.commands, version, RoleEnum.emsp)}"
+                            f"/{command}/{uid}")
     try:
         model.model_validate(body, context={"warnings": []})
     except ValidationError as exc:
@@ -236,7 +208,8 @@ async def send(db: Database, peer: Peer, command: str, fields: dict[str, Any], *
         async with OcpiClient.for_peer(peer, from_party) as client:
             answer = await client.call("POST", f"{endpoint.rstrip('/')}/{command}", body=body,
                                        module=ModuleID.commands.value)
-        response = answer.data if isinstance(answer.data, dict) else {"result": None}
+        # a one-element list is read as its object; no CommandResponse is said as such
+        response = answer.object() or {"error": f"no CommandResponse: {answer.quoted()}"}
         accepted = response.get("result") == "ACCEPTED"
         state, finished = (PENDING, None) if accepted else (DONE, rec.now())
         timeout = response.get("timeout")

@@ -1,11 +1,9 @@
 """The periodic Smappee sync inside ``ocpi serve``."""
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
+from ...core.lifespan import every, serve_alongside
 from ...services.authorization import smappee_hook
 from ...store.sql_store import SqlStore
 from .config import SmappeeConfig
@@ -28,30 +26,11 @@ def attach(app: Any, config_path: str, owner: tuple[str, str]) -> float:
     # a card authorized in real time: its session carries the eMSP's reference
     sync = SmappeeSync(store, config, owner, authorizations=smappee_hook(node.db))
 
-    async def loop() -> None:
-        while True:
-            try:
-                result = await sync.run_once()
-                if result.created or result.updated:
-                    log.info("Smappee sync: %s", result.as_dict())
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # keep syncing; the next round may succeed
-                log.exception("Smappee sync round failed")
-            await asyncio.sleep(config.interval_seconds)
+    async def sync_round() -> None:
+        result = await sync.run_once()
+        if result.created or result.updated:
+            log.info("Smappee sync: %s", result.as_dict())
 
-    previous = app.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def lifespan(a: Any) -> AsyncIterator[Any]:
-        async with previous(a) as state:
-            task = asyncio.create_task(loop(), name="smappee-sync")
-            try:
-                yield state
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-
-    app.router.lifespan_context = lifespan
+    serve_alongside(app, "smappee-sync",
+                    every(config.interval_seconds, sync_round, log, "Smappee sync round"))
     return config.interval_seconds

@@ -11,8 +11,8 @@ is ``get_application(command_handler=fn)``, or with the seed API the user's
 ``Crud.do(ModuleID.commands, RoleEnum.cpo, Action.send_command, data=...)``
 (NotImplementedError: NOT_SUPPORTED). ``fn(data)`` gets ``{"command", "request",
 "id", "version", "authorization_reference"}`` and returns ``{"result",
-"timeout"?, "message"?}``. With neither, ``DEFAULT_HANDLER`` answers: today
-NOT_SUPPORTED; the simulated charger is meant to replace it there.
+"timeout"?, "message"?}``, through ``generic.ask_operator`` as Tokens' authorizer
+does. With neither, NOT_SUPPORTED (the simulated charger will be a command_handler).
 
 An accepted command waits for ``services.commands.report_result`` (or the
 sweeper's TIMEOUT once ``timeout`` passed); an accepted START_SESSION is
@@ -21,7 +21,6 @@ recorded as the eMSP's authorization, so the session that follows carries its
 """
 
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -34,10 +33,11 @@ from ...core.errors import Forbidden, InvalidParameters, NotFound
 from ...core.interface import Endpoint, ModuleDefinition
 from ...core.status import Status
 from ...core.transport import OcpiRequest
-from ...core.types import ci
+from ...peers.urls import UnsafeUrl, check_syntax
 from ...store.database import Tx
-from ..tokens.declaration import DEFAULT_TYPE, authorizations
-from ..tokens.records import new_reference
+from ..generic import ask_operator
+from ..tokens.declaration import DEFAULT_TYPE
+from ..tokens.records import Decision, new_reference, record_in
 from ..versions.enums import is_v2_1
 from . import records as rec
 from .declaration import ASKING, CPO, DONE, EMSP, PENDING
@@ -52,16 +52,6 @@ _SENDERS = frozenset({"EMSP"})  # (a hub acts for eMSPs: Caller.acts_as lets it)
 log = logging.getLogger("ocpi.commands")
 
 
-def not_supported(data: dict[str, Any]) -> dict[str, Any]:
-    """The hook when the operator gave none: nothing here can reach a Charge Point."""
-    return {"result": "NOT_SUPPORTED",
-            "message": "no charge point connection: this node has no command handler"}
-
-
-# the seam for the default hook (the simulated charger will be set here)
-DEFAULT_HANDLER: Callable[[dict[str, Any]], Any] = not_supported
-
-
 async def _ours(ctx: OcpiRequest, module: ModuleID, id: str) -> dict[str, Any] | None:
     node = ctx.node
     return await node.crud.get(module, RoleEnum.cpo, id, **node.crud_kwargs(
@@ -69,20 +59,17 @@ async def _ours(ctx: OcpiRequest, module: ModuleID, id: str) -> dict[str, Any] |
 
 
 def _find(items: Any, field: str, value: str) -> dict[str, Any] | None:
-    for item in items or []:
-        if isinstance(item, dict) and ci(str(item.get(field, ""))) == ci(value):
-            return item
-    return None
+    i = obj.find(items, field, value)
+    return items[i] if i is not None else None
 
 
-def _not_callers(ctx: OcpiRequest, token: Any) -> bool:
-    """A token (or a session's) of another party than the calling eMSP's; a hub may
-    carry any party's, and a 2.1.1 token names no owner."""
-    caller = ctx.caller
-    if not isinstance(token, dict) or caller.is_hub or caller.any_party:
+async def _not_callers(ctx: OcpiRequest, token: Any) -> bool:
+    """A token (or a session's) of another party than the caller speaks for (a hub:
+    the parties it reaches); a 2.1.1 token names no owner."""
+    if not isinstance(token, dict):
         return False
     cc, pid = token.get("country_code"), token.get("party_id")
-    return bool(cc and pid) and not caller.owns(str(cc), str(pid))
+    return bool(cc and pid) and not await obj.speaks_for(ctx, str(cc), str(pid))
 
 
 async def _refusal(ctx: OcpiRequest, command: str, body: dict[str, Any]
@@ -92,10 +79,10 @@ async def _refusal(ctx: OcpiRequest, command: str, body: dict[str, Any]
         session = await _ours(ctx, ModuleID.sessions, str(body["session_id"]))
         if session is None:
             return "UNKNOWN_SESSION", f"unknown session {body['session_id']!r}"
-        if _not_callers(ctx, session.get("cdr_token")):
+        if await _not_callers(ctx, session.get("cdr_token")):
             return "REJECTED", f"session {body['session_id']!r} is not one of your customers'"
         return None
-    if _not_callers(ctx, body.get("token")):
+    if await _not_callers(ctx, body.get("token")):
         return "REJECTED", "the token belongs to another party"
     if "location_id" not in body:
         return None
@@ -115,25 +102,14 @@ async def _refusal(ctx: OcpiRequest, command: str, body: dict[str, Any]
     return None
 
 
-async def _ask_hook(ctx: OcpiRequest, data: dict[str, Any]) -> Any:
-    handler = getattr(ctx.node, "command_handler", None)
-    if handler is None and not ctx.node.builtin_store:
-        try:
-            return await ctx.node.crud.do(MODULE, RoleEnum.cpo, Action.send_command, data=data,
-                                          **ctx.node.crud_kwargs(ctx, None, None))
-        except NotImplementedError:
-            return None
-    result = (handler or DEFAULT_HANDLER)(data)
-    if hasattr(result, "__await__"):
-        result = await result
-    return result
-
-
 def _response(raw: Any, version: str) -> dict[str, Any]:
-    """The hook's answer as a CommandResponse (2.2 shape); ValueError when it is none."""
+    """The hook's answer as a CommandResponse (2.2 shape), checked valid in ``version``
+    before anything is recorded; ValueError when it is none. No hook at all (nothing
+    here reaches a Charge Point): NOT_SUPPORTED."""
     if raw is None:
         return {"result": "NOT_SUPPORTED", "timeout": 0,
-                "message": display("the command is not supported")}
+                "message": display("no charge point connection: this node has no command "
+                                   "handler")}
     if isinstance(raw, str):
         raw = {"result": raw}
     if not isinstance(raw, dict) or raw.get("result") not in responses(version):
@@ -145,14 +121,13 @@ def _response(raw: Any, version: str) -> dict[str, Any]:
     message = display(raw.get("message"))
     if message:
         out["message"] = message
+    RESPONSE[version].model_validate(_wire(out, version), context={"warnings": []})
     return out
 
 
 def _wire(response: dict[str, Any], version: str) -> dict[str, Any]:
     """A CommandResponse as ``version`` carries it: 2.1.1 has ``result`` only."""
-    answer = {"result": response["result"]} if is_v2_1(version) else response
-    RESPONSE[version].model_validate(answer, context={"warnings": []})
-    return answer
+    return {"result": response["result"]} if is_v2_1(version) else response
 
 
 def _answer(ctx: OcpiRequest, response: dict[str, Any]) -> Response:
@@ -169,13 +144,12 @@ async def _authorized(tx: Tx, ctx: OcpiRequest, body: dict[str, Any], reference:
     owner = (token.get("country_code"), token.get("party_id"))
     if not all(owner):
         owner = (ctx.caller.country_code, ctx.caller.party_id)
-    await tx.execute(authorizations.insert().values(
-        role=str(RoleEnum.cpo), reference=reference, peer_id=ctx.caller.peer_id,
-        token_country_code=(owner[0] or "").upper()[:2] or None,
-        token_party_id=(owner[1] or "").upper()[:3] or None,
-        uid=ci(str(token.get("uid", ""))), type=str(token.get("type") or DEFAULT_TYPE).upper(),
-        location_id=body.get("location_id"), evse_uid=body.get("evse_uid"),
-        allowed="ALLOWED", decided_by="command", created_at=rec.now()))
+    await record_in(tx, RoleEnum.cpo, Decision("ALLOWED", "command", reference=reference),
+                    uid=str(token.get("uid", "")), token_type=str(token.get("type")
+                                                                  or DEFAULT_TYPE),
+                    token_owner=(str(owner[0]), str(owner[1])) if all(owner) else None,
+                    peer_id=ctx.caller.peer_id, location_id=body.get("location_id"),
+                    evse_uid=body.get("evse_uid"))
 
 
 async def post_command(ctx: OcpiRequest) -> Response:
@@ -190,8 +164,10 @@ async def post_command(ctx: OcpiRequest) -> Response:
             f"{command!r} is not a command of OCPI {ctx.version}")})
     body = obj.require_object(await ctx.json(), model.__name__)
     await obj.validate(ctx, model, body)
-    if not str(body["response_url"]).startswith(("https://", "http://")):
-        raise InvalidParameters("response_url: not an http(s) URL")
+    try:
+        check_syntax(str(body["response_url"]))
+    except UnsafeUrl as exc:
+        raise InvalidParameters(f"response_url: {exc}") from None
     reference = None
     if command in ("START_SESSION", "RESERVE_NOW"):
         reference = str(body.get("authorization_reference") or new_reference())
@@ -215,7 +191,9 @@ async def post_command(ctx: OcpiRequest) -> Response:
     data = {"command": command, "request": body, "id": command_id, "version": ctx.version,
             "authorization_reference": reference}
     try:
-        response = _response(await _ask_hook(ctx, data), ctx.version)
+        response = _response(await ask_operator(ctx, ctx.node.command_handler, MODULE,
+                                                RoleEnum.cpo, Action.send_command, data),
+                             ctx.version)
     except Exception:  # the operator's code: logged, the eMSP told, the row closed
         log.exception("the command handler failed on %s %s", command, command_id)
         response = {"result": "REJECTED", "timeout": 0,

@@ -21,7 +21,7 @@ from ...core.envelope import envelope
 from ...core.errors import InvalidParameters, NotFound, OurDataInvalid
 from ...core.interface import Endpoint, ModuleDefinition
 from ...core.transport import OcpiRequest, validation_message
-from ..generic import Handlers
+from ..generic import Handlers, ask_operator
 from ..versions.enums import is_v2_1
 from .declaration import DEFAULT_TYPE, TOKENS
 from .records import Decision, new_reference, record
@@ -37,20 +37,8 @@ HANDLERS = Handlers(TOKENS)
 async def _operator_rules(ctx: OcpiRequest, token: dict[str, Any],
                           location: dict[str, Any] | None) -> dict[str, Any] | None:
     """What the operator's own rules say (None: the stored token decides)."""
-    data = {"token": token, "location": location}
-    authorizer = ctx.node.authorizer
-    if authorizer is not None:
-        result = authorizer(data)
-        if hasattr(result, "__await__"):
-            result = await result
-        return result if isinstance(result, dict) else None
-    if ctx.node.builtin_store:
-        return None
-    try:
-        result = await ctx.node.crud.do(MODULE, RoleEnum.emsp, Action.authorize_token,
-                                        data=data, **ctx.node.crud_kwargs(ctx, None, None))
-    except NotImplementedError:
-        return None
+    result = await ask_operator(ctx, ctx.node.authorizer, MODULE, RoleEnum.emsp,
+                                Action.authorize_token, {"token": token, "location": location})
     return result if isinstance(result, dict) else None
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import delete, insert, select
 
 from ...core.datetime import utcnow
 from ...core.enums import RoleEnum
-from ...store.database import Database
+from ...store.database import Database, Tx
 from ...store.keys import id_key
 from .declaration import authorizations
 
@@ -39,7 +39,7 @@ def new_reference() -> str:
 @dataclass
 class Decision:
     allowed: str  # ALLOWED, BLOCKED, EXPIRED, NO_CREDIT, NOT_ALLOWED
-    decided_by: str  # emsp | local
+    decided_by: str  # emsp | local | command (a START_SESSION the eMSP sent)
     reference: str | None = None
     known: bool = True  # False: the eMSP does not know the token
     reason: str = ""
@@ -105,18 +105,25 @@ def _prune_when_due(db: Database) -> None:
     _pruning = asyncio.get_running_loop().create_task(_prune_quietly(db))
 
 
-async def record(db: Database, role: RoleEnum, decision: Decision, *, uid: str,
-                 token_type: str, token_owner: tuple[str, str] | None = None,
-                 peer_id: int | None = None, location_id: str | None = None,
-                 evse_uid: str | None = None) -> None:
+async def record(db: Database, role: RoleEnum, decision: Decision, **about: Any) -> None:
+    """Record one decision (``about``: as ``record_in`` takes it)."""
     async with db.begin() as tx:
-        await tx.execute(insert(authorizations).values(
-            role=str(role), reference=decision.reference, peer_id=peer_id,
-            token_country_code=token_owner[0].upper() if token_owner else None,
-            token_party_id=token_owner[1].upper() if token_owner else None,
-            uid=id_key(uid), type=token_type.upper(), location_id=location_id,
-            evse_uid=evse_uid, allowed=decision.allowed, decided_by=decision.decided_by,
-            created_at=now()))
+        await record_in(tx, role, decision, **about)
     _prune_when_due(db)
+
+
+async def record_in(tx: Tx, role: RoleEnum, decision: Decision, *, uid: str,
+                    token_type: str, token_owner: tuple[str, str] | None = None,
+                    peer_id: int | None = None, location_id: str | None = None,
+                    evse_uid: str | None = None) -> None:
+    """``record`` inside a transaction the caller holds (an accepted START_SESSION is
+    recorded with the command that carried it)."""
+    await tx.execute(insert(authorizations).values(
+        role=str(role), reference=decision.reference, peer_id=peer_id,
+        token_country_code=token_owner[0].upper() if token_owner else None,
+        token_party_id=token_owner[1].upper() if token_owner else None,
+        uid=id_key(uid), type=token_type.upper(), location_id=location_id,
+        evse_uid=evse_uid, allowed=decision.allowed, decided_by=decision.decided_by,
+        created_at=now()))
 
 
