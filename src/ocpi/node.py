@@ -1,10 +1,8 @@
 """The running node's shared context: storage, authentication, settings."""
 
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -51,10 +49,6 @@ class Node:
     own_write_filters: dict[str, list[Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]]] \
         = field(default_factory=dict)
     reach: ReachCache = field(default_factory=ReachCache)  # the parties each hub reaches
-    # how far a received CDR's total may be from our own pricing of it before it is
-    # flagged disputed, in its currency (OCPI_CDR_TOLERANCE, default 0.01)
-    cdr_tolerance: Decimal = field(default_factory=lambda: Decimal(
-        os.environ.get("OCPI_CDR_TOLERANCE", "0.01")))
     # (us, peer) -> what runs once a partner registered with us and has our answer
     after_registration: list[Callable[[Any, Any], Awaitable[Any]]] = field(default_factory=list)
     # partners whose hooks are running -> whether a registration meanwhile asks again

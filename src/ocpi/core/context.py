@@ -32,8 +32,6 @@ class NodeContext(Protocol):
     own_write_filters: dict[str, list[Callable[[dict[str, Any]],
                                                Awaitable[dict[str, Any]]]]]
     reach: Any  # which parties each hub reaches (modules/hubclientinfo/reach.py)
-    # how far a received CDR's cost may be from ours before it is disputed (its currency)
-    cdr_tolerance: Any
 
     @property
     def builtin_store(self) -> bool: ...

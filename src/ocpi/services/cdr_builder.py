@@ -27,6 +27,7 @@ from ..core.enums import ModuleID, RoleEnum
 from ..core.objects import find, later, without_internal
 from ..modules.cdrs import costing
 from ..modules.cdrs.declaration import CDRS, holds
+from ..modules.cdrs.mapper import cdr_location
 from ..modules.locations.declaration import LOCATIONS
 from ..modules.tariffs.declaration import TARIFFS
 from ..outbox import publish as _publish  # noqa: F401  (the outbox's hook, for create_in)
@@ -37,26 +38,12 @@ from ..store.sql_store import create_in
 
 log = logging.getLogger("ocpi.cdrs")
 
-_LOCATION_FIELDS = ("name", "address", "city", "postal_code", "state", "country",
-                    "coordinates")
-
 
 async def _own(tx: Tx, table: Any, cc: str, pid: str, id: str) -> dict[str, Any] | None:
     row = (await tx.execute(select(table.c.data).where(
         table.c.role == str(RoleEnum.cpo), table.c.country_code == party_key(cc),
         table.c.party_id == party_key(pid), table.c.id == id_key(id)))).first()
     return jsonutil.loads(row[0]) if row else None
-
-
-def _cdr_location(location: dict[str, Any], evse: dict[str, Any],
-                  connector: dict[str, Any]) -> dict[str, Any]:
-    out = {"id": location["id"], **{k: location[k] for k in _LOCATION_FIELDS if k in location},
-           "evse_uid": evse["uid"], "evse_id": evse["evse_id"],
-           "connector_id": connector["id"]}
-    for field in ("standard", "format", "power_type"):
-        if field in connector:
-            out[f"connector_{field}"] = connector[field]
-    return out
 
 
 async def cdr_of(tx: Tx, session: dict[str, Any]) -> dict[str, Any]:
@@ -90,7 +77,10 @@ async def cdr_of(tx: Tx, session: dict[str, Any]) -> dict[str, Any]:
     if tariff is None:
         raise costing.Unpriceable(f"no tariff in force at {session['start_date_time']} "
                                   f"among {', '.join(ids)}")
-    cost = costing.cost(session, tariff, location.get("time_zone"))
+    if not session.get("end_date_time"):
+        raise costing.Unpriceable(f"session {session.get('id')!r} has no end_date_time")
+    spans = costing.periods(session)
+    cost = costing.cost(session, tariff, location.get("time_zone"), spans=spans)
     tariff = without_internal(tariff)
     cdr: dict[str, Any] = {
         "country_code": cc, "party_id": pid, "id": session["id"],
@@ -99,11 +89,11 @@ async def cdr_of(tx: Tx, session: dict[str, Any]) -> dict[str, Any]:
         "cdr_token": session["cdr_token"], "auth_method": session["auth_method"],
         **({"authorization_reference": session["authorization_reference"]}
            if session.get("authorization_reference") else {}),
-        "cdr_location": _cdr_location(location, evse, connector),
+        "cdr_location": cdr_location(location, evse, connector),
         **({"meter_id": session["meter_id"]} if session.get("meter_id") else {}),
         "currency": tariff["currency"], "tariffs": [tariff],
         "charging_periods": [{**p, "tariff_id": p.get("tariff_id") or tariff["id"]}
-                             for p in costing.periods(session)],
+                             for p in spans],
         **cost.cdr_fields(),
         # a CDR's last_updated is its creation: never before the session's last word
         "last_updated": later(now_text(), session["last_updated"]),

@@ -89,9 +89,10 @@ def periods(session: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def cost(session: dict[str, Any], tariff: dict[str, Any], time_zone: str | None,
-         version: str = "2.3.0") -> Cost:
+         version: str = "2.3.0", spans: list[dict[str, Any]] | None = None) -> Cost:
     """The engine's cost of ``session`` (ended) under ``tariff``, by ``version``'s rules
-    (ours are canonical, 2.3.0; an eMSP checks a CDR by the version it came in)."""
+    (ours are canonical, 2.3.0; an eMSP checks a CDR by the version it came in).
+    ``spans``: its ``periods`` when the caller has them already."""
     if not session.get("end_date_time"):
         raise Unpriceable(f"session {session.get('id')!r} has no end_date_time")
     currency = session.get("currency")
@@ -99,7 +100,8 @@ def cost(session: dict[str, Any], tariff: dict[str, Any], time_zone: str | None,
         raise Unpriceable(f"currency: the session is in {currency}, tariff "
                           f"{tariff.get('id')!r} in {tariff.get('currency')}")
     try:
-        return price_session(tariff, periods(session), end=session["end_date_time"],
+        return price_session(tariff, periods(session) if spans is None else spans,
+                             end=session["end_date_time"],
                              time_zone=time_zone, version=version)
     except PricingError as exc:
         raise Unpriceable(f"tariff {tariff.get('id')!r}: {exc}") from None

@@ -33,10 +33,10 @@ from ...core.objects import without_internal
 from ...core.types import ci
 from ..locations import mapper as location_mapper
 from ..sessions.mapper import (
-    _embedded_as_sent,
-    _price_from_221,
-    _price_to_221,
-    _token_from_auth_id,
+    embedded_as_sent,
+    price_from_221,
+    price_to_221,
+    token_from_auth_id,
 )
 from ..sessions.schemas import ChargingPeriod, ChargingPeriod211
 from ..tariffs import mapper as tariff_mapper
@@ -73,17 +73,23 @@ def _first(items: Any) -> dict[str, Any]:
     return {}
 
 
-def cdr_location_of(location: dict[str, Any]) -> dict[str, Any]:
-    """The CdrLocation a 2.1.1 Location says: its first EVSE and Connector."""
-    evse = _first(location.get("evses"))
-    connector = _first(evse.get("connectors"))
-    out = {key: location.get(key) for key in _PLACE_FIELDS}
+def cdr_location(location: dict[str, Any], evse: dict[str, Any], connector: dict[str, Any]
+                 ) -> dict[str, Any]:
+    """The CdrLocation of a charge: the Location's place (2.2+ ``state`` too), the EVSE
+    and the Connector used; what they do not say is left out."""
+    out = {key: location.get(key) for key in (*_PLACE_FIELDS, "state")}
     out["evse_uid"] = evse.get("uid")
     out["evse_id"] = evse.get("evse_id")
     out["connector_id"] = connector.get("id")
     for ours, theirs in _CONNECTOR_FIELDS:
         out[ours] = connector.get(theirs)
-    return _with_na({k: v for k, v in out.items() if v is not None})
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def cdr_location_of(location: dict[str, Any]) -> dict[str, Any]:
+    """The CdrLocation a 2.1.1 Location says: its first EVSE and Connector."""
+    evse = _first(location.get("evses"))
+    return _with_na(cdr_location(location, evse, _first(evse.get("connectors"))))
 
 
 def _with_na(where: dict[str, Any]) -> dict[str, Any]:
@@ -105,7 +111,7 @@ def to_canonical(obj: dict[str, Any], version: str, country_code: str | None = N
         token = out.get("cdr_token")
         if isinstance(auth_id, str) and (not isinstance(token, dict)
                                          or token.get("contract_id") != auth_id):
-            out["cdr_token"] = _token_from_auth_id(auth_id, owner)
+            out["cdr_token"] = token_from_auth_id(auth_id, owner)
         if "authorization_id" in out:
             out["authorization_reference"] = out.pop("authorization_id")
         location = out.get("location")
@@ -123,7 +129,7 @@ def to_canonical(obj: dict[str, Any], version: str, country_code: str | None = N
     elif version == "2.2.1":
         for key in COST_FIELDS:
             if key in out:
-                out[key] = _price_from_221(out[key])
+                out[key] = price_from_221(out[key])
         if isinstance(out.get("tariffs"), list):
             out["tariffs"] = [tariff_mapper.to_canonical(t, "2.2.1") if isinstance(t, dict)
                               else t for t in out["tariffs"]]
@@ -145,7 +151,7 @@ def to_wire(obj: dict[str, Any], version: str, *, strict: bool = True,
             out["auth_id"] = token.get("contract_id") or token.get("uid")
         if isinstance(out.get("location"), dict):
             if strict:
-                out["location"] = _embedded_as_sent(out["location"])
+                out["location"] = embedded_as_sent(out["location"])
         elif isinstance(out.get("cdr_location"), dict):
             out["location"] = embedded_location(out, context)
         if out.get("authorization_reference") is not None:
@@ -158,7 +164,7 @@ def to_wire(obj: dict[str, Any], version: str, *, strict: bool = True,
         if version == "2.2.1":
             for name in COST_FIELDS:
                 if name in out:
-                    out[name] = _price_to_221(out[name])
+                    out[name] = price_to_221(out[name])
         key = version if version in SCHEMAS else "2.3.0"
     if isinstance(out.get("tariffs"), list):
         out["tariffs"] = [tariff_mapper.to_wire(t, key, strict=strict, embedded=True)

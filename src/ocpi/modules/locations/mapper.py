@@ -49,7 +49,17 @@ def _evse_in_211(e: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _energy_mix_in_211(m: dict[str, Any]) -> dict[str, Any]:
+def energy_mix_out_211(mix: dict[str, Any]) -> dict[str, Any]:
+    """An EnergyMix as 2.1.1 names it (Locations and Tariffs carry one): ``category``
+    of an environmental impact is 2.1.1's ``source``."""
+    if not isinstance(mix.get("environ_impact"), list):
+        return mix
+    return {**mix, "environ_impact": [
+        {("source" if k == "category" else k): v for k, v in i.items()}
+        if isinstance(i, dict) else i for i in mix["environ_impact"]]}
+
+
+def energy_mix_in_211(m: dict[str, Any]) -> dict[str, Any]:
     out = dict(m)
     if isinstance(out.get("environ_impact"), list):
         out["environ_impact"] = [
@@ -98,7 +108,7 @@ def _location_in_211(loc: dict[str, Any]) -> dict[str, Any]:
     if isinstance(out.get("evses"), list):
         out["evses"] = [_evse_in_211(e) for e in out["evses"]]
     if isinstance(out.get("energy_mix"), dict):
-        out["energy_mix"] = _energy_mix_in_211(out["energy_mix"])
+        out["energy_mix"] = energy_mix_in_211(out["energy_mix"])
     if isinstance(out.get("opening_times"), dict):
         out["opening_times"] = _hours_in_211(out["opening_times"])
     if "parking_type" not in out and out.get("type") in _TYPE_TO_PARKING:
@@ -133,12 +143,8 @@ def _location_out_211(loc: dict[str, Any], strict: bool) -> dict[str, Any]:
     out = dict(loc)
     if isinstance(out.get("evses"), list):
         out["evses"] = [to_wire(e, "2.1.1", "evse", strict) for e in out["evses"]]
-    mix = out.get("energy_mix")
-    if isinstance(mix, dict) and isinstance(mix.get("environ_impact"), list):
-        out["energy_mix"] = {**mix, "environ_impact": [
-            {("source" if k == "category" else k): v for k, v in i.items()}
-            for i in mix["environ_impact"]
-        ]}
+    if isinstance(out.get("energy_mix"), dict):
+        out["energy_mix"] = energy_mix_out_211(out["energy_mix"])
     if isinstance(out.get("opening_times"), dict):
         out["opening_times"] = _hours_out(out["opening_times"], True, strict)
     derived = _TYPE_TO_PARKING.get(out.get("parking_type") or "")

@@ -30,14 +30,14 @@ _TIMES = ("start_date_time", "end_date_time", "start_datetime", "end_datetime",
 _STATUS_211 = {"RESERVATION": "PENDING"}
 
 
-def _token_from_auth_id(auth_id: str, fallback: tuple[str, str]) -> dict[str, Any]:
+def token_from_auth_id(auth_id: str, fallback: tuple[str, str]) -> dict[str, Any]:
     m = _EMAID.match(auth_id)
     cc, pid = (m.group(1).upper(), m.group(2).upper()) if m else fallback
     return {"country_code": cc, "party_id": pid, "uid": auth_id, "type": "OTHER",
             "contract_id": auth_id}
 
 
-def _price_from_221(price: Any) -> Any:
+def price_from_221(price: Any) -> Any:
     if not isinstance(price, dict) or "excl_vat" not in price:
         return price
     out = {k: v for k, v in price.items() if k not in ("excl_vat", "incl_vat")}
@@ -49,7 +49,7 @@ def _price_from_221(price: Any) -> Any:
     return out
 
 
-def _price_to_221(price: Any) -> Any:
+def price_to_221(price: Any) -> Any:
     if not isinstance(price, dict) or "before_taxes" not in price:
         return price
     out = {k: v for k, v in price.items() if k not in ("before_taxes", "taxes")}
@@ -84,7 +84,7 @@ def to_canonical(obj: dict[str, Any], version: str, country_code: str | None = N
         token = out.get("cdr_token")
         if isinstance(auth_id, str) and (not isinstance(token, dict)
                                          or token.get("contract_id") != auth_id):
-            out["cdr_token"] = _token_from_auth_id(
+            out["cdr_token"] = token_from_auth_id(
                 auth_id, (out.get("country_code") or "", out.get("party_id") or ""))
         if "authorization_id" in out:
             out["authorization_reference"] = out.pop("authorization_id")
@@ -92,7 +92,7 @@ def to_canonical(obj: dict[str, Any], version: str, country_code: str | None = N
         if cost is not None and not isinstance(cost, dict):
             out["total_cost"] = {"before_taxes": cost}
     elif version == "2.2.1" and "total_cost" in out:
-        out["total_cost"] = _price_from_221(out["total_cost"])
+        out["total_cost"] = price_from_221(out["total_cost"])
     return out
 
 
@@ -111,7 +111,7 @@ def to_wire(obj: dict[str, Any], version: str, strict: bool = True,
         if "location" not in out and location is not None:
             out["location"] = location
         elif strict and isinstance(out.get("location"), dict):
-            out["location"] = _embedded_as_sent(out["location"])
+            out["location"] = embedded_as_sent(out["location"])
         if out.get("authorization_reference") is not None:
             out["authorization_id"] = out["authorization_reference"]
         cost = out.get("total_cost")
@@ -120,7 +120,7 @@ def to_wire(obj: dict[str, Any], version: str, strict: bool = True,
         key = "2.1.1"
     else:
         if version == "2.2.1" and "total_cost" in out:
-            out["total_cost"] = _price_to_221(out["total_cost"])
+            out["total_cost"] = price_to_221(out["total_cost"])
         key = version if version in SCHEMAS else "2.3.0"
     if not strict:
         return out
@@ -149,7 +149,7 @@ def _fill_required(out: dict[str, Any], version: str) -> None:
             out[key] = location_mapper.NOT_AVAILABLE
 
 
-def _embedded_as_sent(location: dict[str, Any]) -> dict[str, Any]:
+def embedded_as_sent(location: dict[str, Any]) -> dict[str, Any]:
     """A 2.1.1 session's own ``location`` through the Location mapper's strict
     2.1.1 output, so its DateTimes are cut like any Location's."""
     return location_mapper.to_wire(location_mapper.to_canonical(location, "2.1.1", "location"),

@@ -27,7 +27,7 @@ from typing import Any
 
 from ...core.datetime import emitted
 from ...core.mapping import drop, version_filter
-from ..locations.mapper import _energy_mix_in_211
+from ..locations.mapper import energy_mix_in_211, energy_mix_out_211
 from ..versions.enums import is_v2_1
 from .schemas import PARTS
 
@@ -67,14 +67,6 @@ def _limit_to_221(limit: Any) -> Any:
     return out
 
 
-def _energy_mix_out_211(mix: Any) -> Any:
-    if not isinstance(mix, dict) or not isinstance(mix.get("environ_impact"), list):
-        return mix
-    return {**mix, "environ_impact": [
-        {("source" if k == "category" else k): v for k, v in i.items()}
-        if isinstance(i, dict) else i for i in mix["environ_impact"]]}
-
-
 def is_reservation_element(element: Any) -> bool:
     """The element prices a reservation (2.2+ ``restrictions.reservation``)."""
     restrictions = element.get("restrictions") if isinstance(element, dict) else None
@@ -88,7 +80,7 @@ def to_canonical(obj: dict[str, Any], version: str, country_code: str | None = N
         if country_code is not None:  # 2.1.1 has no owner field: one sent is no owner
             out["country_code"], out["party_id"] = country_code, party_id
         if isinstance(out.get("energy_mix"), dict):
-            out["energy_mix"] = _energy_mix_in_211(out["energy_mix"])
+            out["energy_mix"] = energy_mix_in_211(out["energy_mix"])
         out.setdefault("tax_included", PRICES_EXCL_TAX)
     elif version == "2.2.1":
         for key in _LIMITS:
@@ -105,7 +97,7 @@ def to_wire(obj: dict[str, Any], version: str, *, strict: bool = True,
     out = {k: v for k, v in obj.items() if not k.startswith("_")} if strict else dict(obj)
     if is_v2_1(version):
         if isinstance(out.get("energy_mix"), dict):
-            out["energy_mix"] = _energy_mix_out_211(out["energy_mix"])
+            out["energy_mix"] = energy_mix_out_211(out["energy_mix"])
         key = "2.1.1"
     else:
         if version == "2.2.1":
