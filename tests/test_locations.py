@@ -510,3 +510,15 @@ async def test_an_operator_put_of_a_location_keeps_the_nodes_own_keys(node):
     now = await store.get(ModuleID.locations, RoleEnum.cpo, loc["id"], country_code="NL",
                           party_id="OCP")
     assert now["name"] == "Renamed" and now["_source"] == {"park": 1}
+
+
+async def test_a_connector_stamped_far_ahead_of_our_clock_is_refused_naming_it(node):
+    """The clock rule holds inside the object too: an EVSE or Connector stamped in
+    the future would raise the Location's stamp with it (``_save``)."""
+    token = await node.partner("BE", "BEC")
+    loc = example("2.2.1", "location_example.json")
+    loc["evses"][0]["connectors"][0]["last_updated"] = "2099-01-01T00:00:00Z"
+    r = await node.client.put(BASE, content=dumps(loc), headers=auth(token))
+    assert r.status_code == 200 and body(r)["status_code"] == 2001
+    assert "evses.0.connectors.0.last_updated" in body(r)["status_message"]
+    assert body(await node.client.get(BASE, headers=auth(token)))["status_code"] != 1000

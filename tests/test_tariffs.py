@@ -228,3 +228,18 @@ def test_ocpi_import_says_which_tariffs_our_connectors_name_that_we_lack(tmp_pat
     r = run("import", "locations", str(tmp_path / "l.json"), db=db)
     assert r.returncode == 0, r.stderr
     assert "tariffs 'NOPE'" in r.stderr and "HELD" not in r.stderr
+
+
+async def test_a_management_patch_naming_a_tariff_we_lack_says_so(node):
+    loc = {**example("2.2.1", "location_example.json"), "country_code": "NL",
+           "party_id": "OCP", "id": "LOCP"}
+    url = "/ocpi/cpo/2.2.1/locations/NL/OCP/LOCP"
+    assert body(await node.client.put(url, content=dumps(loc), headers=op()))[
+        "status_code"] == 1000
+    evse, conn = loc["evses"][0]["uid"], loc["evses"][0]["connectors"][0]["id"]
+    r = await node.client.patch(f"{url}/{evse}/{conn}", headers=op(),
+                                content=dumps({"tariff_ids": ["LATER"]}))
+    assert body(r)["status_code"] == 1000 and "tariffs 'LATER'" in body(r)["status_message"]
+    r = await node.client.patch(f"{url}/{evse}", headers=op(),
+                                content=dumps({"status": "CHARGING"}))
+    assert body(r)["status_code"] == 1000 and "LATER" not in body(r)["status_message"]

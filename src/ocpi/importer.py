@@ -5,9 +5,8 @@ from typing import Any
 
 from .core.enums import ModuleID
 from .modules.canonical import from_wire
-from .modules.generic import MAX_REFERENCES
+from .modules.generic import unheld
 from .modules.registry import object_type
-from .store.objects import stored
 from .store.sql_store import SqlStore
 
 
@@ -52,10 +51,6 @@ async def import_objects(store: SqlStore, module: str, items: Iterable[Any], ver
             raise ImportError_(f"item {n} ({ident!r}): {problem}")
         canonical.append(obj)
     counts = await store.upsert_many(ModuleID(module), decl.own_role, canonical)
-    named = list(dict.fromkeys(r for obj in canonical for r in decl.references(obj)))
-    for ref_module, ref_id in named[:MAX_REFERENCES]:
-        if await store.get(ref_module, stored(ref_module.value).own_role, ref_id) is None:
-            notes.append(f"names {ref_module.value} {ref_id!r}, which we do not hold (yet): "
-                         "partners cannot use it until it is added")
+    notes.extend(await unheld(store, decl, canonical))
     return counts
 

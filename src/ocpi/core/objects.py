@@ -158,25 +158,26 @@ MAX_AHEAD_SECONDS = int(os.environ.get("OCPI_MAX_CLOCK_AHEAD_SECONDS", "300"))
 
 
 def ahead_of_our_clock(data: dict[str, Any], prefix: str = "") -> str | None:
-    """Why ``data`` (or one of its EVSEs or Connectors) is stamped too far in the
-    future, naming the field; None when it is not."""
+    """Why ``data``, or an object it holds in a list (a Location's EVSEs and their
+    Connectors), is stamped too far in the future, naming the field; None when not."""
     limit = datetime.now(UTC) + timedelta(seconds=MAX_AHEAD_SECONDS)
 
-    def check(obj: Any, path: str) -> str | None:
-        moment = timestamp(obj.get("last_updated")) if isinstance(obj, dict) else None
-        if moment is None or moment <= limit:
-            return None
-        return (f"{path}last_updated: {obj['last_updated']} is more than "
-                f"{MAX_AHEAD_SECONDS} s ahead of our clock (a clock set wrong, or local "
-                "time sent as UTC?): it would make every later update look old")
+    def check(obj: dict[str, Any], path: str) -> str | None:
+        moment = timestamp(obj.get("last_updated"))
+        if moment is not None and moment > limit:
+            return (f"{path}last_updated: {obj['last_updated']} is more than "
+                    f"{MAX_AHEAD_SECONDS} s ahead of our clock (a clock set wrong, or local "
+                    "time sent as UTC?): it would make every later update look old")
+        for key, value in obj.items():  # only lists of stamped objects are walked
+            if isinstance(value, list) and value and isinstance(value[0], dict) \
+                    and "last_updated" in value[0]:
+                for i, item in enumerate(value):
+                    found = check(item, f"{path}{key}.{i}.") if isinstance(item, dict) else None
+                    if found is not None:
+                        return found
+        return None
 
-    found = check(data, prefix)
-    for i, evse in enumerate(data.get("evses") or () if found is None else ()):
-        found = found or check(evse, f"{prefix}evses.{i}.")
-        for j, connector in enumerate((evse.get("connectors") or ())
-                                      if isinstance(evse, dict) and found is None else ()):
-            found = found or check(connector, f"{prefix}evses.{i}.connectors.{j}.")
-    return found
+    return check(data, prefix)
 
 
 def refuse_future(data: dict[str, Any], prefix: str = "") -> None:

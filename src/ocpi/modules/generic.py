@@ -48,6 +48,22 @@ async def ask_operator(ctx: OcpiRequest, hook: Callable[[dict[str, Any]], Any] |
         return None
 
 
+async def unheld(crud: Any, decl: ObjectType, objects: list[dict[str, Any]],
+                 before: dict[str, Any] | None = None, **kwargs: Any) -> list[str]:
+    """The note for the operator naming what ``objects`` (ours, of ``decl``) newly refer
+    to and we do not hold (a connector's tariff), or none. At most ``MAX_REFERENCES``
+    distinct names are looked up, through ``crud`` (a management write's, an import's)."""
+    had = set(decl.references(before)) if before else set()
+    refs = [r for r in dict.fromkeys(r for o in objects for r in decl.references(o))
+            if r not in had][:MAX_REFERENCES]
+    missing = [f"{module.value} {id!r}" for module, id in refs
+               if await crud.get(module, stored(module.value).own_role, id, **kwargs) is None]
+    if not missing:
+        return []
+    return [f"names {', '.join(missing)}, which we do not hold (yet): partners cannot use "
+            "it until it is added"]
+
+
 class Handlers:
     """The shared interface handlers of one object type."""
 
@@ -210,21 +226,10 @@ class Handlers:
                      before: dict[str, Any] | None = None) -> list[str]:
         """What one of our own objects newly names that we do not hold (a connector's
         tariff): said to the operator, who may add it later; partners' objects are not
-        checked, nor names ``before`` had (an EVSE status update looks nothing up).
-        At most ``MAX_REFERENCES`` distinct names are looked up per write."""
-        had = set(self.decl.references(before)) if before else set()
-        refs = [r for r in dict.fromkeys(self.decl.references(data))
-                if r not in had][:MAX_REFERENCES]
-        if not refs:
-            return []
-        kwargs = ctx.node.crud_kwargs(ctx, data.get("country_code"), data.get("party_id"))
-        missing = [f"{module.value} {id!r}" for module, id in refs
-                   if await ctx.node.crud.get(module, stored(module.value).own_role, id,
-                                              **kwargs) is None]
-        if not missing:
-            return []
-        return [f"names {', '.join(missing)}, which we do not hold (yet): partners cannot "
-                "use it until it is added"]
+        checked, nor names ``before`` had (an EVSE status update looks nothing up)."""
+        return await unheld(ctx.node.crud, self.decl, [data], before,
+                            **ctx.node.crud_kwargs(ctx, data.get("country_code"),
+                                                   data.get("party_id")))
 
     # --- the interfaces ---------------------------------------------------------------
 

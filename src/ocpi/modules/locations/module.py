@@ -25,6 +25,9 @@ MODULE = ModuleID.locations
 OBJECTS = LOCATIONS
 _KEYED = dict(LOCATIONS.keyed_lists)
 HANDLERS = Handlers(LOCATIONS)
+# the PATCH keys that can change which tariffs our connectors name (a status update
+# has none, so the hot path looks nothing up)
+_NAMING_TARIFFS = frozenset({"evses", "connectors", "tariff_ids"})
 
 
 def _schema(ctx: OcpiRequest, kind: str) -> Any:
@@ -191,7 +194,7 @@ async def put(ctx: OcpiRequest) -> Response:
         own = ctx.role == RoleEnum.cpo
         derived = None
         if own:  # before validation: 2.2+ schemas require the field
-            body, derived = mapper.derive_time_zone(body)
+            body, derived = LOCATIONS.complete_own(body)
             if derived is None:  # none given nor derivable: say why, not "Field required"
                 _check_servable(ctx, mapper.time_zone_problem, body)
         await obj.validate(ctx, _schema(ctx, "location"), body)
@@ -270,7 +273,7 @@ async def patch(ctx: OcpiRequest) -> Response:
     wire = mapper.to_wire(current, ctx.version, kind, strict=False)
     merged = obj.merge(wire, body, _KEYED)
     if kind == "location" and ctx.role == RoleEnum.cpo:  # one of ours stored without
-        merged, derived = mapper.derive_time_zone(merged)  # a zone (before it was derived)
+        merged, derived = LOCATIONS.complete_own(merged)  # a zone (before it was derived)
         if derived is not None:
             ctx.warnings.append(derived)
     await obj.validate_patch(ctx, _schema(ctx, kind), merged, body.keys())
@@ -293,7 +296,7 @@ async def patch(ctx: OcpiRequest) -> Response:
             evse["connectors"] = conns
             evses[i] = evse
         new["evses"] = evses  # its stamps are raised to the item's in _save
-    if ctx.role == RoleEnum.cpo:
+    if ctx.role == RoleEnum.cpo and _NAMING_TARIFFS & body.keys():  # not a status update
         ctx.warnings.extend(await HANDLERS.unheld(ctx, new, location))
     applied = await _save(ctx, cc, pid, new, True)
     return obj.stored_response(ctx, False, applied)
