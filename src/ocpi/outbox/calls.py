@@ -14,7 +14,7 @@ from ..core import jsonutil
 from ..store.database import Database, Tx
 from ..store.schema import outbox
 from .publish import QUEUE_LOCK
-from .queue import now
+from .queue import CALL_KEY, now
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ async def enqueue_in(tx: Tx, peer_id: int, module: str, body: Any, *, method: st
         await tx.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": QUEUE_LOCK})
     stamp = now()
     result = await tx.execute(insert(outbox).values(
-        peer_id=peer_id, module=module, object_key=object_key or f"call/{uuid.uuid4().hex}",
+        peer_id=peer_id, module=module, object_key=object_key or f"{CALL_KEY}{uuid.uuid4().hex}",
         last_updated=last_updated or stamp,
         data=body if isinstance(body, str) else
         jsonutil.dumps(body).decode() if body is not None else "",

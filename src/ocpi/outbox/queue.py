@@ -24,6 +24,9 @@ def now() -> datetime:
     return utcnow().replace(tzinfo=None)
 
 
+CALL_KEY = "call/"  # the object_key prefix of a one-off call that carries no object
+
+
 @dataclass
 class Message:
     seq: int
@@ -52,6 +55,13 @@ class Message:
 
     def object(self) -> dict[str, Any]:
         return jsonutil.loads(self.data)
+
+    @property
+    def of_own_object(self) -> bool:
+        """A call carrying one of our own objects (a CDR posted once, under the object's
+        key): rendered in the partner's version and sent from its owner. Any other call
+        (``calls.enqueue``) has a key of its own and goes as queued."""
+        return self.kind == "call" and not self.object_key.startswith(CALL_KEY)
 
 
 @dataclass

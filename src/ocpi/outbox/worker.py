@@ -307,7 +307,7 @@ class OutboxWorker:
             owner = msg.object_key.split("/", 2)  # ours: OCPI-from is the object's owner
             answer = await client.call(msg.method or "POST", url, body=body,
                                        from_party=(owner[0], owner[1])
-                                       if not msg.object_key.startswith("call/") else None,
+                                       if msg.of_own_object else None,
                                        module=msg.module, to_party=msg.to_party,
                                        correlation_id=msg.correlation_id)
         except PartnerError as error:
@@ -322,14 +322,9 @@ class OutboxWorker:
         message is; any other body (``calls.enqueue``) goes as queued."""
         if not msg.data:
             return None
-        if msg.kind != "call" or msg.object_key.startswith("call/"):
+        if not msg.of_own_object:
             return msg.object()
-        try:
-            decl = object_type(msg.module)
-        except LookupError:
-            return msg.object()
-        if not decl.posted:
-            return msg.object()
+        decl = object_type(msg.module)  # LookupError: set aside, never a queue held
         new = public(msg.object())
         location = await self._context(decl, version, new)
         return put(msg.module, version, "", new, location,

@@ -150,25 +150,45 @@ class Page(NamedTuple):
     last_seq: int | None  # the keyset cursor of the next page
 
 
+def _row(t: StoredType, role: RoleEnum, data: dict[str, Any], country_code: str | None = None,
+         party_id: str | None = None) -> dict[str, Any]:
+    """A new row's values: its key columns, the JSON, the indexed columns."""
+    return {
+        "role": str(role),
+        "country_code": party_key(country_code or data["country_code"]),
+        "party_id": party_key(party_id or data["party_id"]),
+        "id": id_key(t.key(data)),
+        "last_updated": ts_key(data["last_updated"]),
+        "data": jsonutil.dumps(data).decode(),
+        **_columns(t, data, role),
+    }
+
+
+async def _count(tx: Tx, t: StoredType, role: RoleEnum, added: int) -> None:
+    if added and str(role) == t.own_role:  # only our own objects are listed
+        await tx.execute(update(object_counts).where(
+            object_counts.c.module == t.name, object_counts.c.role == t.own_role)
+            .values(n=object_counts.c.n + added))
+
+
+async def _to_hooks(tx: Tx, t: StoredType, role: RoleEnum,
+                     objects: list[dict[str, Any]]) -> int:
+    """The node's own objects go to the own-write hooks (the outbox), in this
+    transaction: partners' objects never do."""
+    if str(role) != t.own_role or not objects:
+        return 0
+    return await run_own_write_hooks(tx, t.name, objects)
+
+
 async def create_in(tx: Tx, module: str, role: RoleEnum, data: dict[str, Any]) -> int | None:
     """Insert a new object inside a transaction another write holds (a flow that writes
     one object because of another: the CDR of a Session that completed). None when its
     key is taken already; else the messages the own-write hooks queued."""
     t = stored_type(module)
-    values = {
-        "role": str(role), "country_code": party_key(data["country_code"]),
-        "party_id": party_key(data["party_id"]), "id": id_key(t.key(data)),
-        "last_updated": ts_key(data["last_updated"]), "data": jsonutil.dumps(data).decode(),
-        **_columns(t, data, role),
-    }
-    if not await tx.run(_statements(t.table).insert_new, values):
+    if not await tx.run(_statements(t.table).insert_new, _row(t, role, data)):
         return None
-    if str(role) != t.own_role:
-        return 0
-    await tx.execute(update(object_counts).where(
-        object_counts.c.module == t.name, object_counts.c.role == t.own_role)
-        .values(n=object_counts.c.n + 1))
-    return await run_own_write_hooks(tx, t.name, [data])
+    await _count(tx, t, role, 1)
+    return await _to_hooks(tx, t, role, [data])
 
 
 class SqlStore:
@@ -179,20 +199,6 @@ class SqlStore:
         self.offsets = OffsetMemo()
         # called after a commit that queued messages (an in-process outbox worker)
         self.on_publish: list[Callable[[], None]] = []
-
-    async def _publish(self, tx: Tx, t: StoredType, role: RoleEnum,
-                       objects: list[dict[str, Any]]) -> int:
-        """The node's own objects go to the own-write hooks (the outbox), in this
-        transaction: partners' objects never do."""
-        if str(role) != t.own_role or not objects:
-            return 0
-        return await run_own_write_hooks(tx, t.name, objects)
-
-    async def _count(self, tx: Tx, t: StoredType, role: RoleEnum, added: int) -> None:
-        if added and str(role) == t.own_role:  # only our own objects are listed
-            await tx.execute(update(object_counts).where(
-                object_counts.c.module == t.name, object_counts.c.role == t.own_role)
-                .values(n=object_counts.c.n + added))
 
     def _published(self, count: int) -> None:
         if count:
@@ -296,18 +302,10 @@ class SqlStore:
         commits first, and ``None`` says a newer one was already there."""
         t = stored_type(module)
         table = t.table
-        values = {
-            "role": str(role),
-            "country_code": party_key(country_code or data["country_code"]),
-            "party_id": party_key(party_id or data["party_id"]),
-            "id": id_key(t.key(data)),
-            "last_updated": ts_key(data["last_updated"]),
-            "data": jsonutil.dumps(data).decode(),
-            **_columns(t, data, role),
-        }
+        values = _row(t, role, data, country_code, party_id)
         async with self.db.begin() as tx:
             if await tx.run(_statements(table).insert_new, values):
-                await self._count(tx, t, role, 1)
+                await _count(tx, t, role, 1)
                 written: bool | None = True
             else:  # created meanwhile by a concurrent request: the newer one wins
                 written = await self._replace(tx, table, role, values["id"],
@@ -315,7 +313,7 @@ class SqlStore:
                                               values["last_updated"], values["data"], values)
                 if written is None:
                     return None
-            queued = await self._publish(tx, t, role, [data]) if written else 0
+            queued = await _to_hooks(tx, t, role, [data]) if written else 0
         self._published(queued)
         return data
 
@@ -337,7 +335,7 @@ class SqlStore:
                                           _columns(t, data, role))
             if written is None:
                 return None
-            queued = await self._publish(tx, t, role, [data]) if written else 0
+            queued = await _to_hooks(tx, t, role, [data]) if written else 0
         self._published(queued)
         return data
 
@@ -415,8 +413,8 @@ class SqlStore:
             if new_rows:
                 await tx.execute(insert(table), new_rows)
             counts["created"] = len(new_rows)
-            await self._count(tx, t, role, counts["created"])
-            queued = await self._publish(tx, t, role, written)
+            await _count(tx, t, role, counts["created"])
+            queued = await _to_hooks(tx, t, role, written)
         self._published(queued)
         return counts
 
@@ -462,7 +460,7 @@ class SqlStore:
                            (await tx.execute(select(table.c.data).where(where))).all()]
                 queued = await run_own_write_hooks(tx, t.name, removed, True) if removed else 0
             gone = await tx.execute(delete(table).where(where))
-            await self._count(tx, t, role, -gone.rowcount)
+            await _count(tx, t, role, -gone.rowcount)
         if gone.rowcount:
             self.offsets.forget()
         self._published(queued)
