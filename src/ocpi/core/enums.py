@@ -33,6 +33,14 @@ class ModuleID(StrEnum):
     bookings = "bookings"
 
 
+# the modules that carry routing headers (2.2.1 "Message Routing"); the others
+# (versions, credentials, Hub Client Info) are configuration modules, where they
+# SHALL NOT be used: in our requests (peers/client.py) and answers (core/transport.py)
+FUNCTIONAL_MODULES = frozenset(m.value for m in (
+    ModuleID.locations, ModuleID.sessions, ModuleID.cdrs, ModuleID.tariffs, ModuleID.tokens,
+    ModuleID.commands, ModuleID.charging_profile, ModuleID.payments, ModuleID.bookings))
+
+
 class InterfaceRole(StrEnum):
     """Side of a module's interface (2.2+ version details)."""
 

@@ -23,6 +23,7 @@ from ..modules.versions.enums import is_v2_1
 from . import jsonutil
 from .authentication.authenticator import Caller
 from .context import NodeContext
+from .enums import FUNCTIONAL_MODULES
 from .envelope import envelope
 from .errors import Forbidden, InvalidParameters, OcpiError, Unauthorized
 from .limits import (
@@ -261,16 +262,12 @@ def routing_parties(headers: Any) -> tuple[tuple[str, str] | None, tuple[str, st
     return pair("from"), pair("to")
 
 
-# configuration modules, where 2.2.1 says routing headers SHALL NOT be used
-_CONFIGURATION = frozenset({"versions", "details", "credentials", "hubclientinfo"})
-
-
 def _functional(path: str) -> bool:
     """A functional module's path (``/ocpi/{cpo|emsp}/{version}/{module}/...``): the
     only answers that carry routing headers."""
     parts = path.split("/", 5)  # "", "ocpi", role, version, module, rest
     return (len(parts) >= 5 and parts[1] == "ocpi" and parts[2] in ("cpo", "emsp")
-            and parts[4] not in _CONFIGURATION)
+            and parts[4] in FUNCTIONAL_MODULES)
 
 
 class RequestIdMiddleware:

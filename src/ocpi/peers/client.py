@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ..core import jsonutil
+from ..core.enums import FUNCTIONAL_MODULES
 from ..modules.versions.enums import is_v2_1
 from .profile import Profile
 from .urls import UnresolvableHost, UnsafeUrl, check_partner_url
@@ -25,8 +26,6 @@ from .urls import UnresolvableHost, UnsafeUrl, check_partner_url
 if TYPE_CHECKING:
     from .registry import Peer
 
-FUNCTIONAL_MODULES = frozenset({"locations", "sessions", "cdrs", "tariffs", "tokens",
-                                "commands", "chargingprofiles"})
 _LINK = re.compile(r"<([^>]*)>([^,<]*)")
 _REL_NEXT = re.compile(r';\s*rel\s*=\s*"?([^";]*)"?', re.IGNORECASE)
 MAX_PAGES = 100_000  # a partner whose Link never ends is cut off, not followed forever
