@@ -28,28 +28,23 @@ from ..core.objects import find, later, without_internal
 from ..modules.cdrs import costing
 from ..modules.cdrs.declaration import CDRS, holds
 from ..modules.cdrs.mapper import cdr_location
-from ..modules.locations.declaration import LOCATIONS
-from ..modules.tariffs.declaration import TARIFFS
 from ..outbox import publish as _publish  # noqa: F401  (the outbox's hook, for create_in)
 from ..store.database import Database, Tx
 from ..store.keys import id_key, party_key
 from ..store.objects import Finish, on_own_write_prepared
-from ..store.sql_store import create_in
+from ..store.sql_store import create_in, get_in
 
 log = logging.getLogger("ocpi.cdrs")
 
 
-async def _own(tx: Tx, table: Any, cc: str, pid: str, id: str) -> dict[str, Any] | None:
-    row = (await tx.execute(select(table.c.data).where(
-        table.c.role == str(RoleEnum.cpo), table.c.country_code == party_key(cc),
-        table.c.party_id == party_key(pid), table.c.id == id_key(id)))).first()
-    return jsonutil.loads(row[0]) if row else None
+async def _own(tx: Tx, module: ModuleID, cc: str, pid: str, id: str) -> dict[str, Any] | None:
+    return await get_in(tx, module.value, RoleEnum.cpo, id, cc, pid)
 
 
 async def cdr_of(tx: Tx, session: dict[str, Any]) -> dict[str, Any]:
     """The priced CDR of an ended session of ours; ``costing.Unpriceable`` says why not."""
     cc, pid = session["country_code"], session["party_id"]
-    location = await _own(tx, LOCATIONS.table, cc, pid, str(session.get("location_id")))
+    location = await _own(tx, ModuleID.locations, cc, pid, str(session.get("location_id")))
     if location is None:
         raise costing.Unpriceable(f"its Location {session.get('location_id')!r} is not stored")
     i = find(location.get("evses"), "uid", str(session.get("evse_uid")))
@@ -69,7 +64,7 @@ async def cdr_of(tx: Tx, session: dict[str, Any]) -> dict[str, Any]:
     if not ids:
         raise costing.Unpriceable(f"no tariff: connector {connector['id']!r} of EVSE "
                                   f"{evse['uid']!r} lists none")
-    tariffs = [t for t in [await _own(tx, TARIFFS.table, location["country_code"],
+    tariffs = [t for t in [await _own(tx, ModuleID.tariffs, location["country_code"],
                                       location["party_id"], t) for t in ids] if t]
     if not tariffs:
         raise costing.Unpriceable(f"no tariff: {', '.join(ids)} not stored")
@@ -122,7 +117,7 @@ async def _prepare(tx: Tx, session: dict[str, Any]
                    ) -> tuple[dict[str, Any] | None, str | None]:
     """The CDR to write for ``session`` (None: none to write) or why it is held."""
     cc, pid, sid = session["country_code"], session["party_id"], str(session["id"])
-    found = await _own(tx, CDRS.table, cc, pid, sid)
+    found = await _own(tx, ModuleID.cdrs, cc, pid, sid)
     if found is not None:
         if id_key(str(found.get("session_id"))) != id_key(sid):  # a correction's id
             return None, f"CDR id {sid!r} is taken by a CDR of session " \
@@ -177,7 +172,6 @@ async def correct(db: Database, cdr_id: str) -> dict[str, Any]:
     CDR built from the session and tariffs as they are now, both queued in one
     transaction, the credit first. ``costing.Unpriceable`` (nothing written) when the
     session cannot be priced now; ValueError when there is nothing to correct."""
-    from ..modules.sessions.declaration import SESSIONS
 
     async with db.begin() as tx:
         rows = (await tx.execute(select(CDRS.table.c.data).where(
@@ -189,15 +183,15 @@ async def correct(db: Database, cdr_id: str) -> dict[str, Any]:
         if original.get("credit"):
             raise ValueError(f"CDR {cdr_id!r} is a credit CDR: correct the CDR it credits")
         credit_id = f"{original['id']}-C"
-        if await _own(tx, CDRS.table, cc, pid, credit_id) is not None:
+        if await _own(tx, ModuleID.cdrs, cc, pid, credit_id) is not None:
             raise ValueError(f"CDR {cdr_id!r} is credited already ({credit_id})")
-        session = await _own(tx, SESSIONS.table, cc, pid, str(original.get("session_id")))
+        session = await _own(tx, ModuleID.sessions, cc, pid, str(original.get("session_id")))
         if session is None:
             raise ValueError(f"the session of CDR {cdr_id!r} is not stored")
         fresh = await cdr_of(tx, session)
         base = str(session["id"])[:32]
         n = 1
-        while await _own(tx, CDRS.table, cc, pid, f"{base}-R{n}") is not None:
+        while await _own(tx, ModuleID.cdrs, cc, pid, f"{base}-R{n}") is not None:
             n += 1
         stamp = later(now_text(), original["last_updated"])
         credit = {**without_internal(original), "id": credit_id, "credit": True,
@@ -230,7 +224,6 @@ async def on_session_write(tx: Tx, module: str, objects: list[dict[str, Any]],
 
 async def retry(db: Database, session_id: str | None = None) -> list[dict[str, Any]]:
     """Build the CDRs of held sessions again (one, or all): what each run did."""
-    from ..modules.sessions.declaration import SESSIONS
 
     async with db.begin() as tx:
         query = select(holds.c.country_code, holds.c.party_id, holds.c.session_id)
@@ -240,7 +233,7 @@ async def retry(db: Database, session_id: str | None = None) -> list[dict[str, A
     results = []
     for cc, pid, sid in held:
         async with db.begin() as tx:
-            session = await _own(tx, SESSIONS.table, cc, pid, sid)
+            session = await _own(tx, ModuleID.sessions, cc, pid, sid)
             if session is None:
                 await tx.execute(delete(holds).where(
                     holds.c.country_code == cc, holds.c.party_id == pid,

@@ -180,6 +180,16 @@ async def _to_hooks(tx: Tx, t: StoredType, role: RoleEnum,
     return await run_own_write_hooks(tx, t.name, objects)
 
 
+async def get_in(tx: Tx, module: str, role: RoleEnum, id: str, country_code: str,
+                 party_id: str) -> dict[str, Any] | None:
+    """``SqlStore.get`` inside a transaction another write holds (what a CDR is built
+    from, read in the transaction that completes its session). ``id``: the store's key."""
+    rows = await tx.fetch(_statements(stored_type(module).table).get_owned, {
+        "role": str(role), "id": id_key(id), "cc": party_key(country_code),
+        "pid": party_key(party_id)})
+    return jsonutil.loads(rows[0][0]) if rows else None
+
+
 async def create_in(tx: Tx, module: str, role: RoleEnum, data: dict[str, Any]) -> int | None:
     """Insert a new object inside a transaction another write holds (a flow that writes
     one object because of another: the CDR of a Session that completed). None when its
