@@ -377,3 +377,19 @@ async def test_a_hook_answer_that_is_no_command_response_records_nothing_accepte
             recorded = (await tx.execute(select(func.count()).select_from(
                 authorizations))).scalar_one()
         assert recorded == 0
+
+
+async def test_a_command_for_another_partys_token_is_rejected_unasked(node, tmp_path):
+    """A partner commands only for the parties it speaks for (a hub: those it
+    reaches), as it writes only in their namespace."""
+    async with pair(node, tmp_path, "2.2.1") as (cpo, emsp, hook):
+        foreign = {**token(("XX", "YYY")), "uid": "NOTMINE"}
+        body = {"response_url": "https://emsp.example/cb/1", "token": foreign,
+                "location_id": "LOC1"}
+        h = {**auth(emsp.token, "2.2.1"), "Content-Type": "application/json"}
+        async with httpx.AsyncClient() as client:
+            r = await client.post(f"{cpo.url}/ocpi/cpo/2.2.1/commands/START_SESSION",
+                                  content=jsonutil.dumps(body), headers=h)
+        assert r.json()["data"]["result"] == "REJECTED", r.text
+        assert "another party" in r.json()["data"]["message"][0]["text"]
+        assert hook.seen == []
