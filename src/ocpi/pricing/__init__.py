@@ -4,8 +4,8 @@ and 2.3.0, in exact decimals. Pure: no I/O, nothing from ``ocpi`` above
 
 from .cost import Cost, CostLine
 from .errors import PricingError
-from .session import MAX_DAYS, Reservation, price_plan, price_session
+from .session import MAX_DAYS, price_plan, price_session
 from .taxes import Amount, TaxAmount
 
-__all__ = ["MAX_DAYS", "Amount", "Cost", "CostLine", "PricingError", "Reservation",
-           "TaxAmount", "price_plan", "price_session"]
+__all__ = ["MAX_DAYS", "Amount", "Cost", "CostLine", "PricingError", "TaxAmount",
+           "price_plan", "price_session"]

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..core.datetime import format_datetime
 from .decimals import quantize
-from .taxes import Amount, TaxAmount, as_price
+from .taxes import Amount, TaxAmount
 
 # OCPI numbers carry 4 decimals (types "number"); the CDR fields are rounded to them
 CDR_PLACES = 4
@@ -19,8 +19,7 @@ class CostLine:
 
     ``quantity`` is kWh (ENERGY), hours (TIME, PARKING_TIME) or 1 (FLAT);
     ``step_size`` marks the quantity a step_size rounding added; ``phase`` is
-    ``session`` or ``reservation``; ``period`` indexes the caller's periods (-1: the
-    ``Reservation`` given apart from them)."""
+    ``session`` or ``reservation``; ``period`` indexes the caller's periods."""
 
     phase: str
     dimension: str
@@ -76,29 +75,42 @@ class Cost:
         """None when taxes apply that the tariff does not state."""
         return self.total.after_taxes
 
-    def cdr_fields(self, places: int | None = CDR_PLACES) -> dict[str, Any]:
+    def cdr_fields(self) -> dict[str, Any]:
         """The 2.3.0 CDR cost fields. Optional costs that are zero are left out;
-        ``taxes`` only when the tariff states them all. Rounded to ``places``
-        decimals (half up) each, as OCPI numbers go on the wire; None keeps
-        them exact."""
-        def number(value: Decimal) -> Decimal:
-            return value if places is None else quantize(value, places)
-
-        result: dict[str, Any] = {"total_cost": as_price(self.total, places)}
+        ``taxes`` only when the tariff states them all. Each number is rounded to
+        ``CDR_PLACES`` decimals (half up), as OCPI numbers go on the wire; the
+        Cost itself keeps them exact."""
+        result: dict[str, Any] = {"total_cost": _price(self.total)}
         optional = (("total_fixed_cost", self.fixed), ("total_energy_cost", self.energy),
                     ("total_time_cost", self.time), ("total_parking_cost", self.parking),
                     ("total_reservation_cost", self.reservation))
         for name, amount in optional:
             if not amount.is_zero:
-                result[name] = as_price(amount, places)
-        result["total_energy"] = number(self.total_energy)
-        result["total_time"] = number(self.total_time)
-        result["total_parking_time"] = number(self.total_parking_time)
+                result[name] = _price(amount)
+        result["total_energy"] = _wire(self.total_energy)
+        result["total_time"] = _wire(self.total_time)
+        result["total_parking_time"] = _wire(self.total_parking_time)
         return dict(sorted(result.items()))
 
     def as_dict(self) -> dict[str, Any]:
         """Everything, Decimals as strings and instants as OCPI DateTimes (``--json``)."""
         return _plain(self)
+
+
+def _price(amount: Amount) -> dict[str, Any]:
+    """A 2.3.0 Price; taxes listed only when all of them are known."""
+    result: dict[str, Any] = {"before_taxes": _wire(amount.before_taxes)}
+    if amount.after_taxes is not None and amount.taxes:
+        result["taxes"] = [
+            {"name": t.name, **({} if t.percentage is None
+                                else {"percentage": _wire(t.percentage)}),
+             "amount": _wire(t.amount)} for t in amount.taxes]
+    return result
+
+
+def _wire(value: Decimal | None) -> Decimal | None:
+    """As OCPI numbers go on the wire: ``CDR_PLACES`` decimals, half up."""
+    return None if value is None else quantize(value, CDR_PLACES)
 
 
 def _plain(value: Any) -> Any:

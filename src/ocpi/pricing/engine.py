@@ -24,7 +24,6 @@ class LineTally:
     start: Quantity
     end: Quantity
     quantity: Quantity
-    step_size: bool = False
 
 
 @dataclass(slots=True)
@@ -33,9 +32,7 @@ class Run:
 
     quantities: dict[Component, Quantity] = field(default_factory=dict)
     lines: dict[tuple[int, str, int, bool], LineTally] = field(default_factory=dict)
-    flat: Component | None = None
-    flat_span: Span | None = None
-    flat_at: Quantity = 0
+    flat: tuple[Component, int, Quantity] | None = None  # FLAT: (component, period, at)
     last: dict[str, tuple[Component, Span]] = field(default_factory=dict)
     last_time_based: tuple[Component, Span] | None = None
     energy: Decimal = ZERO
@@ -51,7 +48,7 @@ class Run:
         key = (span.index, component.dimension, component.element, step_size)
         tally = self.lines.get(key)
         if tally is None:
-            self.lines[key] = LineTally(start, end, quantity, step_size)
+            self.lines[key] = LineTally(start, end, quantity)
         else:
             tally.end, tally.quantity = end, tally.quantity + quantity
 
@@ -125,7 +122,7 @@ def _price_segment(result: Run, candidates: dict[str, list[tuple[int, Component]
     if result.flat is None and candidates["FLAT"]:
         flat = pick("FLAT")
         if flat is not None:
-            result.flat, result.flat_span, result.flat_at = flat, span, a
+            result.flat = (flat, span.index, a)
     for dimension, quantity in (("ENERGY", energy), ("TIME", charging),
                                 ("PARKING_TIME", parking)):
         if quantity > 0 and candidates[dimension]:

@@ -33,8 +33,7 @@ class Span:
     start: int  # µs since the epoch
     end: int
     energy: Decimal  # kWh, >= 0
-    charging: Quantity  # µs of the span spent charging
-    parking: Quantity
+    charging: Quantity  # µs of the span spent charging; the rest is parking
     # (lowest, average, highest) as the period reports them; None when it does not
     power: tuple[Decimal | None, Decimal | None, Decimal | None]
     current: tuple[Decimal | None, Decimal | None, Decimal | None]
@@ -118,7 +117,6 @@ def _span(n: int, start: int, end: int, volumes: dict[str, Decimal]) -> Span:
         average_power = energy * MICROS_PER_HOUR / Decimal(charging)
     return Span(
         index=n, start=start, end=end, energy=energy, charging=charging,
-        parking=length - charging,
         power=(volumes.get("MIN_POWER"), average_power, volumes.get("MAX_POWER")),
         current=(volumes.get("MIN_CURRENT"), volumes.get("CURRENT"),
                  volumes.get("MAX_CURRENT")))

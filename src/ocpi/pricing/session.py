@@ -1,21 +1,12 @@
 """The engine's entry points: a session's ChargingPeriods, or a plan of one."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, DecimalException, localcontext
 from typing import Any
 
 from .cost import Cost, CostLine
-from .decimals import (
-    CONTEXT,
-    MICROS_PER_HOUR,
-    MICROS_PER_SECOND,
-    ZERO,
-    Quantity,
-    hours,
-    number,
-)
+from .decimals import CONTEXT, MICROS_PER_HOUR, MICROS_PER_SECOND, ZERO, Quantity, hours, number
 from .engine import Run, apply_step_size, run
 from .errors import PricingError
 from .periods import Span, read_periods
@@ -29,31 +20,20 @@ MAX_DAYS = 31
 _MAX_SPAN = MAX_DAYS * 24 * 3600 * MICROS_PER_SECOND
 
 
-@dataclass(frozen=True, slots=True)
-class Reservation:
-    """A reservation before the session (2.2+): from ``start`` until charging
-    began or, when ``expired``, until it expired unused."""
-
-    start: str | datetime
-    end: str | datetime
-    expired: bool = False
-
-
 def price_session(tariff: dict[str, Any], periods: list[dict[str, Any]], *,
-                  end: str | datetime, time_zone: str | None, version: str = "2.3.0",
-                  reservation: Reservation | None = None) -> Cost:
+                  end: str | datetime, time_zone: str | None, version: str = "2.3.0") -> Cost:
     """What the session of ``periods`` (OCPI ChargingPeriods, the last lasting
     until ``end``) costs under ``tariff`` (the node's canonical Tariff), by the
     rules of OCPI ``version``.
 
     Reservation time comes from periods with a RESERVATION_TIME dimension ahead
-    of the charging ones (as a 2.2+ CDR carries it; with no charging period after
-    them the reservation expired) or from ``reservation``. ``time_zone`` is the
-    Location's IANA zone, needed only when the tariff has local-time restrictions.
+    of the charging ones, as a 2.2+ CDR carries it; with no charging period
+    after them the reservation expired unused. ``time_zone`` is the Location's
+    IANA zone, needed only when the tariff has local-time restrictions.
     Raises PricingError saying why the tariff cannot price the session."""
     with localcontext(CONTEXT):
         try:
-            return _price(tariff, periods, end, time_zone, version, reservation)
+            return _price(tariff, periods, end, time_zone, version)
         except PricingError:
             raise
         except DecimalException as exc:
@@ -64,59 +44,47 @@ def price_session(tariff: dict[str, Any], periods: list[dict[str, Any]], *,
 
 def price_plan(tariff: dict[str, Any], *, start: str | datetime, kwh: Decimal,
                minutes: Decimal, parking_minutes: Decimal = ZERO,
-               max_power_kw: Decimal | None = None, time_zone: str | None,
-               version: str = "2.3.0", max_current_a: Decimal | None = None) -> Cost:
+               max_power_kw: Decimal | None = None, time_zone: str | None) -> Cost:
     """What a planned session would cost: ``kwh`` charged evenly over ``minutes``
-    from ``start``, then ``parking_minutes`` without charging. ``max_power_kw``
-    and ``max_current_a`` are the charging's highest power and current (for
-    power and current restrictions; power defaults to the average)."""
-    try:
-        return _plan(tariff, start, kwh, minutes, parking_minutes, max_power_kw, time_zone,
-                     version, max_current_a)
-    except PricingError:
-        raise
-    except (ArithmeticError, ValueError) as exc:  # minutes past the calendar's end...
-        raise PricingError(f"cannot be priced: {exc}") from None
-
-
-def _plan(tariff: dict[str, Any], start: str | datetime, kwh: Decimal, minutes: Decimal,
-          parking_minutes: Decimal, max_power_kw: Decimal | None, time_zone: str | None,
-          version: str, max_current_a: Decimal | None) -> Cost:
-    with localcontext(CONTEXT):
-        begin = instant(start, "start")
-        energy = number(kwh, "kwh")
-        charging = _micros(minutes, "minutes")
-        parking = _micros(parking_minutes, "parking_minutes")
-        dimensions: list[dict[str, Any]] = [
-            {"type": "ENERGY", "volume": energy},
-            {"type": "TIME", "volume": Decimal(charging) / MICROS_PER_HOUR}]
-        if max_power_kw is not None:
-            dimensions.append({"type": "MAX_POWER", "volume": number(max_power_kw,
-                                                                     "max_power_kw")})
-        if max_current_a is not None:
-            dimensions.append({"type": "MAX_CURRENT", "volume": number(max_current_a,
-                                                                       "max_current_a")})
-        periods = [{"start_date_time": to_datetime(begin), "dimensions": dimensions}]
+    from ``start``, then ``parking_minutes`` without charging, priced as the
+    session of those two periods by 2.3.0 rules (plans are priced on our own
+    tariffs, which are canonical 2.3.0). ``max_power_kw`` is the charging's
+    highest power (for power restrictions; without it the average decides). A
+    plan carries no current: an element restricting current that must be
+    evaluated makes it a PricingError, as a session without current does."""
+    begin = instant(start, "start")
+    energy = number(kwh, "kwh")
+    charging = _micros(minutes, "minutes")
+    parking = _micros(parking_minutes, "parking_minutes")
+    # TIME and PARKING_TIME only tell charging from parking: time comes from the instants
+    charged: list[dict[str, Any]] = [{"type": "ENERGY", "volume": energy},
+                                     {"type": "TIME", "volume": hours(charging)}]
+    if max_power_kw is not None:
+        charged.append({"type": "MAX_POWER", "volume": number(max_power_kw, "max_power_kw")})
+    try:  # minutes may run past the calendar's end
+        periods = [{"start_date_time": to_datetime(begin), "dimensions": charged}]
         if parking:
             periods.append({"start_date_time": to_datetime(begin + charging), "dimensions": [
-                {"type": "PARKING_TIME", "volume": Decimal(parking) / MICROS_PER_HOUR}]})
-    return price_session(tariff, periods, end=to_datetime(begin + charging + parking),
-                         time_zone=time_zone, version=version)
+                {"type": "PARKING_TIME", "volume": hours(parking)}]})
+        end = to_datetime(begin + charging + parking)
+    except OverflowError as exc:
+        raise PricingError(f"cannot be priced: {exc}") from None
+    return price_session(tariff, periods, end=end, time_zone=time_zone)
 
 
 def _micros(minutes: object, what: str) -> int:
+    """``minutes`` as whole µs, computed in the engine's context (the caller's may differ)."""
     value = number(minutes, what)
     if value < 0:
         raise PricingError(f"{what} is negative")
-    return int((value * 60 * MICROS_PER_SECOND).to_integral_value())
+    return int(CONTEXT.multiply(value, 60 * MICROS_PER_SECOND).to_integral_value(context=CONTEXT))
 
 
 def _price(raw_tariff: dict[str, Any], raw_periods: list[dict[str, Any]], raw_end: object,
-           time_zone: str | None, raw_version: str, reservation: Reservation | None) -> Cost:
+           time_zone: str | None, raw_version: str) -> Cost:
     version = read_version(raw_version)
     tariff = read_tariff(raw_tariff, version)
-    reserved, spans, expired = _timelines(raw_periods, instant(raw_end, "end"), tariff.id,
-                                          reservation)
+    reserved, spans = _timelines(raw_periods, instant(raw_end, "end"), tariff.id)
     if reserved and version == "2.1.1":
         raise PricingError("OCPI 2.1.1 has no reservations; price them under 2.2.1 or 2.3.0")
     _check_in_force(tariff, (reserved or spans)[0].start)
@@ -129,9 +97,10 @@ def _price(raw_tariff: dict[str, Any], raw_periods: list[dict[str, Any]], raw_en
         apply_step_size(session, version)
     booked = Run()
     if reserved:
-        kinds = (RESERVATION_EXPIRES, RESERVATION) if expired else (RESERVATION,)
-        # an expired reservation is priced by RESERVATION_EXPIRES elements first, whatever
-        # their place in the list (note under ReservationRestrictionType)
+        # with no charging after it the reservation expired unused; then RESERVATION_EXPIRES
+        # elements price it first, whatever their place in the list (note under
+        # ReservationRestrictionType)
+        kinds = (RESERVATION,) if spans else (RESERVATION_EXPIRES, RESERVATION)
         chosen = [e for kind in kinds for e in tariff.elements
                   if e.restrictions.reservation == kind]
         booked = run(reserved, chosen, clock, reserved[0].start)
@@ -139,43 +108,22 @@ def _price(raw_tariff: dict[str, Any], raw_periods: list[dict[str, Any]], raw_en
     return _cost(tariff, version, session, booked, spans, reserved)
 
 
-def _timelines(raw_periods: Any, end: int, tariff_id: str, reservation: Reservation | None
-               ) -> tuple[list[Span], list[Span], bool]:
-    """(reservation spans, charging spans, whether the reservation expired). Reservation
-    periods with no charging after them are a reservation that expired unused."""
+def _timelines(raw_periods: Any, end: int, tariff_id: str) -> tuple[list[Span], list[Span]]:
+    """(reservation spans, charging spans), each within the engine's bound."""
     reserved, spans = read_periods(raw_periods, end, tariff_id)
-    reserved = [_as_reserved(s) for s in reserved]
-    expired = bool(reserved) and not spans
-    if reservation is not None:
-        if reserved:
-            raise PricingError("the periods carry RESERVATION_TIME and a reservation is "
-                               "given too: give one of them")
-        reserved, expired = [_reservation_span(reservation)], reservation.expired
-        if spans and (expired or reserved[0].end > spans[0].start):
-            raise PricingError("the reservation must end, unexpired, before charging starts")
     if not spans and not reserved:
         raise PricingError("the session has no charging periods")
     for timeline, what in ((spans, "session"), (reserved, "reservation")):
         if timeline and timeline[-1].end - timeline[0].start > _MAX_SPAN:
             raise PricingError(f"the {what} lasts more than {MAX_DAYS} days, the most this "
                                "engine prices")
-    return reserved, spans, expired
-
-
-def _reservation_span(reservation: Reservation) -> Span:
-    start = instant(reservation.start, "reservation start")
-    end = instant(reservation.end, "reservation end")
-    if end < start:
-        raise PricingError("the reservation ends before it starts")
-    # period -1: it is not one of the caller's periods
-    return _as_reserved(Span(-1, start, end, ZERO, 0, 0, (None,) * 3, (None,) * 3))
+    return [_as_reserved(s) for s in reserved], spans
 
 
 def _as_reserved(span: Span) -> Span:
     """Reservation time is priced by TIME components (TariffDimensionType TIME),
     so a reservation span is all "charging" time, with no power or current."""
-    length = span.end - span.start
-    return Span(span.index, span.start, span.end, ZERO, length, 0,
+    return Span(span.index, span.start, span.end, ZERO, span.end - span.start,
                 (None, ZERO, None), (None, ZERO, None))
 
 
@@ -208,10 +156,12 @@ def _cost(tariff: Tariff, version: str, session: Run, booked: Run, spans: list[S
         return total(amount(c, q) for c, q in result.quantities.items()
                      if c.dimension == dimension)
 
-    fixed = amount(session.flat, 1) if session.flat is not None else NOTHING
+    def fee(result: Run) -> Amount:
+        return NOTHING if result.flat is None else amount(result.flat[0], 1)
+
+    fixed = fee(session)
     energy, time, parking = (sums(session, d) for d in ("ENERGY", "TIME", "PARKING_TIME"))
-    booking = total([sums(booked, "TIME"),
-                     amount(booked.flat, 1) if booked.flat is not None else NOTHING])
+    booking = total([sums(booked, "TIME"), fee(booked)])
     overall = total([fixed, energy, time, parking, booking])
     if overall.before_taxes is None:
         raise PricingError("the tariff includes taxes (tax_included YES) but a price component "
@@ -240,11 +190,10 @@ def _lines(result: Run, phase: str, amount: Callable[[Component, Quantity], Amou
            ) -> tuple[CostLine, ...]:
     by_element = {(c.element, c.dimension): c for c in result.quantities}
     lines = []
-    if result.flat is not None and result.flat_span is not None:
-        at = _moment(result.flat_at)
-        lines.append(CostLine(phase, "FLAT", result.flat.element, result.flat_span.index, at,
-                              at, Decimal(1), result.flat.price, result.flat.vat,
-                              amount(result.flat, 1)))
+    if result.flat is not None:
+        flat, period, at = result.flat
+        lines.append(CostLine(phase, "FLAT", flat.element, period, _moment(at), _moment(at),
+                              Decimal(1), flat.price, flat.vat, amount(flat, 1)))
     for (period, dimension, element, step), tally in result.lines.items():
         component = by_element[(element, dimension)]
         quantity = Decimal(tally.quantity) if dimension == "ENERGY" else hours(tally.quantity)

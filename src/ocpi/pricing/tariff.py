@@ -15,6 +15,7 @@ from .decimals import number, whole
 from .errors import PricingError
 from .timebase import instant
 
+# the values that decide a price; modules/tariffs/schemas.py validates Tariffs with these
 DIMENSIONS = ("ENERGY", "FLAT", "PARKING_TIME", "TIME")
 DAYS = {"MONDAY": 0, "TUESDAY": 1, "WEDNESDAY": 2, "THURSDAY": 3, "FRIDAY": 4,
         "SATURDAY": 5, "SUNDAY": 6}
@@ -22,8 +23,7 @@ RESERVATION = "RESERVATION"
 RESERVATION_EXPIRES = "RESERVATION_EXPIRES"
 TAX_INCLUDED = ("YES", "NO", "N/A")
 VERSIONS = {"2.1.1": "2.1.1", "2.2": "2.2.1", "2.2.1": "2.2.1", "2.3.0": "2.3.0"}
-END_OF_DAY = 24 * 60
-_TIME_OF_DAY = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])|24:00", re.ASCII)
+_TIME_OF_DAY = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])", re.ASCII)
 # restriction fields that OCPI 2.1.1 does not have
 _NOT_IN_211 = ("min_current", "max_current", "reservation")
 
@@ -190,8 +190,8 @@ def _restrictions(raw: dict[str, Any], where: str) -> Restrictions:
     durations = {k: None if raw.get(k) is None else whole(raw[k], f"{where} {k}")
                  for k in ("min_duration", "max_duration")}
     return Restrictions(
-        start_time=_time_of_day(raw.get("start_time"), f"{where} start_time", start=True),
-        end_time=_time_of_day(raw.get("end_time"), f"{where} end_time", start=False),
+        start_time=_time_of_day(raw.get("start_time"), f"{where} start_time"),
+        end_time=_time_of_day(raw.get("end_time"), f"{where} end_time"),
         start_date=_date(raw.get("start_date"), f"{where} start_date"),
         end_date=_date(raw.get("end_date"), f"{where} end_date"),
         days=day_set,
@@ -202,15 +202,13 @@ def _restrictions(raw: dict[str, Any], where: str) -> Restrictions:
         reservation=reservation)
 
 
-def _time_of_day(value: Any, what: str, *, start: bool) -> int | None:
-    """Minutes after midnight; ``24:00`` (seen in old tariffs) only as an end."""
+def _time_of_day(value: Any, what: str) -> int | None:
+    """Minutes after midnight."""
     if value is None:
         return None
     match = _TIME_OF_DAY.fullmatch(value) if isinstance(value, str) else None
-    if match is None or (start and value == "24:00"):
+    if match is None:
         raise PricingError(f"{what}: {value!r} is not a time of day (HH:MM, 24h)")
-    if value == "24:00":
-        return END_OF_DAY
     return int(match.group(1)) * 60 + int(match.group(2))
 
 
@@ -232,13 +230,13 @@ def _moment(value: Any, what: str) -> int | None:
 
 
 def _limit(raw: Any, what: str) -> Limit | None:
-    """A 2.3.0 PriceLimit; a 2.2.1 Price (excl_vat/incl_vat) is read the same way."""
+    """A 2.3.0 PriceLimit: the tariffs mapper turns a 2.2.1 Price limit into one
+    before any tariff reaches the engine (stored, pulled, imported or in a CDR)."""
     if raw is None:
         return None
     if not isinstance(raw, dict):
         raise PricingError(f"{what} is not an object")
-    before = raw.get("before_taxes", raw.get("excl_vat"))
-    after = raw.get("after_taxes", raw.get("incl_vat"))
+    before, after = raw.get("before_taxes"), raw.get("after_taxes")
     if before is None:
         raise PricingError(f"{what} has no before_taxes")
     return Limit(number(before, f"{what} before_taxes"),

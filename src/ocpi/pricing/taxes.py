@@ -15,9 +15,8 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-from .decimals import ZERO, quantize
+from .decimals import ZERO
 from .tariff import Limit
 
 VAT = "VAT"
@@ -134,18 +133,3 @@ def _scaled(amount: Amount, before: Decimal | None, after: Decimal | None
     if owed:
         return (*amount.taxes, TaxAmount(VAT, None, owed))
     return amount.taxes
-
-
-def as_price(amount: Amount, places: int | None) -> dict[str, Any]:
-    """A 2.3.0 Price; taxes listed only when all of them are known."""
-    result: dict[str, Any] = {"before_taxes": _round(amount.before_taxes, places)}
-    if amount.after_taxes is not None and amount.taxes:
-        result["taxes"] = [
-            {"name": t.name, **({} if t.percentage is None
-                                else {"percentage": _round(t.percentage, places)}),
-             "amount": _round(t.amount, places)} for t in amount.taxes]
-    return result
-
-
-def _round(value: Decimal | None, places: int | None) -> Decimal | None:
-    return value if value is None or places is None else quantize(value, places)

@@ -18,9 +18,10 @@ Reading (see docs/pricing.md, "Time of day, dates and days of the week"):
 from collections.abc import Iterator
 from datetime import timedelta
 
-from .tariff import END_OF_DAY, Restrictions
+from .tariff import Restrictions
 from .timebase import LocalClock
 
+END_OF_DAY = 24 * 60  # minutes
 FOREVER = 1 << 62  # far beyond any instant this engine meets (µs: ~146,000 years)
 _DAY = timedelta(days=1)
 

@@ -26,14 +26,22 @@ from pydantic import AfterValidator, Field
 
 from ...core.types import CiString, ClosedEnum, DateTime, Number, OcpiModel, OpenEnum, String, Text
 from ...model.shared import DisplayText
+from ...pricing.tariff import (
+    DAYS,
+    DIMENSIONS,
+    RESERVATION,
+    RESERVATION_EXPIRES,
+    TAX_INCLUDED,
+)
 from ..locations.schemas import EnergyMix, EnergyMix211
 from ..sessions.schemas import Price221
 
-DIMENSION_TYPES = ("ENERGY", "FLAT", "PARKING_TIME", "TIME")
-DAYS_OF_WEEK = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
-RESERVATION_RESTRICTIONS = ("RESERVATION", "RESERVATION_EXPIRES")
+# the hard-rule enums are the pricing engine's own lists, so what is accepted here is
+# exactly what it prices
+DIMENSION_TYPES = DIMENSIONS
+DAYS_OF_WEEK = tuple(DAYS)
+RESERVATION_RESTRICTIONS = (RESERVATION, RESERVATION_EXPIRES)
 TARIFF_TYPES = ("AD_HOC_PAYMENT", "PROFILE_CHEAP", "PROFILE_FAST", "PROFILE_GREEN", "REGULAR")
-TAX_INCLUDED = ("YES", "NO", "N/A")
 
 # the specification's own regexes for TariffRestrictions times and dates
 TIME_OF_DAY = r"^([0-1][0-9]|2[0-3]):[0-5][0-9]$"
