@@ -7,8 +7,9 @@ the never-go-backwards ``last_updated`` rule and namespace checks.
 import asyncio
 import functools
 import os
+import time
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -159,25 +160,26 @@ MAX_AHEAD_SECONDS = int(os.environ.get("OCPI_MAX_CLOCK_AHEAD_SECONDS", "300"))
 
 def ahead_of_our_clock(data: dict[str, Any], prefix: str = "") -> str | None:
     """Why ``data``, or an object it holds in a list (a Location's EVSEs and their
-    Connectors), is stamped too far in the future, naming the field; None when not."""
-    limit = datetime.now(UTC) + timedelta(seconds=MAX_AHEAD_SECONDS)
+    Connectors), is stamped too far in the future, naming the field; None when not.
+    On every write: one clock read, the stamps' parse cached (``timestamp``)."""
+    return _ahead(data, prefix, time.time() + MAX_AHEAD_SECONDS)
 
-    def check(obj: dict[str, Any], path: str) -> str | None:
-        moment = timestamp(obj.get("last_updated"))
-        if moment is not None and moment > limit:
-            return (f"{path}last_updated: {obj['last_updated']} is more than "
-                    f"{MAX_AHEAD_SECONDS} s ahead of our clock (a clock set wrong, or local "
-                    "time sent as UTC?): it would make every later update look old")
-        for key, value in obj.items():  # only lists of stamped objects are walked
-            if isinstance(value, list) and value and isinstance(value[0], dict) \
-                    and "last_updated" in value[0]:
-                for i, item in enumerate(value):
-                    found = check(item, f"{path}{key}.{i}.") if isinstance(item, dict) else None
-                    if found is not None:
-                        return found
-        return None
 
-    return check(data, prefix)
+def _ahead(obj: dict[str, Any], path: str, limit: float) -> str | None:
+    moment = timestamp(obj.get("last_updated"))
+    if moment is not None and moment.timestamp() > limit:
+        return (f"{path}last_updated: {obj['last_updated']} is more than "
+                f"{MAX_AHEAD_SECONDS} s ahead of our clock (a clock set wrong, or local "
+                "time sent as UTC?): it would make every later update look old")
+    for key, value in obj.items():  # only lists of stamped objects are walked
+        if type(value) is list and value and type(value[0]) is dict \
+                and "last_updated" in value[0]:
+            for i, item in enumerate(value):
+                found = _ahead(item, f"{path}{key}.{i}.", limit) if type(item) is dict \
+                    else None
+                if found is not None:
+                    return found
+    return None
 
 
 def refuse_future(data: dict[str, Any], prefix: str = "") -> None:
