@@ -30,15 +30,14 @@ from ..core.enums import ModuleID, RoleEnum
 from ..core.interface import module_path
 from ..core.lifespan import every, serve_alongside
 from ..core.transport import validation_message
-from ..modules.commands import records as rec
-from ..modules.commands.declaration import ASKING, CPO, DONE, EMSP, PENDING, records
-from ..modules.commands.records import Command
+from ..modules import remote as rec
 from ..modules.commands.schemas import (
     RESULTS,
     display,
     request_model,
     result_as_211,
 )
+from ..modules.remote import ASKING, CPO, DONE, EMSP, PENDING, Command, records
 from ..modules.tokens.declaration import DEFAULT_TYPE, TOKENS, token_call
 from ..modules.versions.enums import is_v2_1
 from ..outbox import calls
@@ -88,7 +87,7 @@ async def report_result(db: Database, command_id: int, result: str,
     shown = display(message)
     async with db.begin() as tx:
         found = await rec.get(tx, command_id)
-        if found is None or found.role != CPO:
+        if found is None or found.role != CPO or found.module != ModuleID.commands:
             raise Refused(f"no command {command_id} from a partner")
         if found.state == ASKING:
             raise Refused(f"command {command_id} is not answered yet: report its result "
@@ -102,8 +101,9 @@ async def report_result(db: Database, command_id: int, result: str,
 
 
 async def sweep(db: Database, *, at: datetime | None = None, limit: int = 500) -> list[int]:
-    """Give each expired pending command its one TIMEOUT (queued to the eMSP), and
-    close the commands whose hook never answered; the TIMEOUTs' ids."""
+    """Give each expired pending command its one TIMEOUT (queued to the eMSP), close
+    the expired charging profile requests, and the requests whose hook never answered;
+    the commands' TIMEOUT ids."""
     at = at or rec.now()
     r = records
     async with db.begin() as tx:
@@ -117,6 +117,10 @@ async def sweep(db: Database, *, at: datetime | None = None, limit: int = 500) -
             if found.state == ASKING:  # the eMSP had no answer: it expects no result
                 await rec.move(tx, found.id, (ASKING,), state=DONE, finished_at=at,
                                response=rec.dumps({"error": "the handler never answered"}))
+            elif found.module != ModuleID.commands:  # a charging profile request: its
+                # sender assumes no result will come once the timeout passed (no TIMEOUT
+                # value exists there); the record alone says it
+                await rec.finish(tx, found.id, (PENDING,), "TIMEOUT", None, at)
             elif await rec.finish(tx, found.id, (PENDING,), "TIMEOUT", message, at):
                 await _queue(tx, found, "TIMEOUT", message)
                 timed_out.append(found.id)
@@ -201,7 +205,8 @@ async def send(db: Database, peer: Peer, command: str, fields: dict[str, Any], *
         raise ValueError(validation_message(exc)) from None
     async with db.begin() as tx:  # stored first: a fast result finds it
         command_id = await rec.insert_one(
-            tx, role=EMSP, peer_id=peer.id, command=command, version=version, uid=uid,
+            tx, module=ModuleID.commands.value, role=EMSP, peer_id=peer.id, command=command,
+            version=version, uid=uid,
             response_url=body["response_url"], request=body, state=ASKING,
             authorization_reference=body.get("authorization_reference"), created_at=rec.now())
     try:
@@ -239,7 +244,7 @@ async def get(db: Database, command_id: int) -> Command:
 
 async def listing(db: Database, limit: int = 100) -> list[dict[str, Any]]:
     """Each command, newest first, both sides, with the partner's name."""
-    found = await rec.listing(db, limit)
+    found = await rec.listing(db, ModuleID.commands.value, limit)
     async with db.begin() as tx:
         names = dict((await tx.execute(select(peers.c.id, peers.c.name))).all())
     return [{**c.as_dict(), "partner": names.get(c.peer_id)} for c in found]

@@ -35,11 +35,11 @@ from ...core.status import Status
 from ...core.transport import OcpiRequest
 from ...peers.urls import UnsafeUrl, check_syntax
 from ...store.database import Tx
+from .. import remote as rec
 from ..generic import ask_operator
 from ..tokens.declaration import DEFAULT_TYPE
 from ..tokens.records import Decision, new_reference, record_in
 from ..versions.enums import is_v2_1
-from . import records as rec
 from .declaration import ASKING, CPO, DONE, EMSP, PENDING
 from .schemas import RESPONSE, RESULT, display, request_model, responses, text_of
 
@@ -173,7 +173,8 @@ async def post_command(ctx: OcpiRequest) -> Response:
         reference = str(body.get("authorization_reference") or new_reference())
     refused = await _refusal(ctx, command, body)
     db = ctx.node.db
-    values = {"role": CPO, "peer_id": caller.peer_id, "command": command,
+    values = {"module": MODULE.value, "role": CPO, "peer_id": caller.peer_id,
+              "command": command,
               "version": ctx.version, "response_url": str(body["response_url"]),
               "request": body, "authorization_reference": reference}
     if refused is not None:
@@ -220,8 +221,9 @@ async def post_result(ctx: OcpiRequest) -> Response:
         raise unknown
     async with db.begin() as tx:
         found = await rec.by_uid(tx, ctx.params["uid"])
-    if found is None or found.role != EMSP or found.command != ctx.params["command"] \
-            or found.version != ctx.version or found.peer_id != ctx.caller.peer_id:
+    if found is None or found.module != MODULE or found.role != EMSP \
+            or found.command != ctx.params["command"] or found.version != ctx.version \
+            or found.peer_id != ctx.caller.peer_id:
         raise unknown
     model = RESULT[ctx.version]
     body = obj.require_object(await ctx.json(), model.__name__)

@@ -1,4 +1,13 @@
-"""Reading and writing ``command_records``, in the caller's transaction.
+"""Remote control requests, answered at once and finished later by a result
+POSTed to a ``response_url``: Commands and Charging Profiles share this record
+(table ``command_records``; ``module`` says whose a row is), its states and
+its guarded changes, all in the caller's transaction.
+
+A row's ``state`` is ``asking`` (received: the operator's hook is deciding;
+sent: the request is in flight), ``pending`` (accepted: a result is awaited
+until ``timeout_at``) or ``done``. The sweeper finds expired rows through
+(``state``, ``timeout_at``); the sender finds the request a result belongs to
+through the unguessable ``uid`` of the ``response_url`` it gave.
 
 Every change of state is a guarded UPDATE (``WHERE state IN ...``): of two
 results for one command (the operator's and the sweeper's TIMEOUT, two
@@ -14,12 +23,41 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Column, DateTime, Index, Integer, String, Table, Text, insert, select, update
 
-from ...core import jsonutil
-from ...core.datetime import utcnow
-from ...store.database import Database, Tx
-from .declaration import DONE, records
+from ..core import jsonutil
+from ..core.datetime import utcnow
+from ..store.database import Database, Tx
+from ..store.schema import _Seq, metadata
+
+CPO, EMSP = "CPO", "EMSP"  # the side we were on: the CPO received it, the eMSP sent it
+ASKING, PENDING, DONE = "asking", "pending", "done"
+
+records = Table(
+    "command_records",
+    metadata,
+    Column("id", _Seq, primary_key=True, autoincrement=True),  # our request id
+    Column("module", String(24), nullable=False, server_default="commands"),
+    Column("role", String(8), nullable=False),
+    Column("peer_id", Integer),  # the partner that sent it (CPO), we sent it to (eMSP)
+    Column("command", String(24), nullable=False),  # START_SESSION..., SET/GET/CLEAR
+    Column("version", String(8), nullable=False),  # the version it travelled in
+    Column("uid", String(64)),  # eMSP: the unguessable id in our response_url
+    Column("response_url", Text, nullable=False),
+    Column("request", Text, nullable=False),  # the request object (JSON) as sent
+    Column("response", Text),  # the immediate answer (JSON)
+    Column("state", String(8), nullable=False),
+    Column("result", String(24)),  # the result's result (2.1.1 commands: a CommandResponse)
+    Column("message", Text),  # a command result's DisplayText list, a profile (JSON)
+    Column("authorization_reference", String(36)),  # START_SESSION/RESERVE_NOW
+    Column("session_id", String(36)),  # the session a charging profile request is about
+    Column("created_at", DateTime(), nullable=False),
+    Column("timeout_at", DateTime()),  # CPO: when a missing result becomes TIMEOUT
+    Column("finished_at", DateTime()),
+    Index("ix_command_records_due", "state", "timeout_at"),
+    Index("ix_command_records_uid", "uid", unique=True),
+    Index("ix_command_records_session", "module", "session_id"),
+)
 
 
 def now() -> datetime:
@@ -29,6 +67,7 @@ def now() -> datetime:
 @dataclass
 class Command:
     id: int
+    module: str
     role: str
     peer_id: int | None
     command: str
@@ -44,22 +83,26 @@ class Command:
     created_at: datetime
     timeout_at: datetime | None
     finished_at: datetime | None
+    session_id: str | None = None
 
     @classmethod
     def from_row(cls, r: Any) -> Command:
-        return cls(int(r.id), r.role, r.peer_id, r.command, r.version, r.uid, r.response_url,
+        return cls(int(r.id), r.module, r.role, r.peer_id, r.command, r.version, r.uid,
+                   r.response_url,
                    jsonutil.loads(r.request), jsonutil.loads(r.response) if r.response else None,
                    r.state, r.result, jsonutil.loads(r.message) if r.message else None,
-                   r.authorization_reference, r.created_at, r.timeout_at, r.finished_at)
+                   r.authorization_reference, r.created_at, r.timeout_at, r.finished_at,
+                   r.session_id)
 
     def as_dict(self) -> dict[str, Any]:
         def stamp(t: datetime | None) -> str | None:
             return t.isoformat() + "Z" if t else None
-        return {"id": self.id, "side": self.role, "peer_id": self.peer_id,
+        return {"id": self.id, "module": self.module, "side": self.role, "peer_id": self.peer_id,
                 "command": self.command, "version": self.version, "state": self.state,
                 "request": self.request, "response": self.response, "result": self.result,
                 "message": self.message, "response_url": self.response_url,
                 "authorization_reference": self.authorization_reference,
+                "session_id": self.session_id,
                 "created_at": stamp(self.created_at), "timeout_at": stamp(self.timeout_at),
                 "finished_at": stamp(self.finished_at)}
 
@@ -99,8 +142,8 @@ async def finish(tx: Tx, command_id: int, states: Iterable[str], result: str,
                       message=dumps(message), finished_at=at or now())
 
 
-async def listing(db: Database, limit: int = 100) -> list[Command]:
+async def listing(db: Database, module: str, limit: int = 100) -> list[Command]:
     async with db.begin() as tx:
-        rows = (await tx.execute(select(records).order_by(records.c.id.desc())
-                                 .limit(limit))).all()
+        rows = (await tx.execute(select(records).where(records.c.module == module)
+                                 .order_by(records.c.id.desc()).limit(limit))).all()
     return [Command.from_row(r) for r in rows]
