@@ -18,9 +18,9 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Index, Integer, String, Table, Text, insert, select, update
@@ -147,3 +147,56 @@ async def listing(db: Database, module: str, limit: int = 100) -> list[Command]:
         rows = (await tx.execute(select(records).where(records.c.module == module)
                                  .order_by(records.c.id.desc()).limit(limit))).all()
     return [Command.from_row(r) for r in rows]
+
+
+async def record_refused(db: Database | None, values: dict[str, Any],
+                         response: dict[str, Any]) -> None:
+    """A request our own data answered at once (unknown session...): recorded done."""
+    if db is not None:
+        async with db.begin() as tx:
+            await insert_one(tx, **values, response=response, state=DONE, created_at=now(),
+                             finished_at=now())
+
+
+async def record_asked(db: Database | None, values: dict[str, Any],
+                       ask: Callable[[int | None], Awaitable[dict[str, Any]]], *,
+                       ask_limit: timedelta,
+                       on_accepted: Callable[[Tx], Awaitable[None]] | None = None
+                       ) -> dict[str, Any]:
+    """A request the operator's hook decides: recorded ``asking`` first (closed by the
+    sweeper after ``ask_limit`` if we die while the hook runs), then ``pending`` with
+    the ``timeout`` it was given when ACCEPTED (``on_accepted`` runs in that
+    transaction), else done. ``ask(id)`` returns the immediate answer, with
+    ``result`` and ``timeout``."""
+    request_id = None
+    if db is not None:
+        async with db.begin() as tx:
+            request_id = await insert_one(tx, **values, state=ASKING, created_at=now(),
+                                          timeout_at=now() + ask_limit)
+    response = await ask(request_id)
+    if db is not None and request_id is not None:
+        accepted = response["result"] == "ACCEPTED"
+        async with db.begin() as tx:
+            moved = await move(
+                tx, request_id, (ASKING,), state=PENDING if accepted else DONE,
+                response=dumps(response), finished_at=None if accepted else now(),
+                timeout_at=now() + timedelta(seconds=response["timeout"]) if accepted
+                else None)
+            if moved and accepted and on_accepted is not None:
+                await on_accepted(tx)
+    return response
+
+
+async def awaiting(db: Database, uid: str, *, module: str, command: str, version: str,
+                   peer_id: int | None) -> Command | None:
+    """The request we sent whose ``response_url`` carries ``uid``, if this result may be
+    its: the same module, request and version, from the partner we sent it to."""
+    if peer_id is None:
+        return None
+    async with db.begin() as tx:
+        found = await by_uid(tx, uid)
+    if found is None or found.module != module or found.role != EMSP \
+            or found.command != command or found.version != version \
+            or found.peer_id != peer_id:
+        return None
+    return found

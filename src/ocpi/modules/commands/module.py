@@ -40,7 +40,7 @@ from ..generic import ask_operator
 from ..tokens.declaration import DEFAULT_TYPE
 from ..tokens.records import Decision, new_reference, record_in
 from ..versions.enums import is_v2_1
-from .declaration import ASKING, CPO, DONE, EMSP, PENDING
+from .declaration import ASKING, CPO, PENDING
 from .schemas import RESPONSE, RESULT, display, request_model, responses, text_of
 
 MODULE = ModuleID.commands
@@ -174,41 +174,32 @@ async def post_command(ctx: OcpiRequest) -> Response:
     refused = await _refusal(ctx, command, body)
     db = ctx.node.db
     values = {"module": MODULE.value, "role": CPO, "peer_id": caller.peer_id,
-              "command": command,
-              "version": ctx.version, "response_url": str(body["response_url"]),
-              "request": body, "authorization_reference": reference}
+              "command": command, "version": ctx.version,
+              "response_url": str(body["response_url"]), "request": body,
+              "authorization_reference": reference}
     if refused is not None:
         response = {"result": refused[0], "timeout": 0, "message": display(refused[1])}
-        if db is not None:
-            async with db.begin() as tx:
-                await rec.insert_one(tx, **values, response=response, state=DONE,
-                                     created_at=rec.now(), finished_at=rec.now())
+        await rec.record_refused(db, values, response)
         return _answer(ctx, response)
-    command_id = None
-    if db is not None:  # asked, not yet answered: closed by the sweeper if we die now
-        async with db.begin() as tx:
-            command_id = await rec.insert_one(tx, **values, state=ASKING, created_at=rec.now(),
-                                              timeout_at=rec.now() + ASK_LIMIT)
-    data = {"command": command, "request": body, "id": command_id, "version": ctx.version,
-            "authorization_reference": reference}
-    try:
-        response = _response(await ask_operator(ctx, ctx.node.command_handler, MODULE,
+
+    async def ask(command_id: int | None) -> dict[str, Any]:
+        data = {"command": command, "request": body, "id": command_id,
+                "version": ctx.version, "authorization_reference": reference}
+        try:
+            return _response(await ask_operator(ctx, ctx.node.command_handler, MODULE,
                                                 RoleEnum.cpo, Action.send_command, data),
                              ctx.version)
-    except Exception:  # the operator's code: logged, the eMSP told, the row closed
-        log.exception("the command handler failed on %s %s", command, command_id)
-        response = {"result": "REJECTED", "timeout": 0,
+        except Exception:  # the operator's code: logged, the eMSP told, the row closed
+            log.exception("the command handler failed on %s %s", command, command_id)
+            return {"result": "REJECTED", "timeout": 0,
                     "message": display("the command could not be passed on")}
-    if db is not None and command_id is not None:
-        accepted = response["result"] == "ACCEPTED"
-        async with db.begin() as tx:
-            moved = await rec.move(
-                tx, command_id, (ASKING,), state=PENDING if accepted else DONE,
-                response=rec.dumps(response), finished_at=None if accepted else rec.now(),
-                timeout_at=rec.now() + timedelta(seconds=response["timeout"])
-                if accepted else None)
-            if moved and accepted and command == "START_SESSION" and reference:
-                await _authorized(tx, ctx, body, reference)
+
+    async def authorized(tx: Tx) -> None:
+        if command == "START_SESSION" and reference:
+            await _authorized(tx, ctx, body, reference)
+
+    response = await rec.record_asked(db, values, ask, ask_limit=ASK_LIMIT,
+                                      on_accepted=authorized)
     return _answer(ctx, response)
 
 
@@ -216,15 +207,11 @@ async def post_result(ctx: OcpiRequest) -> Response:
     """``POST {our response_url}``: the CPO's one result of a command we sent. Only
     the partner we sent it to may post it, once; anything else is stored nowhere."""
     db = ctx.node.db
-    unknown = NotFound("no command awaits a result at this URL", status_code=Status.CLIENT_ERROR)
-    if db is None or ctx.caller.peer_id is None:
-        raise unknown
-    async with db.begin() as tx:
-        found = await rec.by_uid(tx, ctx.params["uid"])
-    if found is None or found.module != MODULE or found.role != EMSP \
-            or found.command != ctx.params["command"] or found.version != ctx.version \
-            or found.peer_id != ctx.caller.peer_id:
-        raise unknown
+    found = None if db is None else await rec.awaiting(
+        db, ctx.params["uid"], module=MODULE, command=ctx.params["command"],
+        version=ctx.version, peer_id=ctx.caller.peer_id)
+    if db is None or found is None:
+        raise NotFound("no command awaits a result at this URL", status_code=Status.CLIENT_ERROR)
     model = RESULT[ctx.version]
     body = obj.require_object(await ctx.json(), model.__name__)
     await obj.validate(ctx, model, body)
