@@ -146,13 +146,15 @@ async def connect(cpo: Side, emsp: Side, version: str) -> None:
     at_emsp, cpo.token = await emsp.registry.add_peer(*cpo.party, "CPO", name="cpo")
     await cpo.registry.update_peer(
         at_cpo.id, version=version, token_out=cpo.token, parties=[Party("EMSP", *emsp.party, {})],
-        endpoints=[{"identifier": "commands", "role": "SENDER",
-                    "url": f"{emsp.url}/ocpi/emsp/{version}/commands"}])
+        endpoints=[{"identifier": m, "role": "SENDER",
+                    "url": f"{emsp.url}/ocpi/emsp/{version}/{m}"}
+                   for m in ("commands", "chargingprofiles")])
     await emsp.registry.update_peer(
         at_emsp.id, version=version, token_out=emsp.token,
         parties=[Party("CPO", *cpo.party, {})],
-        endpoints=[{"identifier": "commands", "role": "RECEIVER",
-                    "url": f"{cpo.url}/ocpi/cpo/{version}/commands"}])
+        endpoints=[{"identifier": m, "role": "RECEIVER",
+                    "url": f"{cpo.url}/ocpi/cpo/{version}/{m}"}
+                   for m in ("commands", "chargingprofiles")])
 
 
 async def send(emsp: Side, command: str, **fields: Any) -> Any:

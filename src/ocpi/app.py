@@ -102,6 +102,8 @@ def get_application(
     limits: Limits | None = None,
     authorizer: Any = None,
     command_handler: Any = None,
+    charging_profile_handler: Any = None,
+    simulate_chargers: bool = False,
 ) -> FastAPI:
     """Build the OCPI application.
 
@@ -125,6 +127,13 @@ def get_application(
     CPO: ``data`` holds ``command``, ``request`` and our command ``id``; it returns
     {"result": "ACCEPTED"|"REJECTED"|..., "timeout"?, "message"?}, and the result
     follows through ``ocpi.services.commands.report_result`` (modules/commands).
+
+    ``charging_profile_handler(data)`` answers a partner's charging profile request
+    (GET/PUT/DELETE on a session) the same way (modules/chargingprofiles), the
+    result following through ``ocpi.services.charging_profiles.report_result``.
+
+    ``simulate_chargers``: a built-in charger answers both instead, for our own
+    Locations (``ocpi.simulator``): sessions started by command grow while it runs.
 
     ``max_body_bytes`` (else ``OCPI_MAX_BODY_BYTES``, else 4 MiB) and the other
     ``limits`` bound what one request may cost (docs/security.md).
@@ -156,7 +165,8 @@ def get_application(
                 party_id=party_id or os.environ.get("OCPI_PARTY_ID"),
                 business_name=business_name or os.environ.get("OCPI_BUSINESS_NAME"),
                 limits=limits or Limits.from_env(max_body_bytes=max_body_bytes),
-                authorizer=authorizer, command_handler=command_handler)
+                authorizer=authorizer, command_handler=command_handler,
+                charging_profile_handler=charging_profile_handler)
     if db is not None:  # a session started after a real-time authorization carries it
         node.own_write_filters.setdefault(ModuleID.sessions.value, []).append(
             functools.partial(authorization.reference_for_session, db))
@@ -190,8 +200,9 @@ def get_application(
         deliver = os.environ.get("OCPI_OUTBOX_WORKER", "1") != "0"
     if deliver and node.builtin_store:
         outbox_job.attach(app)
-    if db is not None and ModuleID.commands in modules and RoleEnum.cpo in roles:
-        command_sweeper.attach(app)  # commands whose result never came: TIMEOUT
+    if db is not None and RoleEnum.cpo in roles and (
+            ModuleID.commands in modules or ModuleID.charging_profile in modules):
+        command_sweeper.attach(app)  # requests whose result never came: TIMEOUT
     if db is not None:
         _check_schema_on_start(app, db)
     return app

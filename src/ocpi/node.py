@@ -45,6 +45,8 @@ class Node:
     authorizer: Callable[[dict[str, Any]], Any] | None = None
     # the operator's answer to a partner's command (modules/commands/module.py)
     command_handler: Callable[[dict[str, Any]], Any] | None = None
+    # the operator's answer to a partner's charging profile request (modules/chargingprofiles)
+    charging_profile_handler: Callable[[dict[str, Any]], Any] | None = None
     # module -> what completes the node's own objects before they are stored
     own_write_filters: dict[str, list[Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]]] \
         = field(default_factory=dict)

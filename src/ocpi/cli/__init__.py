@@ -6,7 +6,19 @@ One file per command group; each adds its subcommands in ``register``.
 import argparse
 
 from ..store import migrate
-from . import cdrs, commands, db, imports, outbox, peers, serve, smappee, tariffs, tokens
+from . import (
+    cdrs,
+    chargingprofiles,
+    commands,
+    db,
+    imports,
+    outbox,
+    peers,
+    serve,
+    smappee,
+    tariffs,
+    tokens,
+)
 from .common import fail
 
 
@@ -19,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: $OCPI_DATABASE_URL or sqlite:///./ocpi.db)")
         p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    for group in (serve, peers, smappee, outbox, db, imports, tokens, tariffs, cdrs, commands):
+    for group in (serve, peers, smappee, outbox, db, imports, tokens, tariffs, cdrs, commands,
+                  chargingprofiles):
         group.register(sub, common)
     return parser
 

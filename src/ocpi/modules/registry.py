@@ -7,6 +7,7 @@ from types import ModuleType
 from ..core.enums import ModuleID
 from ..core.interface import ModuleDefinition
 from .cdrs import module as cdrs
+from .chargingprofiles import module as chargingprofiles
 from .commands import module as commands
 from .credentials import module as credentials
 from .hubclientinfo import module as hubclientinfo
@@ -37,6 +38,7 @@ MODULES: dict[ModuleID, Module] = {m.definition.id: m for m in (
     _module(tariffs),
     _module(cdrs),
     _module(commands),
+    _module(chargingprofiles),
 )}
 
 

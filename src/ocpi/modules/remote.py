@@ -23,7 +23,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Integer, String, Table, Text, insert, select, update
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from ..core import jsonutil
 from ..core.datetime import utcnow
@@ -200,3 +212,24 @@ async def awaiting(db: Database, uid: str, *, module: str, command: str, version
             or found.peer_id != peer_id:
         return None
     return found
+
+
+async def recent(db: Database, module: str, session_id: str, seconds: float) -> int:
+    """How many requests of ``module`` were received about ``session_id`` lately."""
+    since = now() - timedelta(seconds=seconds)
+    r = records
+    async with db.begin() as tx:
+        return int((await tx.execute(select(func.count()).where(
+            r.c.module == module, r.c.session_id == session_id, r.c.role == CPO,
+            r.c.created_at >= since))).scalar_one())
+
+
+async def set_on(db: Database, module: str, session_id: str, peer_id: int) -> bool:
+    """Did we (the sender) set something on ``session_id`` at ``peer_id`` successfully?"""
+    r = records
+    async with db.begin() as tx:
+        return (await tx.execute(select(r.c.id).where(
+            r.c.module == module, r.c.session_id == session_id, r.c.role == EMSP,
+            r.c.peer_id == peer_id, r.c.command == "SET",
+            (r.c.result == "ACCEPTED") | (r.c.state == PENDING))
+            .limit(1))).first() is not None
