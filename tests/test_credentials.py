@@ -200,7 +200,7 @@ async def test_partner_without_this_version_is_3002(node, mock):
 
 
 async def test_partner_without_modules_we_use_is_3003(node, mock):
-    mock.modules = ["credentials", "chargingprofiles"]  # none we use (commands we do, now)
+    mock.modules = ["credentials", "payments"]  # none we use (commands, profiles we do)
     token_a = await invite(node)
     r = await post(node, "2.2.1", token_a, creds_body(mock, "2.2.1"))
     assert body(r)["status_code"] == 3003

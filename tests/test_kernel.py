@@ -29,7 +29,8 @@ def test_every_layer_reads_the_one_registry():
     declared = {t.module.value for t in object_types()}
     assert declared == {"locations", "sessions", "tokens", "hubclientinfo", "tariffs", "cdrs"}
     assert set(STORED) == declared  # the store holds exactly what is declared
-    assert {m.value for m in MODULES} == declared | {"credentials", "commands"}
+    assert {m.value for m in MODULES} == declared | {"credentials", "commands",
+                                                     "chargingprofiles"}
     assert object_type("tokens").own_role == "EMSP"
     assert object_type("locations").own_role == "CPO"
     assert object_type("hubclientinfo").hub_reported  # a hub's, never ours

@@ -203,6 +203,10 @@ def get_application(
     if db is not None and RoleEnum.cpo in roles and (
             ModuleID.commands in modules or ModuleID.charging_profile in modules):
         command_sweeper.attach(app)  # requests whose result never came: TIMEOUT
+    if simulate_chargers:
+        from .connectors import simulator
+
+        simulator.attach(app)  # its hooks replace the two above
     if db is not None:
         _check_schema_on_start(app, db)
     return app

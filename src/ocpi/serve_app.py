@@ -25,7 +25,8 @@ def build(options: dict[str, Any]) -> FastAPI:
                           operator_token=os.environ.get("OCPI_OPERATOR_TOKEN"),
                           country_code=options["country_code"],
                           party_id=options["party_id"],
-                          business_name=options.get("business_name"))
+                          business_name=options.get("business_name"),
+                          simulate_chargers=bool(options.get("simulate_chargers")))
     if options.get("smappee_config"):
         from .connectors.smappee.job import attach
 

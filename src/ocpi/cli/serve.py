@@ -17,11 +17,15 @@ from .common import fail, show
 
 
 async def _prepare_demo(db: Database, cc: str, pid: str) -> str:
-    from ..demo import sample_locations
+    from ..demo import sample_locations, sample_tariff
     from ..peers.registry import Registry
     from ..store.sql_store import SqlStore
 
     store = SqlStore(db)
+    tariff = sample_tariff(cc, pid)
+    if await store.get(ModuleID.tariffs, RoleEnum.cpo, tariff["id"], country_code=cc,
+                       party_id=pid) is None:
+        await store.create(ModuleID.tariffs, RoleEnum.cpo, tariff)
     for loc in sample_locations(cc, pid):
         if await store.get(ModuleID.locations, RoleEnum.cpo, loc["id"], country_code=cc,
                            party_id=pid) is None:
@@ -51,7 +55,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     smappee = args.smappee_config or os.environ.get("OCPI_SMAPPEE_CONFIG")
     options = {"roles": [r.value for r in roles], "database_url": url, "public_url": public,
                "country_code": args.country_code, "party_id": args.party_id,
-               "business_name": args.name, "smappee_config": smappee}
+               "business_name": args.name, "smappee_config": smappee,
+               "simulate_chargers": args.simulate_chargers or args.demo}
     try:
         app = build(options)
     except ValueError as exc:
@@ -86,6 +91,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         lines.append("  try it (the demo partner's token lists the sample locations):")
         lines.append(f"  curl -s -H 'Authorization: Token {demo_token}' "
                      f"{base}/ocpi/cpo/2.2.1/locations")
+    if options["simulate_chargers"]:
+        lines.append("  simulated chargers answer commands and charging profiles "
+                     "(docs/simulator.md)")
     if smappee:
         lines.append(f"  Smappee sync every {app.state.smappee_interval:g}s from {smappee}")
     show(args, info, "\n".join(lines))
@@ -142,5 +150,9 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
     serve.add_argument("--keep-alive", type=float, default=5.0,
                        help="seconds an idle keep-alive connection stays open (default 5)")
     serve.add_argument("--demo", action="store_true",
-                       help="add sample locations and a demo partner token")
+                       help="add sample locations and tariff, a demo partner token, and run "
+                       "the simulated chargers")
+    serve.add_argument("--simulate-chargers", action="store_true",
+                       help="a built-in charger answers commands and charging profiles for "
+                       "our Locations (docs/simulator.md)")
     serve.set_defaults(func=cmd_serve)

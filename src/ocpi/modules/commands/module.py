@@ -10,7 +10,8 @@ version lacks: NOT_SUPPORTED), else what the operator's hook says. The hook
 is ``get_application(command_handler=fn)``, or with the seed API the user's
 ``Crud.do(ModuleID.commands, RoleEnum.cpo, Action.send_command, data=...)``
 (NotImplementedError: NOT_SUPPORTED). ``fn(data)`` gets ``{"command", "request",
-"id", "version", "authorization_reference"}`` and returns ``{"result",
+"id", "version", "authorization_reference", "from_party"}`` (the caller's party:
+a 2.1.1 token names none) and returns ``{"result",
 "timeout"?, "message"?}``, through ``generic.ask_operator`` as Tokens' authorizer
 does. With neither, NOT_SUPPORTED (the simulated charger will be a command_handler).
 
@@ -184,7 +185,8 @@ async def post_command(ctx: OcpiRequest) -> Response:
 
     async def ask(command_id: int | None) -> dict[str, Any]:
         data = {"command": command, "request": body, "id": command_id,
-                "version": ctx.version, "authorization_reference": reference}
+                "version": ctx.version, "authorization_reference": reference,
+                "from_party": (caller.country_code, caller.party_id)}
         try:
             return _response(await ask_operator(ctx, ctx.node.command_handler, MODULE,
                                                 RoleEnum.cpo, Action.send_command, data),
