@@ -210,3 +210,15 @@ def test_power_and_limits():
     assert limit_w(profile, ac, at) == Decimal(4000)
     assert limit_w(profile, ac, parse_datetime("2026-01-01T11:00:01Z")) is None
     assert limit_w(None, ac, at) is None
+
+
+def test_211_renders_only_its_own_dimension_types():
+    """A 2.2 dimension (MAX_POWER, as the simulator reports) is not 2.1.1's: its
+    Sessions and CDRs leave it out, and a period left with nothing says zero energy."""
+    from ocpi.modules.sessions.mapper import dimensions_in
+
+    dims = [{"type": "ENERGY", "volume": 1.5}, {"type": "MAX_POWER", "volume": 22}]
+    assert dimensions_in(dims, "2.1.1") == [{"type": "ENERGY", "volume": 1.5}]
+    assert dimensions_in(dims, "2.2.1") == dims
+    assert dimensions_in([{"type": "STATE_OF_CHARGE", "volume": 80}], "2.1.1") == [
+        {"type": "ENERGY", "volume": 0}]

@@ -33,6 +33,7 @@ from ...core.objects import without_internal
 from ...core.types import ci
 from ..locations import mapper as location_mapper
 from ..sessions.mapper import (
+    dimensions_in,
     embedded_as_sent,
     price_from_221,
     price_to_221,
@@ -184,7 +185,9 @@ def _fill_required(out: dict[str, Any], version: str) -> None:
     periods = out.get("charging_periods")
     if isinstance(periods, list):
         out["charging_periods"] = [
-            drop({**p, "start_date_time": emitted(p.get("start_date_time"))},
+            drop({**p, "start_date_time": emitted(p.get("start_date_time")),
+                  **({"dimensions": dimensions_in(p["dimensions"], version)}
+                     if "dimensions" in p else {})},
                  _OTHER_PERIOD[version]) if isinstance(p, dict) else p for p in periods]
     if version != "2.1.1" and isinstance(out.get("cdr_location"), dict):
         out["cdr_location"] = _with_na(out["cdr_location"])

@@ -128,6 +128,20 @@ def to_wire(obj: dict[str, Any], version: str, strict: bool = True,
     return drop(out, _OTHER[key])
 
 
+# the CdrDimensionTypes 2.1.1 has; the others (MAX_POWER, STATE_OF_CHARGE...) came in 2.2
+DIMENSIONS_211 = frozenset({"ENERGY", "FLAT", "MAX_CURRENT", "MIN_CURRENT", "PARKING_TIME",
+                            "TIME"})
+
+
+def dimensions_in(dimensions: Any, version: str) -> Any:
+    """A period's dimensions as ``version`` can carry them: 2.1.1 has fewer types, and
+    a period left with none says its energy was zero (it needs one)."""
+    if version != "2.1.1" or not isinstance(dimensions, list):
+        return dimensions
+    kept = [d for d in dimensions if not isinstance(d, dict) or d.get("type") in DIMENSIONS_211]
+    return kept or [{"type": "ENERGY", "volume": 0}]
+
+
 def _fill_required(out: dict[str, Any], version: str) -> None:
     """What partners see: DateTimes within string(25), and the documented defaults
     for fields ``version`` requires that the canonical session may lack."""
@@ -137,7 +151,9 @@ def _fill_required(out: dict[str, Any], version: str) -> None:
     periods = out.get("charging_periods")
     if isinstance(periods, list):
         out["charging_periods"] = [
-            {**p, "start_date_time": emitted(p["start_date_time"])}
+            {**p, "start_date_time": emitted(p["start_date_time"]),
+             **({"dimensions": dimensions_in(p["dimensions"], version)}
+                if "dimensions" in p else {})}
             if isinstance(p, dict) and "start_date_time" in p else p for p in periods]
     if version == "2.1.1":
         out["status"] = _STATUS_211.get(out.get("status"), out.get("status"))
