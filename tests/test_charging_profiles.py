@@ -234,3 +234,25 @@ async def test_the_cli_sets_reports_and_shows(node, tmp_path, database_url):
         await drain(cpo)
         out = await asyncio.to_thread(run, "chargingprofiles", "list", db=other)
         assert "SET" in out.stdout and "result: ACCEPTED" in out.stdout, out.stdout
+
+
+async def test_what_we_sent_is_no_longer_awaited_after_its_timeout_and_grace(node, tmp_path):
+    """The sender's side: a request the CPO accepted waits for its result until the
+    timeout it gave plus ``SENDER_GRACE`` (its own TIMEOUT may be on the way), then
+    is closed; a command too, through the same sweeper."""
+    async with pair(node, tmp_path, "2.2.1", fixture_is_cpo=False) as (cpo, emsp, _):
+        cpo.node.charging_profile_handler = ProfileHook()
+        await with_session(cpo, emsp)
+        sent = await send(emsp, "SET", profile=PROFILE)
+        command = await commands.send(emsp.db, await emsp.registry.get("cpo"), "START_SESSION",
+                                      {"token_uid": "TOK1", "location_id": "LOC1"},
+                                      base_url=emsp.url, from_party=emsp.party)
+        assert command.state == sent.state == "pending"
+        await commands.sweep(emsp.db, at=now() + timedelta(seconds=20) + commands.SENDER_GRACE
+                             - timedelta(seconds=5))
+        assert (await cp._get(emsp.db, sent.id)).state == "pending"  # its 20 s + grace
+        assert (await commands.get(emsp.db, command.id)).state == "pending"
+        await commands.sweep(emsp.db, at=now() + timedelta(seconds=31) + commands.SENDER_GRACE)
+        for done in (await cp._get(emsp.db, sent.id), await commands.get(emsp.db, command.id)):
+            assert (done.state, done.result) == ("done", "TIMEOUT")
+        assert await callbacks(emsp) == []  # nothing is told to the CPO

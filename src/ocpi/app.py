@@ -200,8 +200,8 @@ def get_application(
         deliver = os.environ.get("OCPI_OUTBOX_WORKER", "1") != "0"
     if deliver and node.builtin_store:
         outbox_job.attach(app)
-    if db is not None and RoleEnum.cpo in roles and (
-            ModuleID.commands in modules or ModuleID.charging_profile in modules):
+    if db is not None and (ModuleID.commands in modules or
+                           ModuleID.charging_profile in modules):
         command_sweeper.attach(app)  # requests whose result never came: TIMEOUT
     if simulate_chargers:
         from .connectors import simulator

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -32,11 +31,10 @@ from ..modules import remote as rec
 from ..modules.chargingprofiles import schemas as s
 from ..modules.remote import CPO, DONE, EMSP, PENDING, Command, records
 from ..outbox import calls
-from ..peers.client import OcpiClient, PartnerError
 from ..peers.peer import Peer
 from ..store.database import Database, Tx
 from ..store.schema import peers
-from .commands import Refused
+from .commands import Refused, ask_partner
 
 MODULE = ModuleID.charging_profile.value
 
@@ -204,25 +202,9 @@ async def send(db: Database, peer: Peer, kind: str, session_id: str, *, base_url
             tx, module=MODULE, role=EMSP, peer_id=peer.id, command=kind, version=version,
             uid=uid, response_url=response_url, request=request, session_id=session_id,
             state=rec.ASKING, created_at=rec.now())
-    try:
-        async with OcpiClient.for_peer(peer, from_party) as client:
-            answer = await client.call(s.METHOD[kind], f"{endpoint.rstrip('/')}/{session_id}",
-                                       body=body, params=params or None, module=MODULE)
-        response = answer.object() or {"error": f"no ChargingProfileResponse: "
-                                                f"{answer.quoted()}"}
-        accepted = response.get("result") == "ACCEPTED"
-        state, finished = (PENDING, None) if accepted else (DONE, rec.now())
-        timeout = response.get("timeout")
-        timeout_at = rec.now() + timedelta(seconds=int(timeout)) \
-            if accepted and isinstance(timeout, int) else None
-    except PartnerError as exc:
-        response = {"error": str(exc)}
-        state, finished, timeout_at = (PENDING, None, None) if exc.retryable else \
-            (DONE, rec.now(), None)
-    async with db.begin() as tx:
-        if not await rec.move(tx, request_id, (rec.ASKING,), state=state, finished_at=finished,
-                              timeout_at=timeout_at, response=rec.dumps(response)):
-            await rec.move(tx, request_id, (DONE,), response=rec.dumps(response))
+    await ask_partner(db, peer, request_id, s.METHOD[kind],
+                      f"{endpoint.rstrip('/')}/{session_id}", body=body, params=params or None,
+                      module=MODULE, from_party=from_party, what="ChargingProfileResponse")
     return await _get(db, request_id)
 
 

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from ..core.enums import ModuleID, RoleEnum
 from ..core.interface import module_path
@@ -49,6 +49,12 @@ from ..store.sql_store import SqlStore
 
 log = logging.getLogger("ocpi.commands")
 WITH_TOKEN = frozenset({"START_SESSION", "RESERVE_NOW"})
+# what we sent: awaited for the timeout the partner gave, else (2.1.1 gives none, or the
+# answer was lost) SENDER_WAIT; closed as TIMEOUT SENDER_GRACE later (its TIMEOUT may
+# be on the way)
+SENDER_WAIT = timedelta(minutes=30)
+SENDER_GRACE = timedelta(minutes=5)
+MAX_WAIT_SECONDS = 86_400
 
 
 class Refused(ValueError):
@@ -103,18 +109,25 @@ async def report_result(db: Database, command_id: int, result: str,
 async def sweep(db: Database, *, at: datetime | None = None, limit: int = 500) -> list[int]:
     """Give each expired pending command its one TIMEOUT (queued to the eMSP), close
     the expired charging profile requests, and the requests whose hook never answered;
-    the commands' TIMEOUT ids."""
+    close what we sent that no result came for, ``SENDER_GRACE`` after its timeout.
+    The commands' TIMEOUT ids."""
     at = at or rec.now()
     r = records
     async with db.begin() as tx:
         due = [Command.from_row(row) for row in (await tx.execute(select(r).where(
-            r.c.state.in_([ASKING, PENDING]), r.c.timeout_at <= at, r.c.role == CPO)
+            r.c.state.in_([ASKING, PENDING]),
+            or_(and_(r.c.role == CPO, r.c.timeout_at <= at),
+                and_(r.c.role == EMSP, r.c.timeout_at <= at - SENDER_GRACE)))
             .order_by(r.c.timeout_at).limit(limit))).all()]
     timed_out = []
     message = display("no result from the Charge Point in time")
     for found in due:  # each claimed by its own guarded UPDATE: one sweeper wins it
         async with db.begin() as tx:
-            if found.state == ASKING:  # the eMSP had no answer: it expects no result
+            if found.role == EMSP:  # ours, sent: the partner's result (or TIMEOUT) never
+                # came, even after the grace its own sweeper needs; no longer awaited
+                await rec.finish(tx, found.id, (PENDING,), "TIMEOUT", display(
+                    "no result from the partner in time"), at)
+            elif found.state == ASKING:  # the eMSP had no answer: it expects no result
                 await rec.move(tx, found.id, (ASKING,), state=DONE, finished_at=at,
                                response=rec.dumps({"error": "the handler never answered"}))
             elif found.module != ModuleID.commands:  # a charging profile request: its
@@ -209,27 +222,39 @@ async def send(db: Database, peer: Peer, command: str, fields: dict[str, Any], *
             version=version, uid=uid,
             response_url=body["response_url"], request=body, state=ASKING,
             authorization_reference=body.get("authorization_reference"), created_at=rec.now())
+    await ask_partner(db, peer, command_id, "POST", f"{endpoint.rstrip('/')}/{command}",
+                      body=body, module=ModuleID.commands.value, from_party=from_party,
+                      what="CommandResponse")
+    return await get(db, command_id)
+
+
+async def ask_partner(db: Database, peer: Peer, request_id: int, method: str, url: str, *,
+                      module: str, what: str, body: Any = None,
+                      params: dict[str, Any] | None = None,
+                      from_party: tuple[str, str] | None = None) -> None:
+    """Send a recorded request (``asking``) and record the partner's immediate answer:
+    ACCEPTED waits for its result until the ``timeout`` it gave (else ``SENDER_WAIT``),
+    anything else is done; a lost answer (the request may have arrived) waits too."""
+    wait = SENDER_WAIT
     try:
         async with OcpiClient.for_peer(peer, from_party) as client:
-            answer = await client.call("POST", f"{endpoint.rstrip('/')}/{command}", body=body,
-                                       module=ModuleID.commands.value)
-        # a one-element list is read as its object; no CommandResponse is said as such
-        response = answer.object() or {"error": f"no CommandResponse: {answer.quoted()}"}
+            answer = await client.call(method, url, body=body, params=params, module=module)
+        # a one-element list is read as its object; an answer that is none is said so
+        response = answer.object() or {"error": f"no {what}: {answer.quoted()}"}
         accepted = response.get("result") == "ACCEPTED"
-        state, finished = (PENDING, None) if accepted else (DONE, rec.now())
         timeout = response.get("timeout")
-        timeout_at = rec.now() + timedelta(seconds=int(timeout)) \
-            if accepted and isinstance(timeout, int) else None
-    except PartnerError as exc:  # a lost answer may still have reached the CPO
+        if accepted and isinstance(timeout, int) and timeout > 0:
+            wait = timedelta(seconds=min(timeout, MAX_WAIT_SECONDS))
+    except PartnerError as exc:
         response = {"error": str(exc)}
-        state, finished, timeout_at = (PENDING, None, None) if exc.retryable else \
-            (DONE, rec.now(), None)
+        accepted = exc.retryable
+    state, finished = (PENDING, None) if accepted else (DONE, rec.now())
     async with db.begin() as tx:
-        if not await rec.move(tx, command_id, (ASKING,), state=state, finished_at=finished,
-                              timeout_at=timeout_at, response=rec.dumps(response)):
+        if not await rec.move(tx, request_id, (ASKING,), state=state, finished_at=finished,
+                              timeout_at=rec.now() + wait if accepted else None,
+                              response=rec.dumps(response)):
             # its result came before this answer: keep the result
-            await rec.move(tx, command_id, (DONE,), response=rec.dumps(response))
-    return await get(db, command_id)
+            await rec.move(tx, request_id, (DONE,), response=rec.dumps(response))
 
 
 # --- both: reading -----------------------------------------------------------------------
