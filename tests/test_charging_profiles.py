@@ -78,7 +78,7 @@ async def test_set_get_update_and_clear_a_sessions_profile(node, tmp_path, versi
         assert await cp.active_profile(cpo.db, "S1") is None  # not until the charger says
         await cp.report_result(cpo.db, seen["id"], "ACCEPTED")
         await drain(cpo)
-        got = await cp._get(emsp.db, sent.id)
+        got = await cp.get(emsp.db, sent.id)
         assert (got.state, got.result) == ("done", "ACCEPTED")
         active = await cp.active_profile(cpo.db, "S1")
         assert active["charging_profile"] == PROFILE
@@ -108,7 +108,7 @@ async def test_set_get_update_and_clear_a_sessions_profile(node, tmp_path, versi
         assert hook.seen[2]["request"] == "CLEAR"
         await cp.report_result(cpo.db, hook.seen[2]["id"], "ACCEPTED")
         await drain(cpo)
-        assert (await cp._get(emsp.db, cleared.id)).result == "ACCEPTED"
+        assert (await cp.get(emsp.db, cleared.id)).result == "ACCEPTED"
         assert await cp.active_profile(cpo.db, "S1") is None
         bodies = [jsonutil.loads(c.data) for c in await callbacks(cpo)]
         assert bodies[0] == {"result": "ACCEPTED"} and bodies[1]["profile"] == active
@@ -189,7 +189,7 @@ async def test_results_and_updates_only_from_the_partner_asked(node, tmp_path):
             r = await client.put(put_url, content=update,
                                  headers={**auth(cpo.token, "2.2.1"), **typed})
             assert r.json()["status_code"] == 1000, r.text
-        assert (await cp._get(emsp.db, sent.id)).result == "ACCEPTED"
+        assert (await cp.get(emsp.db, sent.id)).result == "ACCEPTED"
         assert (await cp.latest(emsp.db, "S1"))["profile"]["charging_profile"] == PROFILE
         async with emsp.db.begin() as tx:
             assert (await tx.execute(select(func.count()).select_from(records))).scalar() == 2
@@ -250,9 +250,9 @@ async def test_what_we_sent_is_no_longer_awaited_after_its_timeout_and_grace(nod
         assert command.state == sent.state == "pending"
         await commands.sweep(emsp.db, at=now() + timedelta(seconds=20) + commands.SENDER_GRACE
                              - timedelta(seconds=5))
-        assert (await cp._get(emsp.db, sent.id)).state == "pending"  # its 20 s + grace
+        assert (await cp.get(emsp.db, sent.id)).state == "pending"  # its 20 s + grace
         assert (await commands.get(emsp.db, command.id)).state == "pending"
         await commands.sweep(emsp.db, at=now() + timedelta(seconds=31) + commands.SENDER_GRACE)
-        for done in (await cp._get(emsp.db, sent.id), await commands.get(emsp.db, command.id)):
+        for done in (await cp.get(emsp.db, sent.id), await commands.get(emsp.db, command.id)):
             assert (done.state, done.result) == ("done", "TIMEOUT")
         assert await callbacks(emsp) == []  # nothing is told to the CPO

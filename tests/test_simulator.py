@@ -111,7 +111,7 @@ async def test_remote_start_to_invoice(node, tmp_path, fixture_is_cpo):
             "charging_profile_period": [{"start_period": 0, "limit": 10}]})
         assert limited.response["result"] == "ACCEPTED"
         await settle(cpo)
-        assert (await cp._get(emsp.db, limited.id)).result == "ACCEPTED"
+        assert (await cp.get(emsp.db, limited.id)).result == "ACCEPTED"
         await asyncio.sleep(1.0)
         await sim.advance()
         again = Simulator(cpo.db, cpo.party)  # a restart carries on from the stored session

@@ -40,7 +40,7 @@ from sqlalchemy import (
 from ..core import jsonutil
 from ..core.datetime import utcnow
 from ..store.database import Database, Tx
-from ..store.schema import _Seq, metadata
+from ..store.schema import _Seq, metadata, peers
 
 CPO, EMSP = "CPO", "EMSP"  # the side we were on: the CPO received it, the eMSP sent it
 ASKING, PENDING, DONE = "asking", "pending", "done"
@@ -154,11 +154,23 @@ async def finish(tx: Tx, command_id: int, states: Iterable[str], result: str,
                       message=dumps(message), finished_at=at or now())
 
 
-async def listing(db: Database, module: str, limit: int = 100) -> list[Command]:
+async def listing(db: Database, module: str, limit: int = 100) -> list[dict[str, Any]]:
+    """``module``'s requests, newest first, both sides, each with its partner's name."""
     async with db.begin() as tx:
         rows = (await tx.execute(select(records).where(records.c.module == module)
                                  .order_by(records.c.id.desc()).limit(limit))).all()
-    return [Command.from_row(r) for r in rows]
+        names = dict((await tx.execute(select(peers.c.id, peers.c.name))).all())
+    return [{**(c := Command.from_row(r)).as_dict(), "partner": names.get(c.peer_id)}
+            for r in rows]
+
+
+async def read(db: Database, request_id: int, what: str) -> Command:
+    """One request; ValueError naming ``what`` it should have been when there is none."""
+    async with db.begin() as tx:
+        found = await get(tx, request_id)
+    if found is None:
+        raise ValueError(f"no {what} {request_id}")
+    return found
 
 
 async def record_refused(db: Database | None, values: dict[str, Any],

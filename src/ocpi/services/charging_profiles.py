@@ -89,7 +89,7 @@ async def report_result(db: Database, request_id: int, result: str,
         if result == "ACCEPTED" and found.command in (s.SET, s.CLEAR) and found.session_id:
             now = await _active_in(tx, found.session_id)
             await _tell(tx, found.session_id, now, but=found.peer_id)
-    return await _get(db, request_id)
+    return await get(db, request_id)
 
 
 async def _active_in(tx: Tx, session_id: str) -> dict[str, Any] | None:
@@ -205,7 +205,7 @@ async def send(db: Database, peer: Peer, kind: str, session_id: str, *, base_url
     await ask_partner(db, peer, request_id, s.METHOD[kind],
                       f"{endpoint.rstrip('/')}/{session_id}", body=body, params=params or None,
                       module=MODULE, from_party=from_party, what="ChargingProfileResponse")
-    return await _get(db, request_id)
+    return await get(db, request_id)
 
 
 async def latest(db: Database, session_id: str) -> dict[str, Any] | None:
@@ -230,16 +230,10 @@ async def latest(db: Database, session_id: str) -> dict[str, Any] | None:
 
 # --- both ---------------------------------------------------------------------------------
 
-async def _get(db: Database, request_id: int) -> Command:
-    async with db.begin() as tx:
-        found = await rec.get(tx, request_id)
-    if found is None:
-        raise ValueError(f"no charging profile request {request_id}")
-    return found
+async def get(db: Database, request_id: int) -> Command:
+    return await rec.read(db, request_id, "charging profile request")
 
 
 async def listing(db: Database, limit: int = 100) -> list[dict[str, Any]]:
-    found = await rec.listing(db, MODULE, limit)
-    async with db.begin() as tx:
-        names = dict((await tx.execute(select(peers.c.id, peers.c.name))).all())
-    return [{**c.as_dict(), "partner": names.get(c.peer_id)} for c in found]
+    """Each charging profile request, newest first, both sides, with the partner's name."""
+    return await rec.listing(db, MODULE, limit)

@@ -44,7 +44,6 @@ from ..outbox import calls
 from ..peers.client import OcpiClient, PartnerError
 from ..peers.peer import Peer
 from ..store.database import Database, Tx
-from ..store.schema import peers
 from ..store.sql_store import SqlStore
 
 log = logging.getLogger("ocpi.commands")
@@ -260,16 +259,9 @@ async def ask_partner(db: Database, peer: Peer, request_id: int, method: str, ur
 # --- both: reading -----------------------------------------------------------------------
 
 async def get(db: Database, command_id: int) -> Command:
-    async with db.begin() as tx:
-        found = await rec.get(tx, command_id)
-    if found is None:
-        raise ValueError(f"no command {command_id}")
-    return found
+    return await rec.read(db, command_id, "command")
 
 
 async def listing(db: Database, limit: int = 100) -> list[dict[str, Any]]:
     """Each command, newest first, both sides, with the partner's name."""
-    found = await rec.listing(db, ModuleID.commands.value, limit)
-    async with db.begin() as tx:
-        names = dict((await tx.execute(select(peers.c.id, peers.c.name))).all())
-    return [{**c.as_dict(), "partner": names.get(c.peer_id)} for c in found]
+    return await rec.listing(db, ModuleID.commands.value, limit)
