@@ -17,6 +17,13 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 60:.0f}m" if seconds < 7200 else f"{seconds / 3600:.1f}h"
 
 
+def _waits(report: dict[str, Any]) -> str:
+    """A party's messages a hub's report keeps back: how many, and why."""
+    what = "held" if report["state"] == "held" else "set aside"
+    reason = str(report["reason"]).removeprefix("held: ")
+    return f"{what} {report['messages']}: {reason}"
+
+
 def cmd_outbox_status(args: argparse.Namespace) -> int:
     from ..outbox import admin
 
@@ -28,6 +35,10 @@ def cmd_outbox_status(args: argparse.Namespace) -> int:
     for r in rows:
         line = (f"{r['partner']:24} pending {r['pending']:>7}  dead {r['dead']:>5}  "
                 f"oldest {_age(r['oldest_age_seconds']):>6}")
+        if r["held"]:
+            line += f"  held {r['held']}"
+        for h in r["hub_reports"]:
+            line += f"\n{'':24} {_waits(h)}"
         if r["last_error"]:
             line += (f"\n{'':24} retrying (attempt {r['attempts']}, next "
                      f"{r['next_attempt_at'] or 'now'}): {r['last_error']}")
@@ -46,8 +57,8 @@ def cmd_outbox_list(args: argparse.Namespace) -> int:
     from ..outbox import admin
 
     async def work(db: Database, _registry: Any) -> Any:
-        return await admin.messages(db, state="dead" if args.dead else "pending",
-                                    partner=args.partner, limit=args.limit)
+        state = "dead" if args.dead else "held" if args.held else "pending"
+        return await admin.messages(db, state=state, partner=args.partner, limit=args.limit)
 
     found = [_message_dict(p, m) for p, m in with_registry(args, work)]
     lines = [f"{r['id']:>8} {r['partner']:20} {r['module']:10} {r['object']:32} "
@@ -119,6 +130,8 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
     ols = osub.add_parser("list", help="messages waiting (or, with --dead, refused)")
     common(ols)
     ols.add_argument("--dead", action="store_true", help="the refused ones, with the answer")
+    ols.add_argument("--held", action="store_true",
+                     help="those waiting for a party a hub reports OFFLINE")
     ols.add_argument("--partner", help="only this partner's")
     ols.add_argument("--limit", type=int, default=100)
     ols.set_defaults(func=cmd_outbox_list)

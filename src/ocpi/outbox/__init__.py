@@ -6,4 +6,5 @@ partner and retries until the partner says yes (``worker.OutboxWorker``).
 See ``docs/outbox.md``.
 """
 
+from . import held as _held  # noqa: F401  (registers the hook that wakes held messages)
 from . import publish as _publish  # noqa: F401  (registers the store's own-write hook)

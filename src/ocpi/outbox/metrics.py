@@ -8,6 +8,7 @@ from .worker import Counters
 _HELP = {
     "ocpi_outbox_pending": ("gauge", "Messages waiting to be delivered to the partner."),
     "ocpi_outbox_dead": ("gauge", "Messages the partner refused, set aside."),
+    "ocpi_outbox_held": ("gauge", "Messages waiting for a party the hub reports OFFLINE."),
     "ocpi_outbox_oldest_pending_age_seconds": ("gauge", "Age of the oldest waiting message."),
     "ocpi_outbox_head_attempts": ("gauge", "Failed attempts of the message at the head."),
     "ocpi_outbox_delivered_total": ("counter", "Messages delivered by this process."),
@@ -28,6 +29,7 @@ async def render(db: Database, counters: Counters | None) -> str:
         lbl = f'{{partner="{_label(s.name)}"}}'
         samples["ocpi_outbox_pending"].append(f"ocpi_outbox_pending{lbl} {s.pending}")
         samples["ocpi_outbox_dead"].append(f"ocpi_outbox_dead{lbl} {s.dead}")
+        samples["ocpi_outbox_held"].append(f"ocpi_outbox_held{lbl} {s.held}")
         age = (at - s.oldest).total_seconds() if s.oldest else 0.0
         samples["ocpi_outbox_oldest_pending_age_seconds"].append(
             f"ocpi_outbox_oldest_pending_age_seconds{lbl} {age:.3f}")

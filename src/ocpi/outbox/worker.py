@@ -5,7 +5,8 @@ The head message is sent until it is accepted (HTTP 2xx with an OCPI 1xxx
 status) or refused (4xx, or a 2xxx status: set aside as dead, the queue goes
 on). Anything else (timeout, connection error, 5xx, 3xxx) holds the queue and
 is retried with capped exponential backoff and jitter, with the same
-correlation id every time.
+correlation id every time. A message to a hub for a party the hub reports
+OFFLINE waits out of the queue, one SUSPENDED is set aside (``held``).
 """
 
 import asyncio
@@ -15,6 +16,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ..modules.kernel import ObjectType
@@ -23,6 +25,7 @@ from ..peers.client import OcpiClient, PartnerError
 from ..peers.registry import Peer, Registry
 from ..store.database import Database
 from ..store.sql_store import SqlStore
+from . import held
 from .leases import Leases, new_holder
 from .queue import Had, Message, Queue, now
 from .render import Push, Unrenderable, public, put, render
@@ -81,6 +84,10 @@ class OutboxWorker:
         self._clients: dict[int, tuple[tuple[Any, ...], OcpiClient]] = {}
         # per partner being drained, what it has: only the drain holding its lease changes it
         self._had: dict[int, dict[tuple[str, str], Had | None]] = {}
+        # per hub being drained, its reports on the parties addressed, as first read: one
+        # view per drain, so a party's messages go (or wait) in their order
+        self._reports: dict[int, dict[tuple[str, str], str | None]] = {}
+        self._held: dict[int, set[tuple[str, str]]] = {}  # parties with messages held
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -121,7 +128,8 @@ class OutboxWorker:
         """Start a drain for every partner whose head is due; seconds until the next."""
         wait = self.poll_interval
         current, clock = now(), time.monotonic()
-        for peer_id, due in await self.queue.heads():
+        waiting = await held.due(self.db)
+        for peer_id, due in self._merged(await self.queue.heads(), waiting):
             if peer_id in self._running:
                 continue
             if due is not None and due > current:
@@ -131,10 +139,24 @@ class OutboxWorker:
             if later > clock:  # another worker holds it, or its last drain broke
                 wait = min(wait, later - clock)
                 continue
-            task = asyncio.create_task(self._drain(peer_id))
+            task = asyncio.create_task(self._drain(peer_id, review=peer_id in waiting))
             self._running[peer_id] = task
             task.add_done_callback(self._drained(peer_id))
         return max(wait, 0.0)
+
+    @staticmethod
+    def _merged(heads: list[tuple[int, datetime | None]],
+                waiting: dict[int, datetime | None]) -> list[tuple[int, datetime | None]]:
+        """Each partner's earliest due: its queue's head, or a held message whose
+        party's report is to be read again (``None``: now)."""
+        due = dict(heads)
+        for peer_id, at in waiting.items():
+            if peer_id not in due:
+                due[peer_id] = at
+            else:
+                head = due[peer_id]
+                due[peer_id] = None if head is None or at is None else min(head, at)
+        return list(due.items())
 
     def _drained(self, peer_id: int) -> Callable[[asyncio.Task[None]], None]:
         def done(task: asyncio.Task[None]) -> None:
@@ -160,11 +182,14 @@ class OutboxWorker:
 
     # --- one partner ---------------------------------------------------------------
 
-    async def _drain(self, peer_id: int) -> None:
+    async def _drain(self, peer_id: int, review: bool = False) -> None:
         if not await self.leases.claim(peer_id):
             return
         try:
             peer = await self.registry.get_by_id(peer_id)
+            if peer is not None and (review or peer.is_hub):  # held ones back when due
+                self._held[peer_id] = await held.review(
+                    self.db, peer_id, (peer.country_code, peer.party_id))
             if peer is None or peer.state != "registered" or not peer.token_out:
                 state = peer.state if peer else "gone"
                 await self.queue.hold(peer_id, f"partner is {state}; messages are kept",
@@ -175,6 +200,8 @@ class OutboxWorker:
             pass
         finally:
             self._had.pop(peer_id, None)
+            self._reports.pop(peer_id, None)
+            self._held.pop(peer_id, None)
 
     async def _client(self, peer: Peer) -> OcpiClient:
         """The partner's open client, new when its token, version or profile changed."""
@@ -194,6 +221,7 @@ class OutboxWorker:
         after = 0
         done_through: dict[tuple[str, str], int] = {}
         self._had[peer.id] = {}
+        self._reports[peer.id] = {}
         while True:
             batch = await self.queue.pending(peer.id, self.batch, after)
             if not batch:
@@ -204,6 +232,8 @@ class OutboxWorker:
                     continue  # carried by a newer message already sent
                 if msg.next_attempt_at is not None and msg.next_attempt_at > now():
                     raise _Held
+                if held.applies(peer.is_hub, msg) and await self._parked(peer, msg):
+                    continue
                 if not await self.leases.ensure(peer.id, needed):
                     raise _Held  # the lease ran out and another worker has the partner
                 try:
@@ -217,6 +247,35 @@ class OutboxWorker:
                                                  self.backoff.delay(msg.attempts + 1))
                     raise _Held from None
                 done_through[(msg.module, msg.object_key)] = sent
+
+    async def _parked(self, peer: Peer, msg: Message) -> bool:
+        """Did ``msg`` wait (its party OFFLINE) or go aside (SUSPENDED) by the hub's
+        report? A report that changed since this drain first read it ends the drain,
+        so the next one puts the party's held messages back first, in order."""
+        assert msg.to_party is not None
+        hub = (peer.country_code, peer.party_id)
+        known = self._reports[peer.id]
+        if msg.to_party not in known:
+            known[msg.to_party] = await held.status_of(self.db, hub, msg.to_party)
+        if known[msg.to_party] not in (held.OFFLINE, held.SUSPENDED):
+            if msg.to_party in self._held.get(peer.id, ()):
+                # reachable, but older messages of the party are held: the next drain
+                # puts them back first
+                await held.wake(self.db, peer.id, msg.to_party)
+                raise _Held
+            return False
+        status = await held.park(self.db, msg, hub)
+        if status not in (held.OFFLINE, held.SUSPENDED):
+            raise _Held
+        known[msg.to_party] = status
+        if status == held.OFFLINE:
+            log.info("outbox: message %s to %s waits: %s", msg.seq, peer.name,
+                     held.reason(msg.to_party, status))
+        else:
+            self.counters.dead += 1
+            log.warning("outbox: message %s to %s set aside: %s", msg.seq, peer.name,
+                        held.reason(msg.to_party, status))
+        return True
 
     async def _deliver(self, peer: Peer, client: OcpiClient, head: Message) -> int:
         """Send ``head`` (or, in latest-state, the newest state of its object).
