@@ -68,3 +68,36 @@ def test_a_token_we_hand_out_never_looks_like_a_command_line_option():
     tokens = {new_token() for _ in range(2000)}
     assert len(tokens) == 2000
     assert all(t[0].isalnum() and len(t) == 43 for t in tokens)
+
+
+async def test_a_pull_racing_pushes_of_the_same_new_objects_keeps_the_newest(database_url):
+    """A pull's page (upsert_many) and a partner's pushes of the same new objects at
+    once: no page is rolled back by the other's insert, and the newer one wins each;
+    the insert that finds its key taken says so (``_insert_absent``)."""
+    import asyncio
+
+    from ocpi.store.keys import id_key, ts_key
+    from ocpi.store.objects import stored
+    from ocpi.store.sql_store import _insert_absent
+
+    db = Database(database_url)
+    store = SqlStore(db)
+    sites = sample_locations("NL", "OCP")
+    pulled = [{**s, "id": f"P{n}", "name": "pulled"} for n, s in enumerate(sites * 20)]
+    pushed = [{**p, "name": "pushed", "last_updated": "2026-06-01T00:00:00Z"} for p in pulled]
+    results = await asyncio.gather(
+        store.upsert_many(LOC, RoleEnum.emsp, pulled),
+        *(store.create(LOC, RoleEnum.emsp, p) for p in pushed), return_exceptions=True)
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    for p in pulled:
+        assert (await store.get(LOC, RoleEnum.emsp, p["id"], country_code="NL",
+                                party_id="OCP"))["name"] == "pushed"
+    counts = results[0]
+    assert counts["created"] + counts["updated"] + counts["unchanged"] == len(pulled)
+    table = stored(LOC.value).table
+    key = ("NL", "OCP", id_key("P0"))
+    async with db.begin() as tx:
+        row = {"role": "EMSP", "country_code": key[0], "party_id": key[1], "id": key[2],
+               "last_updated": ts_key(pulled[0]["last_updated"]), "data": "{}"}
+        assert await _insert_absent(tx, table, [row]) == {key}
+    await db.dispose()

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.compiler import compiles
@@ -116,6 +116,26 @@ def _insert_new(table: Any) -> Prepared:
             index_elements=["role", "country_code", "party_id", "id"])
 
     return Prepared(build=build)
+
+
+async def _insert_absent(tx: Tx, table: Any, rows: list[dict[str, Any]]
+                         ) -> set[tuple[str, str, str]]:
+    """Insert ``rows`` whose key is free, 500 at a time; the keys that were taken (by a
+    concurrent first write since we looked), for the guarded update. One statement per
+    500 rows, and a push racing a pull never rolls the pull's page back."""
+    taken: set[tuple[str, str, str]] = set()
+    if not rows:
+        return taken
+    insert_ = pg_insert if tx.dialect == "postgresql" else sqlite_insert
+    for i in range(0, len(rows), 500):
+        chunk = rows[i:i + 500]
+        stmt = insert_(table).values(chunk).on_conflict_do_nothing(
+            index_elements=["role", "country_code", "party_id", "id"]).returning(
+            table.c.country_code, table.c.party_id, table.c.id)
+        inserted = {(r[0], r[1], r[2]) for r in (await tx.execute(stmt)).all()}
+        taken.update(k for k in ((r["country_code"], r["party_id"], r["id"]) for r in chunk)
+                     if k not in inserted)
+    return taken
 
 
 class _Statements(NamedTuple):
@@ -380,7 +400,7 @@ class SqlStore:
         t = stored_type(module)
         table = t.table
         counts = {"created": 0, "updated": 0, "unchanged": 0}
-        written: list[dict[str, Any]] = []
+        written: set[tuple[str, str, str]] = set()  # keys, told to the hooks in batch order
         latest: dict[tuple[str, str, str], dict[str, Any]] = {}
         for data in items:  # the same object twice in one batch: the newer counts
             key = (party_key(data["country_code"]), party_key(data["party_id"]),
@@ -409,7 +429,6 @@ class SqlStore:
                     new_rows.append({"role": str(role), "country_code": cc, "party_id": pid,
                                      "id": key_id, "last_updated": updated, "data": text,
                                      **_columns(t, data, role)})
-                    written.append(data)
                 elif found.last_updated > updated or found.data == text:
                     counts["unchanged"] += 1
                 # guarded again: a concurrent writer may have stored a newer one
@@ -417,14 +436,27 @@ class SqlStore:
                         "role": str(role), "id": key_id, "cc": cc, "pid": pid,
                         "updated": updated, "text": text, **_columns(t, data, role)}):
                     counts["updated"] += 1
-                    written.append(data)
+                    written.add((cc, pid, key_id))
                 else:
                     counts["unchanged"] += 1
-            if new_rows:
-                await tx.execute(insert(table), new_rows)
-            counts["created"] = len(new_rows)
+            taken = await _insert_absent(tx, table, new_rows)
+            for row in new_rows:
+                key = (row["country_code"], row["party_id"], row["id"])
+                if key not in taken:
+                    written.add(key)
+                # created meanwhile by a push: guarded, the newer one wins
+                elif await tx.run(_statements(table).update_owned, {
+                        "role": row["role"], "id": row["id"], "cc": key[0], "pid": key[1],
+                        "updated": row["last_updated"], "text": row["data"],
+                        **_columns(t, latest[key], role)}):
+                    counts["updated"] += 1
+                    written.add(key)
+                else:
+                    counts["unchanged"] += 1
+            counts["created"] = len(new_rows) - len(taken)
             await _count(tx, t, role, counts["created"])
-            queued = await _to_hooks(tx, t, role, written)
+            queued = await _to_hooks(tx, t, role,
+                                     [d for k, d in latest.items() if k in written])
         self._published(queued)
         return counts
 
