@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ocpi import get_application
 from ocpi.core.enums import ModuleID, RoleEnum
@@ -296,6 +296,13 @@ async def test_reconcile_finds_a_lost_cdr_and_sends_it_again(node, tmp_path):
         assert (await emsp.cdr("S5")) is not None
         again = await cdrs.reconcile(node.node.db, peer, from_party=("NL", "OCP"))
         assert sorted(again["agreed"]) == ["s5", "s6"] and not again["missing"]
+        # a POST held for a party a hub reports OFFLINE is not delivered yet: pending
+        async with node.node.db.begin() as tx:
+            await tx.execute(update(outbox).where(outbox.c.module == "cdrs",
+                                                  outbox.c.object_key.endswith("/s6"))
+                             .values(state="held", answer_location=None))
+        held = await cdrs.reconcile(node.node.db, peer, from_party=("NL", "OCP"))
+        assert held["pending"] == ["s6"] and not held["unreadable"]
 
 
 async def test_a_received_cdr_costing_more_than_our_tariff_says_is_disputed(node, tmp_path):

@@ -148,7 +148,7 @@ async def reconcile(db: Database, peer: Peer, *, since: datetime | None = None,
     async with OcpiClient.for_peer(peer, from_party) as client:
         for msg in messages:
             ident = msg.object_key.split("/", 2)[2]
-            if msg.state == "pending":
+            if msg.state in ("pending", "held"):  # held: the hub reports its party OFFLINE
                 report["pending"].append(ident)
                 continue
             if msg.state == "dead":
