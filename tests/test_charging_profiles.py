@@ -256,3 +256,29 @@ async def test_what_we_sent_is_no_longer_awaited_after_its_timeout_and_grace(nod
         for done in (await cp.get(emsp.db, sent.id), await commands.get(emsp.db, command.id)):
             assert (done.state, done.result) == ("done", "TIMEOUT")
         assert await callbacks(emsp) == []  # nothing is told to the CPO
+
+
+async def test_a_result_through_a_hub_is_routed_to_the_party_behind_it(node, tmp_path):
+    from ocpi.peers.credentials import Party
+
+    async with pair(node, tmp_path, "2.2.1") as (cpo, _emsp, _):
+        hook = cpo.node.charging_profile_handler = ProfileHook()
+        await cpo.node.crud.create(ModuleID.sessions, RoleEnum.cpo,
+                                   session(cpo.party, ("XX", "EMP"), id="VIAHUB"),
+                                   country_code=cpo.party[0], party_id=cpo.party[1])
+        hub_peer, hub_token = await cpo.registry.add_peer("NL", "HUB", "HUB", name="hub")
+        await cpo.registry.update_peer(hub_peer.id, version="2.2.1", token_out="x",
+                                       parties=[Party("HUB", "NL", "HUB", {})])
+        await cpo.registry.set_profile("hub", any_party=True)
+        h = {**auth(hub_token, "2.2.1"), "Content-Type": "application/json",
+             "OCPI-from-country-code": "XX", "OCPI-from-party-id": "EMP",
+             "OCPI-to-country-code": cpo.party[0], "OCPI-to-party-id": cpo.party[1]}
+        body = {"response_url": "https://hub.example/cp/1", "charging_profile": PROFILE}
+        async with httpx.AsyncClient() as client:
+            r = await client.put(f"{cpo.url}/ocpi/cpo/2.2.1/chargingprofiles/VIAHUB",
+                                 content=jsonutil.dumps(body), headers=h)
+        assert r.json()["data"]["result"] == "ACCEPTED", r.text
+        await cp.report_result(cpo.db, hook.seen[0]["id"], "ACCEPTED")
+        [queued] = await callbacks(cpo)
+        assert (queued.to_country_code, queued.to_party_id, queued.url) == (
+            "XX", "EMP", "https://hub.example/cp/1")

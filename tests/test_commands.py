@@ -395,3 +395,28 @@ async def test_a_command_for_another_partys_token_is_rejected_unasked(node, tmp_
         assert r.json()["data"]["result"] == "REJECTED", r.text
         assert "another party" in r.json()["data"]["message"][0]["text"]
         assert hook.seen == []
+
+
+async def test_a_result_for_a_command_through_a_hub_is_routed_to_the_party_behind_it(
+        node, tmp_path):
+    """A hub forwards an eMSP's command (OCPI-from-*): the result goes back to the hub's
+    response_url with OCPI-to-* naming that eMSP, as 2.2.1's message routing asks."""
+    async with pair(node, tmp_path, "2.2.1") as (cpo, _emsp, hook):
+        hub_peer, hub_token = await cpo.registry.add_peer("NL", "HUB", "HUB", name="hub")
+        await cpo.registry.update_peer(hub_peer.id, version="2.2.1", token_out="x",
+                                       parties=[Party("HUB", "NL", "HUB", {})])
+        await cpo.registry.set_profile("hub", any_party=True)
+        body = {"response_url": "https://hub.example/cb/1", "token": token(("XX", "EMP")),
+                "location_id": "LOC1"}
+        h = {**auth(hub_token, "2.2.1"), "Content-Type": "application/json",
+             "OCPI-from-country-code": "XX", "OCPI-from-party-id": "EMP",
+             "OCPI-to-country-code": cpo.party[0], "OCPI-to-party-id": cpo.party[1]}
+        async with httpx.AsyncClient() as client:
+            r = await client.post(f"{cpo.url}/ocpi/cpo/2.2.1/commands/START_SESSION",
+                                  content=jsonutil.dumps(body), headers=h)
+        assert r.json()["data"]["result"] == "ACCEPTED", r.text
+        assert hook.seen[0]["from_party"] == ("XX", "EMP")
+        await commands.report_result(cpo.db, hook.seen[0]["id"], "ACCEPTED")
+        [queued] = await callbacks(cpo)
+        assert (queued.to_country_code, queued.to_party_id) == ("XX", "EMP")
+        assert queued.url == "https://hub.example/cb/1"

@@ -63,6 +63,9 @@ records = Table(
     Column("message", Text),  # a command result's DisplayText list, a profile (JSON)
     Column("authorization_reference", String(36)),  # START_SESSION/RESERVE_NOW
     Column("session_id", String(36)),  # the session a charging profile request is about
+    # received through a hub: the party behind it (OCPI-from), its result's OCPI-to
+    Column("party_country_code", String(2)),
+    Column("party_party_id", String(3)),
     Column("created_at", DateTime(), nullable=False),
     Column("timeout_at", DateTime()),  # CPO: when a missing result becomes TIMEOUT
     Column("finished_at", DateTime()),
@@ -96,6 +99,7 @@ class Command:
     timeout_at: datetime | None
     finished_at: datetime | None
     session_id: str | None = None
+    party: tuple[str, str] | None = None  # a hub's: the party behind the request
 
     @classmethod
     def from_row(cls, r: Any) -> Command:
@@ -104,7 +108,8 @@ class Command:
                    jsonutil.loads(r.request), jsonutil.loads(r.response) if r.response else None,
                    r.state, r.result, jsonutil.loads(r.message) if r.message else None,
                    r.authorization_reference, r.created_at, r.timeout_at, r.finished_at,
-                   r.session_id)
+                   r.session_id, (r.party_country_code, r.party_party_id)
+                   if r.party_country_code and r.party_party_id else None)
 
     def as_dict(self) -> dict[str, Any]:
         def stamp(t: datetime | None) -> str | None:
@@ -171,6 +176,13 @@ async def read(db: Database, request_id: int, what: str) -> Command:
     if found is None:
         raise ValueError(f"no {what} {request_id}")
     return found
+
+
+def routed_from(ctx: Any) -> dict[str, Any]:
+    """The columns naming the party behind a request a hub forwarded (its OCPI-from
+    headers), where the result goes back to; none for a direct partner."""
+    party = ctx.routing[0] if ctx.caller.is_hub else None
+    return {"party_country_code": party[0], "party_party_id": party[1]} if party else {}
 
 
 async def record_refused(db: Database | None, values: dict[str, Any],

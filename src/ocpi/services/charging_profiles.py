@@ -85,10 +85,11 @@ async def report_result(db: Database, request_id: int, result: str,
             body["profile"] = active
         _checked(s.RESULT_MODEL[found.command], body)
         if found.peer_id is not None:
-            await calls.enqueue_in(tx, found.peer_id, MODULE, body, url=found.response_url)
+            await calls.enqueue_in(tx, found.peer_id, MODULE, body, url=found.response_url,
+                                   to_party=found.party)
         if result == "ACCEPTED" and found.command in (s.SET, s.CLEAR) and found.session_id:
             now = await _active_in(tx, found.session_id)
-            await _tell(tx, found.session_id, now, but=found.peer_id)
+            await _tell(tx, found.session_id, now, but=(found.peer_id, found.party))
     return await get(db, request_id)
 
 
@@ -117,19 +118,21 @@ async def active_profile(db: Database, session_id: str) -> dict[str, Any] | None
 
 
 async def _tell(tx: Tx, session_id: str, active: dict[str, Any] | None, *,
-                but: int | None = None) -> list[int]:
+                but: tuple[int | None, tuple[str, str] | None] | None = None) -> list[int]:
     """Queue the session's ActiveChargingProfile to each partner that set one on it. None
     left is said as a profile without periods: no limit but the EVSE's own (the spec
     asks for the EVSE's maximum there; a profile with no period says the same)."""
     r = records
-    setters = (await tx.execute(select(r.c.peer_id, r.c.version).where(
+    setters = (await tx.execute(select(r.c.peer_id, r.c.party_country_code,
+                                       r.c.party_party_id).where(
         r.c.module == MODULE, r.c.session_id == session_id, r.c.role == CPO,
         r.c.command == s.SET, r.c.result == "ACCEPTED").distinct())).all()
     body = active or {"start_date_time": now_text(),
                       "charging_profile": {"charging_rate_unit": "W"}}
     queued = []
-    for peer_id, _version in setters:
-        if peer_id is None or peer_id == but:
+    for peer_id, cc, pid in setters:  # a hub's: to each party behind it that set one
+        party = (cc, pid) if cc and pid else None
+        if peer_id is None or (peer_id, party) == but:  # the requester has its result
             continue
         endpoint = (await tx.execute(select(peers.c.endpoints).where(
             peers.c.id == peer_id))).scalar_one_or_none()
@@ -137,7 +140,8 @@ async def _tell(tx: Tx, session_id: str, active: dict[str, Any] | None, *,
         if url is None:
             continue
         queued.append(await calls.enqueue_in(tx, peer_id, MODULE, body, method="PUT",
-                                             url=f"{url.rstrip('/')}/{session_id}"))
+                                             url=f"{url.rstrip('/')}/{session_id}",
+                                             to_party=party))
     return queued
 
 

@@ -78,7 +78,7 @@ async def _queue(tx: Tx, found: Command, result: str,
         return None
     return await calls.enqueue_in(tx, found.peer_id, ModuleID.commands.value,
                                   result_body(found.version, result, message),
-                                  url=found.response_url)
+                                  url=found.response_url, to_party=found.party)
 
 
 async def report_result(db: Database, command_id: int, result: str,

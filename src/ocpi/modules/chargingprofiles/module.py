@@ -116,7 +116,7 @@ async def _request(ctx: OcpiRequest, kind: str, response_url: str,
     db = ctx.node.db
     values = {"module": MODULE.value, "role": rec.CPO, "peer_id": caller.peer_id,
               "command": kind, "version": ctx.version, "response_url": response_url,
-              "request": fields, "session_id": session_id}
+              "request": fields, "session_id": session_id, **rec.routed_from(ctx)}
     if refused is not None:
         await rec.record_refused(db, values, {"result": refused[0], "timeout": 0})
         return _answer(refused[0], why=refused[1])

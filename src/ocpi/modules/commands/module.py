@@ -177,7 +177,7 @@ async def post_command(ctx: OcpiRequest) -> Response:
     values = {"module": MODULE.value, "role": CPO, "peer_id": caller.peer_id,
               "command": command, "version": ctx.version,
               "response_url": str(body["response_url"]), "request": body,
-              "authorization_reference": reference}
+              "authorization_reference": reference, **rec.routed_from(ctx)}
     if refused is not None:
         response = {"result": refused[0], "timeout": 0, "message": display(refused[1])}
         await rec.record_refused(db, values, response)
@@ -186,7 +186,8 @@ async def post_command(ctx: OcpiRequest) -> Response:
     async def ask(command_id: int | None) -> dict[str, Any]:
         data = {"command": command, "request": body, "id": command_id,
                 "version": ctx.version, "authorization_reference": reference,
-                "from_party": (caller.country_code, caller.party_id)}
+                "from_party": ctx.routing[0] if caller.is_hub and ctx.routing[0]
+                else (caller.country_code, caller.party_id)}
         try:
             return _response(await ask_operator(ctx, ctx.node.command_handler, MODULE,
                                                 RoleEnum.cpo, Action.send_command, data),
