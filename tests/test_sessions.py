@@ -256,3 +256,39 @@ def test_ocpi_db_restamp_names_what_it_cannot_find(tmp_path):
     assert r.returncode == 1 and "no sessions NL/CPO/NOPE" in r.stderr
     r = run("db", "restamp", "nosuch", "NL/CPO/X", db=db)
     assert r.returncode == 1
+
+
+async def test_a_2_1_1_session_page_reads_each_location_once(node):
+    """2.1.1 embeds the Location in every Session: a page of 30 sessions at two
+    Locations reads two Locations, not thirty (they were read one by one)."""
+    from ocpi.core.enums import ModuleID, RoleEnum
+    from ocpi.store.sql_store import SqlStore
+
+    class Counting(SqlStore):
+        locations = 0
+
+        async def get(self, module, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if module == ModuleID.locations:
+                Counting.locations += 1
+            return await super().get(module, *args, **kwargs)
+
+    ours = node.app.state.node
+    store = Counting(ours.db)
+    token = await node.partner("DE", "MSP", role="EMSP")
+    for n in (1, 2):
+        loc = {**example("2.2.1", "location_example.json"), "country_code": "NL",
+               "party_id": "OCP", "id": f"LOC{n}"}
+        await store.create(ModuleID.locations, RoleEnum.cpo, loc)
+    ses = example("2.2.1", "session_example_2_short_finished.json")
+    for n in range(30):
+        await store.create(ModuleID.sessions, RoleEnum.cpo, {
+            **ses, "country_code": "NL", "party_id": "OCP", "id": f"S{n}",
+            "location_id": f"LOC{n % 2 + 1}",
+            "cdr_token": {**ses["cdr_token"], "country_code": "DE", "party_id": "MSP"}})
+    ours.crud = store
+    Counting.locations = 0
+    r = await node.client.get("/ocpi/cpo/2.1.1/sessions?limit=50",
+                              headers=auth(token, "2.1.1"))
+    page = body(r)["data"]
+    assert len(page) == 30 and {s["location"]["id"] for s in page} == {"LOC1", "LOC2"}
+    assert Counting.locations == 2

@@ -89,13 +89,21 @@ class Handlers:
     def _url_keys(self, ctx: OcpiRequest) -> list[CallKey]:
         return self.decl.url_keys(ctx.params, ctx.request.query_params, ctx.version)
 
-    async def wire(self, ctx: OcpiRequest, data: dict[str, Any]) -> dict[str, Any]:
-        """The object in the caller's version, with what 2.1.1 embeds loaded."""
+    async def wire(self, ctx: OcpiRequest, data: dict[str, Any],
+                   memo: dict[tuple[Any, ...], Any] | None = None) -> dict[str, Any]:
+        """The object in the caller's version, with what 2.1.1 embeds loaded; ``memo``
+        keeps what a page loaded, so its sessions at one Location read it once."""
         context = None
         if self.decl.needs_context(data, ctx.version) and self.decl.load_context:
             async def get(module: Any, id: str, cc: str | None, pid: str | None) -> Any:
-                return await ctx.node.crud.get(module, ctx.role, id,
-                                               **ctx.node.crud_kwargs(ctx, cc, pid))
+                key = (module, id, cc, pid)
+                if memo is not None and key in memo:
+                    return memo[key]
+                found = await ctx.node.crud.get(module, ctx.role, id,
+                                                **ctx.node.crud_kwargs(ctx, cc, pid))
+                if memo is not None:
+                    memo[key] = found
+                return found
             context = await self.decl.load_context(get, data)
         return self.decl.to_wire(data, ctx.version, context=context)
 
@@ -109,8 +117,10 @@ class Handlers:
     async def list(self, ctx: OcpiRequest) -> Response:
         self.check_reader(ctx)
 
+        memo: dict[tuple[Any, ...], Any] = {}  # one page's Locations (2.1.1 embeds them)
+
         async def render(item: dict[str, Any]) -> dict[str, Any]:
-            return await self.wire(ctx, item)
+            return await self.wire(ctx, item, memo)
 
         return await ctx.node.list_page(ctx, self.decl.module, render,
                                         visible_to_caller=self.decl.visible_to_token_owner)
