@@ -154,6 +154,7 @@ class ObjectType:
         return StoredType(name=self.module.value, table=self.table,
                           own_role=str(self.own_role), key=self.key,
                           key_of_call=self.key_of_call, columns=self.columns,
+                          visible_to_token_owner=self.visible_to_token_owner,
                           # a hub's reports are never listed by us: no zero-copy flags
                           wire_versions=None if self.hub_reported else self.plain_versions)
 

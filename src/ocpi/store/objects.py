@@ -42,6 +42,8 @@ class StoredType:
     columns: Columns = _no_columns  # indexed columns pulled out of an object
     # zero-copy flags of the node's own rows (which versions the text is the wire form of)
     wire_versions: Callable[[dict[str, Any]], str | None] | None = None
+    # a partner's list page shows it only the rows of its own tokens (token_* columns)
+    visible_to_token_owner: bool = False
 
 
 STORED: dict[str, StoredType] = {}

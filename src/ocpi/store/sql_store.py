@@ -282,7 +282,7 @@ class SqlStore:
         limit = int(filters.get("limit") or 50)
         after = filters.get("after")
         filtered = (filters.get("date_from") is not None or filters.get("date_to") is not None
-                    or (visible_to is not None and "token_country_code" in table.c))
+                    or (visible_to is not None and t.visible_to_token_owner))
         if not filtered:  # the full list, as a hub's daily pull asks for it: prepared
             fast = _statements(table).pages
             params = {"role": str(role), "lim": limit + 1, "off": offset,
@@ -306,7 +306,7 @@ class SqlStore:
                 cond.append(table.c.last_updated >= ts_key(filters["date_from"]))
             if filters.get("date_to") is not None:
                 cond.append(table.c.last_updated < ts_key(filters["date_to"]))
-            if visible_to is not None and "token_country_code" in table.c:
+            if visible_to is not None and t.visible_to_token_owner:
                 cond.append(table.c.token_country_code == party_key(visible_to[0]))
                 cond.append(table.c.token_party_id == party_key(visible_to[1]))
             where = and_(*cond)
