@@ -101,3 +101,36 @@ async def test_a_pull_racing_pushes_of_the_same_new_objects_keeps_the_newest(dat
                "last_updated": ts_key(pulled[0]["last_updated"]), "data": "{}"}
         assert await _insert_absent(tx, table, [row]) == {key}
     await db.dispose()
+
+
+async def test_a_lazy_commit_never_carries_a_durable_write(database_url):
+    """Outbox settles commit without waiting for an fsync (``lazy``); every other write
+    keeps its durable commit, also when it starts while a lazy batch is committing."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from ocpi.store.prepared import Prepared
+    from ocpi.store.schema import settings
+
+    db = Database(database_url)
+    async with db.begin() as tx:
+        await tx.execute(settings.delete().where(settings.c.key.in_(["a", "b"])))
+    if db.dialect == "sqlite":
+        async def level(lazy: bool, key: str) -> int:
+            async with db.begin(lazy=lazy) as tx:
+                await tx.execute(settings.insert().values(key=key, value="1"))
+                return int((await tx.execute(text("PRAGMA synchronous"))).scalar_one())
+        # both at once: the durable one waits for the lazy batch, then commits FULL
+        lazy, durable = await asyncio.gather(level(True, "a"), level(False, "b"))
+        assert (lazy, durable) == (1, 2)  # NORMAL, FULL
+    else:
+        await db.run_lazy([Prepared(settings.insert().values(key="a", value="1"))], {})
+        async with db.begin() as tx:
+            assert (await tx.execute(text("SHOW synchronous_commit"))).scalar_one() == "on"
+            await tx.execute(settings.insert().values(key="b", value="1"))
+    async with db.begin() as tx:
+        keys = {r[0] for r in (await tx.execute(settings.select().where(
+            settings.c.key.in_(["a", "b"])))).all()}
+    assert keys == {"a", "b"}
+    await db.dispose()

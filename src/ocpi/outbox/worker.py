@@ -226,6 +226,7 @@ class OutboxWorker:
             batch = await self.queue.pending(peer.id, self.batch, after)
             if not batch:
                 return
+            await self._know(peer.id, batch)
             for msg in batch:
                 after = msg.seq
                 if done_through.get((msg.module, msg.object_key), 0) >= msg.seq:
@@ -402,6 +403,14 @@ class OutboxWorker:
     async def _settle(self, msg: Message, new: dict[str, Any]) -> None:
         await self.queue.settle(msg, accepted=msg.data)
         self._had[msg.peer_id][(msg.module, msg.object_key)] = Had(msg.last_updated, new)
+
+    async def _know(self, peer_id: int, batch: list[Message]) -> None:
+        """What the partner has of a batch's objects, read in one query, not one each."""
+        known = self._had.setdefault(peer_id, {})
+        wanted = {(m.module, m.object_key) for m in batch
+                  if m.kind == "state" and (m.module, m.object_key) not in known}
+        if wanted:
+            known.update(await self.queue.had_many(peer_id, wanted))
 
     async def _try(self, client: OcpiClient, push: Push, msg: Message,
                    correlation_id: str) -> PartnerError | None:

@@ -74,6 +74,9 @@ class Tx:
         return list(self._conn.exec_driver_sql(sql, values).all())
 
 
+_LAZY_COMMIT = text("SET LOCAL synchronous_commit = off")
+
+
 class Database:
     def __init__(self, url: str | None = None) -> None:
         url = url or database_url_from_env()
@@ -85,6 +88,8 @@ class Database:
         self._reader: Any = None  # SQLite: the connection hot reads use
         self._pool: Any = None  # PostgreSQL: the pool hot reads use
         self._pool_loop: asyncio.AbstractEventLoop | None = None
+        self._lazy: Any = None  # PostgreSQL: the pool of run_lazy
+        self._lazy_loop: asyncio.AbstractEventLoop | None = None
         self._writer: SqliteWriter | None = None  # SQLite: the one writer, group commit
         if self.dialect == "sqlite":
             # hide_parameters: an error message must never carry a token or secret
@@ -102,17 +107,23 @@ class Database:
                                               hide_parameters=True)
 
     @asynccontextmanager
-    async def begin(self) -> AsyncIterator[Tx]:
+    async def begin(self, *, lazy: bool = False) -> AsyncIterator[Tx]:
+        """A transaction. ``lazy``: its commit must outlive this process but not a crash
+        of the machine or the database server (an outbox settle, whose loss only sends
+        a message again): no fsync is awaited for it (SQLite synchronous=NORMAL,
+        PostgreSQL synchronous_commit off)."""
         if not self._ready:
             await self.ensure_schema()
         if self._sync is not None:
             if self._writer is None:  # again after dispose, as an engine is
                 self._writer = SqliteWriter.for_file(self._sync)
-            async with self._writer.transaction() as unit:
+            async with self._writer.transaction(lazy) as unit:
                 yield Tx(unit.conn, unit)
         else:
             assert self._async is not None
             async with self._async.begin() as aconn:
+                if lazy:
+                    await aconn.execute(_LAZY_COMMIT)
                 yield Tx(aconn)
 
     async def fetch(self, prepared: Prepared, params: dict[str, Any]) -> list[Any]:
@@ -134,6 +145,43 @@ class Database:
         pool = await self._reader_pool()
         async with pool.acquire() as conn:
             return list(await conn.fetch(sql, *values))
+
+    async def run_lazy(self, statements: list[Prepared], params: dict[str, Any]) -> None:
+        """Prepared writes, in one transaction, whose commit must outlive this process
+        but not a crash of the machine or the database server (an outbox settle: lost,
+        the message goes again). PostgreSQL: on a connection with synchronous_commit
+        off, a single statement in one round trip; SQLite: a ``lazy`` transaction."""
+        if self._sync is not None:
+            async with self.begin(lazy=True) as tx:
+                for prepared in statements:
+                    await tx.run(prepared, params)
+            return
+        if not self._ready:
+            await self.ensure_schema()
+        assert self._async is not None
+        bound = [p.bind(self._async.dialect, params) for p in statements]
+        pool = await self._lazy_pool()
+        async with pool.acquire() as conn:
+            if len(bound) == 1:
+                await conn.execute(bound[0][0], *bound[0][1])
+                return
+            async with conn.transaction():
+                for sql, values in bound:
+                    await conn.execute(sql, *values)
+
+    async def _lazy_pool(self) -> Any:
+        """PostgreSQL: asyncpg's pool for ``run_lazy``, commits not waiting for the WAL
+        flush (its own connections: the setting never leaks into other writes)."""
+        loop = asyncio.get_running_loop()
+        if self._lazy is None or self._lazy_loop is not loop:
+            if self._lazy is not None:
+                self._lazy.terminate()
+            dsn = "postgresql://" + self.url.split("://", 1)[1]
+            self._lazy = await asyncpg.create_pool(
+                dsn, min_size=1, max_size=5, connection_class=_NoResetConnection,
+                server_settings={"synchronous_commit": "off"})
+            self._lazy_loop = loop
+        return self._lazy
 
     async def _reader_pool(self) -> Any:
         """PostgreSQL: asyncpg's own pool for the hot reads, of this event loop.
@@ -213,12 +261,14 @@ class Database:
             return await aconn.run_sync(fn)
 
     async def dispose(self) -> None:
-        if self._pool is not None:
-            if self._pool_loop is asyncio.get_running_loop():
-                await self._pool.close()
+        for pool, loop in ((self._pool, self._pool_loop), (self._lazy, self._lazy_loop)):
+            if pool is None:
+                continue
+            if loop is asyncio.get_running_loop():
+                await pool.close()
             else:
-                self._pool.terminate()
-            self._pool = None
+                pool.terminate()
+        self._pool = self._lazy = None
         if self._reader is not None:
             self._reader.close()
             self._reader = None

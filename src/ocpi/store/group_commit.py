@@ -70,6 +70,7 @@ class SqliteWriter:
         self._in_batch = False  # a BEGIN without its COMMIT yet
         self._committer: asyncio.Task[None] | None = None
         self._savepoint = 0
+        self._lazy = False  # the connection's synchronous=NORMAL, for the open batch
 
     def _connection(self) -> Connection:
         if self._conn is None:
@@ -79,17 +80,31 @@ class SqliteWriter:
         return self._conn
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[_Open]:
+    async def transaction(self, lazy: bool = False) -> AsyncIterator[_Open]:
+        """One unit of the open batch. ``lazy``: its commit need only outlive this
+        process, not the machine (an outbox settle: lost, the message goes again);
+        such a batch commits with synchronous=NORMAL, no fsync, and a durable
+        transaction never joins one: it waits for that batch's commit."""
         joined = _current.get()
         if joined is not None and not joined.done:  # a store call inside another's: one unit
             yield joined
             return
         if self._loop is not asyncio.get_running_loop():
             self._start_on(asyncio.get_running_loop())
-        async with self._lock:
+        await self._lock.acquire()
+        while self._in_batch and self._lazy and not lazy and self._committer is not None:
+            committing = self._committer
+            self._lock.release()
+            await asyncio.wait([committing])  # its failure is its batch's, not ours
+            await self._lock.acquire()
+        try:
             conn = self._connection()
             raw = self._raw
             if not self._in_batch:
+                if self._lazy != lazy:  # only outside a transaction
+                    raw.execute("PRAGMA synchronous=NORMAL" if lazy else
+                                "PRAGMA synchronous=FULL")
+                    self._lazy = lazy
                 raw.execute("BEGIN IMMEDIATE")
                 self._in_batch = True
             self._savepoint += 1
@@ -115,6 +130,8 @@ class SqliteWriter:
             self._batch.append(done)
             if self._committer is None:
                 self._committer = asyncio.create_task(self._commit())
+        finally:
+            self._lock.release()
         await done
 
     def _end_if_idle(self, raw: Any) -> None:
@@ -141,7 +158,10 @@ class SqliteWriter:
             self._committer = None
             raw = self._raw
             try:
-                await asyncio.to_thread(raw.execute, "COMMIT")
+                if self._lazy:  # no fsync: microseconds, not worth a thread's hand-off
+                    raw.execute("COMMIT")
+                else:
+                    await asyncio.to_thread(raw.execute, "COMMIT")
                 error: BaseException | None = None
             except BaseException as exc:  # the whole batch is lost: say so to each
                 error = exc
