@@ -479,3 +479,26 @@ async def test_what_a_partner_has_never_goes_back_to_an_older_version(db):
     await queue.settle(old, accepted=old.data)  # a late settle of the older one
     had = await queue.had(new.peer_id, "sessions", new.object_key)
     assert had is not None and had.data["kwh"] == 2
+
+
+async def test_a_partner_changed_since_the_last_write_is_read_as_it_is_now(db):
+    """Publishing reuses a partner's parsed row only while the row is unchanged: a
+    partner that drops its Sessions endpoint, then unregisters, gets nothing more."""
+    from ocpi.peers.registry import Registry
+
+    store = SqlStore(db)
+    peer_id = await receiving_partner(db, "http://127.0.0.1:9", "DE", "MSP")
+    await write(store, session(1))
+    assert await queued(db) == 1
+    registry = Registry(db)
+    await registry.update_peer(peer_id, endpoints=[
+        {"identifier": "locations", "role": "RECEIVER", "url": "http://127.0.0.1:9/l"}])
+    await write(store, session(2))
+    assert await queued(db) == 1
+    await registry.update_peer(peer_id, endpoints=[
+        {"identifier": "sessions", "role": "RECEIVER", "url": "http://127.0.0.1:9/s"}])
+    await write(store, session(3))
+    assert await queued(db) == 2
+    await registry.update_peer(peer_id, state="invited")
+    await write(store, session(4))
+    assert await queued(db) == 2
