@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from ocpi.core import jsonutil
 from ocpi.core.enums import ModuleID, RoleEnum
+from ocpi.modules import remote as rec
 from ocpi.modules.remote import now, records
 from ocpi.services import charging_profiles as cp
 from ocpi.services import commands
@@ -86,6 +87,8 @@ async def test_set_get_update_and_clear_a_sessions_profile(node, tmp_path, versi
         asked = await send(emsp, "GET", duration=900)
         assert asked.response["result"] == "ACCEPTED"
         assert hook.seen[1]["duration"] == 900
+        with pytest.raises(ValueError, match="carries the active profile"):
+            await cp.report_result(cpo.db, hook.seen[1]["id"], "ACCEPTED")
         await cp.report_result(cpo.db, hook.seen[1]["id"], "ACCEPTED", active)
         await drain(cpo)
         latest = await cp.latest(emsp.db, "S1")
@@ -133,9 +136,22 @@ async def test_what_the_cpo_knows_is_answered_at_once(node, tmp_path):
         hook = cpo.node.charging_profile_handler = ProfileHook({"result": "REJECTED"})
         for _ in range(9):
             assert (await send(emsp, "CLEAR")).response["result"] == "REJECTED"
-        # ten requests a minute on one session: the next is TOO_OFTEN, unasked
+        # ten requests a minute on one session: the next is TOO_OFTEN, unasked, and
+        # kept nowhere (it would count against the next)
+        before = len(await cp.listing(cpo.db))
         assert (await send(emsp, "CLEAR")).response["result"] == "TOO_OFTEN"
-        assert len(hook.seen) == 9
+        assert len(hook.seen) == 9 and len(await cp.listing(cpo.db)) == before
+        # another partner's requests on a session never count against its owner
+        await with_session(cpo, emsp, id="S2")
+        _, stranger = await cpo.registry.add_peer("FR", "XXX", "EMSP", name="stranger")
+        async with httpx.AsyncClient() as client:
+            for _ in range(12):
+                r = await client.delete(f"{cpo.url}/ocpi/cpo/2.2.1/chargingprofiles/S2",
+                                        params={"response_url": "https://x.example/r"},
+                                        headers=auth(stranger, "2.2.1"))
+                assert r.json()["data"]["result"] == "REJECTED", r.text
+        assert (await send(emsp, "CLEAR", "S2")).response["result"] == "REJECTED"
+        assert len(hook.seen) == 10  # asked: the owner was not TOO_OFTEN
         h = {**auth(emsp.token, "2.2.1"), "Content-Type": "application/json"}
         url = f"{cpo.url}/ocpi/cpo/2.2.1/chargingprofiles/S1"
         async with httpx.AsyncClient() as client:
@@ -150,6 +166,12 @@ async def test_what_the_cpo_knows_is_answered_at_once(node, tmp_path):
             assert "charging_rate_unit" in r.json()["status_message"]
             r = await client.delete(url, headers=h)
             assert r.json()["status_code"] == 2001 and "response_url" in r.text
+            r = await client.put(url, content=jsonutil.dumps(
+                {"response_url": "https://x.example/r", "charging_profile": {
+                    "charging_rate_unit": "W", "charging_profile_period": [
+                        {"start_period": 600, "limit": 1}, {"start_period": 0, "limit": 2}]}}),
+                headers=h)
+            assert r.json()["status_code"] == 2001 and "start_period" in r.text
         assert await callbacks(cpo) == []
 
 
@@ -255,6 +277,15 @@ async def test_what_we_sent_is_no_longer_awaited_after_its_timeout_and_grace(nod
         await commands.sweep(emsp.db, at=now() + timedelta(seconds=31) + commands.SENDER_GRACE)
         for done in (await cp.get(emsp.db, sent.id), await commands.get(emsp.db, command.id)):
             assert (done.state, done.result) == ("done", "TIMEOUT")
+        # one whose request never came back (we died while it was in flight) too
+        async with emsp.db.begin() as tx:
+            stuck = await rec.insert_one(
+                tx, module="commands", role="EMSP", peer_id=None, command="STOP_SESSION",
+                version="2.2.1", uid="stuck", response_url="", request={}, state="asking",
+                created_at=now(), timeout_at=now() + commands.SENDER_WAIT)
+        await commands.sweep(emsp.db, at=now() + commands.SENDER_WAIT + commands.SENDER_GRACE
+                             + timedelta(seconds=1))
+        assert (await commands.get(emsp.db, stuck)).result == "TIMEOUT"
         assert await callbacks(emsp) == []  # nothing is told to the CPO
 
 

@@ -101,6 +101,9 @@ class Simulator:
     def __init__(self, db: Database, owner: tuple[str, str], *, delay: float = 0.3) -> None:
         self.db, self.store, self.owner, self.delay = db, SqlStore(db), owner, delay
         self._reports: set[asyncio.Task[None]] = set()
+        # one charger action at a time: a tick never writes back a session a STOP
+        # completed meanwhile, two reservations never overwrite each other
+        self._acting = asyncio.Lock()
 
     # --- the hooks --------------------------------------------------------------------
 
@@ -116,7 +119,8 @@ class Simulator:
             return {"result": "REJECTED", "message": "not a session of the simulated charger"}
 
         async def report() -> None:
-            result, message = await work(data)
+            async with self._acting:
+                result, message = await work(data)
             await commands.report_result(self.db, data["id"], result, message)
 
         self._later(report)
@@ -333,12 +337,18 @@ class Simulator:
         """One tick: each running session grown to now, expired reservations freed; how
         many sessions grew."""
         grown = 0
-        for session in await self._running():
-            grown += await self._grow(session)
+        for listed in await self._running():
+            async with self._acting:  # as stored now: a STOP may have ended it
+                session = await self.store.get(
+                    ModuleID.sessions, RoleEnum.cpo, listed["id"],
+                    country_code=self.owner[0], party_id=self.owner[1])
+                if session is not None and session.get("status") == "ACTIVE":
+                    grown += await self._grow(session)
         now = utcnow()
-        for rid, r in (await self._reservations()).items():
-            if parse_datetime(r["expiry_date"]) <= now:
-                await self._drop_reservation(rid)
+        async with self._acting:
+            for rid, r in (await self._reservations()).items():
+                if parse_datetime(r["expiry_date"]) <= now:
+                    await self._drop_reservation(rid)
         return grown
 
     async def _grow(self, session: dict[str, Any], *, end: bool = False) -> int:

@@ -238,13 +238,18 @@ async def awaiting(db: Database, uid: str, *, module: str, command: str, version
     return found
 
 
-async def recent(db: Database, module: str, session_id: str, seconds: float) -> int:
-    """How many requests of ``module`` were received about ``session_id`` lately."""
+async def recent(db: Database, module: str, session_id: str, seconds: float,
+                 peer_id: int | None, party: dict[str, Any]) -> int:
+    """How many requests of ``module`` about ``session_id`` one caller (a partner, and
+    behind a hub one party) sent lately: another partner's never count against it."""
     since = now() - timedelta(seconds=seconds)
     r = records
     async with db.begin() as tx:
         return int((await tx.execute(select(func.count()).where(
             r.c.module == module, r.c.session_id == session_id, r.c.role == CPO,
+            r.c.peer_id == peer_id,
+            r.c.party_country_code == party.get("party_country_code"),
+            r.c.party_party_id == party.get("party_party_id"),
             r.c.created_at >= since))).scalar_one())
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -34,7 +35,7 @@ from ..outbox import calls
 from ..peers.peer import Peer
 from ..store.database import Database, Tx
 from ..store.schema import peers
-from .commands import Refused, ask_partner
+from .commands import SENDER_WAIT, Refused, ask_partner
 
 MODULE = ModuleID.charging_profile.value
 
@@ -76,6 +77,8 @@ async def report_result(db: Database, request_id: int, result: str,
                           "after the handler returned")
         if active is not None and found.command != s.GET:
             raise ValueError("only a GET's result carries a profile")
+        if active is None and found.command == s.GET and result == "ACCEPTED":
+            raise ValueError("an ACCEPTED GET's result carries the active profile")
         if found.state == DONE or not await rec.finish(tx, request_id, (PENDING,), result,
                                                        active):
             raise Refused(f"request {request_id} has its result already "
@@ -140,7 +143,7 @@ async def _tell(tx: Tx, session_id: str, active: dict[str, Any] | None, *,
         if url is None:
             continue
         queued.append(await calls.enqueue_in(tx, peer_id, MODULE, body, method="PUT",
-                                             url=f"{url.rstrip('/')}/{session_id}",
+                                             url=f"{url.rstrip('/')}/{quote(session_id, safe='')}",
                                              to_party=party))
     return queued
 
@@ -205,9 +208,10 @@ async def send(db: Database, peer: Peer, kind: str, session_id: str, *, base_url
         request_id = await rec.insert_one(
             tx, module=MODULE, role=EMSP, peer_id=peer.id, command=kind, version=version,
             uid=uid, response_url=response_url, request=request, session_id=session_id,
-            state=rec.ASKING, created_at=rec.now())
+            state=rec.ASKING, created_at=rec.now(), timeout_at=rec.now() + SENDER_WAIT)
     await ask_partner(db, peer, request_id, s.METHOD[kind],
-                      f"{endpoint.rstrip('/')}/{session_id}", body=body, params=params or None,
+                      f"{endpoint.rstrip('/')}/{quote(session_id, safe='')}", body=body,
+                      params=params or None,
                       module=MODULE, from_party=from_party, what="ChargingProfileResponse")
     return await get(db, request_id)
 

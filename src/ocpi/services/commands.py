@@ -124,7 +124,7 @@ async def sweep(db: Database, *, at: datetime | None = None, limit: int = 500) -
         async with db.begin() as tx:
             if found.role == EMSP:  # ours, sent: the partner's result (or TIMEOUT) never
                 # came, even after the grace its own sweeper needs; no longer awaited
-                await rec.finish(tx, found.id, (PENDING,), "TIMEOUT", display(
+                await rec.finish(tx, found.id, (ASKING, PENDING), "TIMEOUT", display(
                     "no result from the partner in time"), at)
             elif found.state == ASKING:  # the eMSP had no answer: it expects no result
                 await rec.move(tx, found.id, (ASKING,), state=DONE, finished_at=at,
@@ -220,7 +220,8 @@ async def send(db: Database, peer: Peer, command: str, fields: dict[str, Any], *
             tx, module=ModuleID.commands.value, role=EMSP, peer_id=peer.id, command=command,
             version=version, uid=uid,
             response_url=body["response_url"], request=body, state=ASKING,
-            authorization_reference=body.get("authorization_reference"), created_at=rec.now())
+            authorization_reference=body.get("authorization_reference"), created_at=rec.now(),
+            timeout_at=rec.now() + SENDER_WAIT)  # closed even if we die mid-request
     await ask_partner(db, peer, command_id, "POST", f"{endpoint.rstrip('/')}/{command}",
                       body=body, module=ModuleID.commands.value, from_party=from_party,
                       what="CommandResponse")

@@ -90,6 +90,7 @@ class Database:
         self._pool_loop: asyncio.AbstractEventLoop | None = None
         self._lazy: Any = None  # PostgreSQL: the pool of run_lazy
         self._lazy_loop: asyncio.AbstractEventLoop | None = None
+        self._lazy_making: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self._writer: SqliteWriter | None = None  # SQLite: the one writer, group commit
         if self.dialect == "sqlite":
             # hide_parameters: an error message must never carry a token or secret
@@ -173,14 +174,19 @@ class Database:
         """PostgreSQL: asyncpg's pool for ``run_lazy``, commits not waiting for the WAL
         flush (its own connections: the setting never leaks into other writes)."""
         loop = asyncio.get_running_loop()
-        if self._lazy is None or self._lazy_loop is not loop:
-            if self._lazy is not None:
-                self._lazy.terminate()
-            dsn = "postgresql://" + self.url.split("://", 1)[1]
-            self._lazy = await asyncpg.create_pool(
-                dsn, min_size=1, max_size=5, connection_class=_NoResetConnection,
-                server_settings={"synchronous_commit": "off"})
-            self._lazy_loop = loop
+        if self._lazy is not None and self._lazy_loop is loop:
+            return self._lazy
+        if self._lazy_making is None or self._lazy_making[0] is not loop:
+            self._lazy_making = (loop, asyncio.Lock())
+        async with self._lazy_making[1]:  # concurrent first settles make one pool
+            if self._lazy is None or self._lazy_loop is not loop:
+                if self._lazy is not None:
+                    self._lazy.terminate()
+                dsn = "postgresql://" + self.url.split("://", 1)[1]
+                self._lazy = await asyncpg.create_pool(
+                    dsn, min_size=1, max_size=5, connection_class=_NoResetConnection,
+                    server_settings={"synchronous_commit": "off"})
+                self._lazy_loop = loop
         return self._lazy
 
     async def _reader_pool(self) -> Any:

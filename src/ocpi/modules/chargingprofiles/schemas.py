@@ -11,6 +11,8 @@ the session's profile changed.
 
 from typing import Any
 
+from pydantic import model_validator
+
 from ...core.types import ClosedEnum, DateTime, Number, OcpiModel, String
 
 VERSIONS = frozenset({"2.2.1", "2.3.0"})
@@ -36,6 +38,15 @@ class ChargingProfile(OcpiModel):
     charging_rate_unit: ClosedEnum(UNITS)
     min_charging_rate: Number | None = None
     charging_profile_period: list[ChargingProfilePeriod] | None = None
+
+    @model_validator(mode="after")
+    def _periods_in_order(self) -> "ChargingProfile":
+        """Each period starts after the one before it, from 0 on (OCPP's rule too):
+        otherwise which limit applies when is not said."""
+        starts = [p.start_period for p in self.charging_profile_period or ()]
+        if any(s < 0 for s in starts) or starts != sorted(set(starts)):
+            raise ValueError("charging_profile_period: start_period must rise from 0")
+        return self
 
 
 class ActiveChargingProfile(OcpiModel):
@@ -82,7 +93,9 @@ def limit_of(profile: dict[str, Any] | None, offset_s: float) -> tuple[float, st
     if duration is not None and offset_s >= float(duration):
         return None
     current = None
-    for period in profile.get("charging_profile_period") or []:
+    periods = sorted(profile.get("charging_profile_period") or [],
+                     key=lambda p: float(p["start_period"]))
+    for period in periods:
         if float(period["start_period"]) <= offset_s:
             current = float(period["limit"])
     return (current, str(profile["charging_rate_unit"])) if current is not None else None
