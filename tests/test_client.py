@@ -311,3 +311,39 @@ async def test_offset_paging_stops_when_the_partner_ignores_offset():
             with pytest.raises(PartnerError, match="ignores offset"):
                 [_ async for _ in c.get_pages(f"{url}/2.2.1/locations")]
     assert len(partner.requests) == 2
+
+
+async def test_an_answer_over_the_limit_is_refused_without_being_held(monkeypatch):
+    """A partner answering more than ``OCPI_MAX_ANSWER_BYTES``: a Content-Length over it
+    is refused before its body is read, a streamed (chunked) body as soon as it passes
+    the limit; neither is retried, and a normal answer still passes."""
+    from starlette.applications import Starlette
+    from starlette.responses import StreamingResponse
+    from starlette.routing import Route
+
+    envelope = b'{"status_code": 1000, "timestamp": "2026-01-01T00:00:00Z", "data": "'
+
+    async def declared(request: Request) -> Response:
+        return Response(envelope + b"x" * 200_000 + b'"}', media_type="application/json")
+
+    async def streamed(request: Request) -> StreamingResponse:
+        async def body():  # type: ignore[no-untyped-def]
+            yield envelope
+            for _ in range(10_000):  # 640 MB, were it all read (no Content-Length)
+                yield b"x" * 65_536
+        return StreamingResponse(body(), media_type="application/json")
+
+    async def small(request: Request) -> Response:
+        return Response(envelope + b'ok"}', media_type="application/json")
+
+    monkeypatch.setenv("OCPI_MAX_ANSWER_BYTES", "100000")
+    app = Starlette(routes=[Route("/declared", declared), Route("/streamed", streamed),
+                            Route("/small", small)])
+    with ServerThread(app) as url:
+        async with client() as c:
+            with pytest.raises(PartnerError, match="over the 100,000-byte limit") as first:
+                await c.call("GET", f"{url}/declared")
+            assert not first.value.retryable
+            with pytest.raises(PartnerError, match="over the 100,000-byte limit"):
+                await c.call("GET", f"{url}/streamed")
+            assert (await c.call("GET", f"{url}/small")).data == "ok"

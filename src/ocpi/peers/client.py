@@ -9,6 +9,7 @@ never the token).
 
 import asyncio
 import base64
+import os
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -44,6 +45,35 @@ class PartnerError(Exception):
         self.http_status = http_status
         self.status_code = status_code
         self.retryable = retryable
+
+
+class _TooLarge(Exception):
+    """A partner's answer beyond ``max_answer_bytes``."""
+
+
+def max_answer_bytes() -> int:
+    """The largest answer read from a partner (``OCPI_MAX_ANSWER_BYTES``, default 64 MiB:
+    a page of a thousand full Locations is a few MB); beyond it the call fails, so a
+    broken or hostile partner cannot make the node hold gigabytes."""
+    try:
+        return max(int(os.environ.get("OCPI_MAX_ANSWER_BYTES", "")), 1024)
+    except ValueError:
+        return 64 * 1024 * 1024
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    """The answer's body, read only up to ``limit`` bytes (its Content-Length, when it
+    says more, is refused before anything is read)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLarge(f"answer of {int(declared):,} bytes, over the {limit:,}-byte limit")
+    parts, size = [], 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge(f"answer over the {limit:,}-byte limit")
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 @dataclass
@@ -217,24 +247,33 @@ class OcpiClient:
             content = jsonutil.dumps(body)
             headers["Content-Type"] = "application/json"
         try:
-            response = await self._http.request(method, url, content=content, params=params,
-                                                headers=headers)
+            request = self._http.build_request(method, url, content=content, params=params,
+                                               headers=headers)
+            response = await self._http.send(request, stream=True)
+            try:
+                body = await _read_capped(response, max_answer_bytes())
+            finally:
+                await response.aclose()
         except httpx.TimeoutException:
             raise PartnerError(self.partner, method, url, "no answer within "
                                f"{self.profile.effective_timeout():g}s (timeout)") from None
         except httpx.HTTPError as exc:
             reason = str(exc) or type(exc).__name__
             raise PartnerError(self.partner, method, url, f"cannot connect: {reason}") from None
-        return self._answer(method, url, response)
+        except _TooLarge as exc:  # the same answer would come again: not retried
+            raise PartnerError(self.partner, method, url, str(exc),
+                               http_status=response.status_code, retryable=False) from None
+        return self._answer(method, url, response, body)
 
-    def _answer(self, method: str, url: str, response: httpx.Response) -> Answer:
+    def _answer(self, method: str, url: str, response: httpx.Response, body: bytes
+                ) -> Answer:
         status = response.status_code
         try:
-            payload = jsonutil.loads(response.content) if response.content else None
+            payload = jsonutil.loads(body) if body else None
         except ValueError:
             payload = None
         if not isinstance(payload, dict) or "status_code" not in payload:
-            snippet = response.text[:80].replace("\n", " ")
+            snippet = body[:80].decode("utf-8", "replace").replace("\n", " ")
             raise PartnerError(self.partner, method, url,
                                f"HTTP {status} without an OCPI envelope"
                                + (f" (body starts {snippet!r})" if snippet else ""),
