@@ -233,11 +233,13 @@ def _ms(text: str) -> float:
 
 
 def wrk_start(args: argparse.Namespace, url: str, script: str, token: str = "",
-              connections: int | None = None) -> subprocess.Popen[str]:
-    """A wrk run in the background (after a short warm-up), for ``wrk_result``."""
+              connections: int | None = None, **script_env: str) -> subprocess.Popen[str]:
+    """A wrk run in the background (after a short warm-up), for ``wrk_result``;
+    ``script_env``: the script's settings (``BENCH_IDS=...``)."""
     cmd = [args.wrk, "-t1", f"-c{connections or args.connections}", "--latency", "-s",
            str(HERE / "wrk" / script)]
-    env = {**os.environ, "BENCH_TOKEN": token, "BENCH_WRK_DIR": str(HERE / "wrk")}
+    env = {**os.environ, "BENCH_TOKEN": token, "BENCH_WRK_DIR": str(HERE / "wrk"),
+           **script_env}
     subprocess.run([*cmd, "-d2s", url], env=env, capture_output=True, check=True)
     return subprocess.Popen([*cmd, f"-d{args.duration}s", url], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -264,9 +266,9 @@ def wrk_result(proc: subprocess.Popen[str]) -> dict[str, Any]:
 
 
 def wrk(args: argparse.Namespace, url: str, script: str, token: str = "",
-        connections: int | None = None) -> dict[str, Any]:
+        connections: int | None = None, **script_env: str) -> dict[str, Any]:
     """One wrk run (after a short warm-up): requests/s, p50/p99 in ms, errors."""
-    return wrk_result(wrk_start(args, url, script, token, connections))
+    return wrk_result(wrk_start(args, url, script, token, connections, **script_env))
 
 
 # --- one backend -------------------------------------------------------------------
@@ -397,10 +399,12 @@ def mixed(args: argparse.Namespace, db_url: str) -> dict[str, Any]:
         operator = base64.b64encode(OPERATOR.encode()).decode()
         patch_url, get_url = f"{base}/ocpi/cpo/2.2.1/locations", \
             f"{base}/ocpi/cpo/2.2.1/locations?limit=50"
+        own = {"BENCH_PATCH_PATH": "/ocpi/cpo/2.2.1/locations/NL/OCP/", "BENCH_ID": "M",
+               "BENCH_IDS": "200"}  # our own EVSEs, through the management API
         try:
-            patch = wrk(args, patch_url, "patch_own_evse.lua", operator, connections=8)
+            patch = wrk(args, patch_url, "patch_evse.lua", operator, 8, **own)
             get = wrk(args, get_url, "get.lua", partner, connections=8)
-            both = (wrk_start(args, patch_url, "patch_own_evse.lua", operator, 8),
+            both = (wrk_start(args, patch_url, "patch_evse.lua", operator, 8, **own),
                     wrk_start(args, get_url, "get.lua", partner, 8))
             patch_mixed, get_mixed = (wrk_result(p) for p in both)
         finally:

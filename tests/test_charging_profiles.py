@@ -134,7 +134,9 @@ async def test_what_the_cpo_knows_is_answered_at_once(node, tmp_path):
         # no handler: nothing reaches a charger
         assert (await send(emsp, "SET", profile=PROFILE)).response["result"] == "NOT_SUPPORTED"
         hook = cpo.node.charging_profile_handler = ProfileHook({"result": "REJECTED"})
-        for _ in range(9):
+        await send(emsp, "GET", duration=100_000)  # more than a day: asked for a day
+        assert hook.seen[-1]["duration"] == 86_400
+        for _ in range(8):
             assert (await send(emsp, "CLEAR")).response["result"] == "REJECTED"
         # ten requests a minute on one session: the next is TOO_OFTEN, unasked, and
         # kept nowhere (it would count against the next)

@@ -34,7 +34,9 @@ from typing import Any
 
 from ..core.datetime import format_datetime, parse_datetime, utcnow
 from ..core.enums import ModuleID, RoleEnum
+from ..core.objects import find_item
 from ..modules.chargingprofiles.schemas import limit_of
+from ..modules.remote import Refused
 from ..services import charging_profiles, commands
 from ..store import settings as node_state
 from ..store.database import Database
@@ -81,9 +83,6 @@ def limit_w(active: dict[str, Any] | None, connector: dict[str, Any], at: dateti
         return Decimal(str(limit)) * volts * phases
     return Decimal(str(limit))
 
-
-def _find(items: Any, field: str, value: Any) -> dict[str, Any] | None:
-    return next((i for i in items or () if str(i.get(field)) == str(value)), None)
 
 
 def _stamp(after: str | None = None) -> str:
@@ -159,7 +158,7 @@ class Simulator:
                 try:
                     await report()
                     return
-                except commands.Refused as exc:
+                except Refused as exc:
                     if "not answered yet" not in str(exc):
                         log.warning("simulated charger: %s", exc)
                         return
@@ -186,12 +185,12 @@ class Simulator:
 
     async def _connector(self, session: dict[str, Any]) -> dict[str, Any] | None:
         location = await self._location(str(session.get("location_id")))
-        evse = _find((location or {}).get("evses"), "uid", session.get("evse_uid"))
-        return _find((evse or {}).get("connectors"), "id", session.get("connector_id"))
+        evse = find_item((location or {}).get("evses"), "uid", session.get("evse_uid"))
+        return find_item((evse or {}).get("connectors"), "id", session.get("connector_id"))
 
     async def _set_status(self, location_id: str, evse_uid: str, status: str) -> None:
         location = await self._location(location_id)
-        evse = _find((location or {}).get("evses"), "uid", evse_uid)
+        evse = find_item((location or {}).get("evses"), "uid", evse_uid)
         if location is None or evse is None or evse.get("status") == status:
             return
         stamp = _stamp(location["last_updated"])
@@ -218,7 +217,7 @@ class Simulator:
             return evse.get("status") == "AVAILABLE"
 
         if request.get("evse_uid"):
-            evse = _find(location.get("evses"), "uid", request["evse_uid"])
+            evse = find_item(location.get("evses"), "uid", request["evse_uid"])
             if evse is None or evse.get("status") in OUT_OF_SERVICE:
                 return "EVSE_INOPERATIVE", None
             if not usable(evse):
@@ -228,7 +227,7 @@ class Simulator:
             if evse is None:
                 return "EVSE_OCCUPIED", "no EVSE available at this Location"
         connectors = evse.get("connectors") or []
-        connector = _find(connectors, "id", request.get("connector_id")) \
+        connector = find_item(connectors, "id", request.get("connector_id")) \
             if request.get("connector_id") else (connectors[0] if connectors else None)
         if connector is None:
             return "REJECTED", "unknown connector"
@@ -292,7 +291,7 @@ class Simulator:
         mine = kept.get(rid)
         evses = location.get("evses") or []
         if request.get("evse_uid"):
-            evse = _find(evses, "uid", request["evse_uid"])
+            evse = find_item(evses, "uid", request["evse_uid"])
         else:
             evse = next((e for e in evses if e.get("status") == "AVAILABLE"), None)
         if evse is None or evse.get("status") in OUT_OF_SERVICE:
@@ -322,7 +321,7 @@ class Simulator:
             return False
         await node_state.set_value(self.db, RESERVATIONS, kept)
         location = await self._location(gone["location_id"])
-        evse = _find((location or {}).get("evses"), "uid", gone["evse_uid"])
+        evse = find_item((location or {}).get("evses"), "uid", gone["evse_uid"])
         if evse is not None and evse.get("status") == "RESERVED":
             await self._set_status(gone["location_id"], gone["evse_uid"], "AVAILABLE")
         return True

@@ -251,6 +251,12 @@ def stored_response(ctx: OcpiRequest, created: bool, applied: bool = True) -> An
     return envelope(status_message=text, http_status=201 if created and applied else 200)
 
 
+def find_item(items: Any, field: str, value: Any) -> dict[str, Any] | None:
+    """The item of ``items`` whose ``field`` is ``value`` (case-insensitively), or None."""
+    i = find(items, field, str(value)) if value is not None else None
+    return items[i] if i is not None else None
+
+
 def find(items: list[dict[str, Any]] | None, field: str, value: str) -> int | None:
     wanted = ci(value)
     for i, item in enumerate(items or ()):

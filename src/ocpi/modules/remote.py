@@ -39,8 +39,15 @@ from sqlalchemy import (
 
 from ..core import jsonutil
 from ..core.datetime import utcnow
+from ..core.errors import InvalidParameters
+from ..peers.urls import UnsafeUrl, check_syntax
 from ..store.database import Database, Tx
 from ..store.schema import _Seq, metadata, peers
+
+
+class Refused(ValueError):
+    """A result the request cannot take (unknown, not accepted, finished already)."""
+
 
 CPO, EMSP = "CPO", "EMSP"  # the side we were on: the CPO received it, the eMSP sent it
 ASKING, PENDING, DONE = "asking", "pending", "done"
@@ -176,6 +183,21 @@ async def read(db: Database, request_id: int, what: str) -> Command:
     if found is None:
         raise ValueError(f"no {what} {request_id}")
     return found
+
+
+def response_url(value: Any) -> str:
+    """A request's ``response_url`` as we will call it back: there, a URL (string(255)),
+    and one our client may call (2001 naming it otherwise)."""
+    if not value:
+        raise InvalidParameters("response_url: required")
+    url = str(value)
+    if len(url) > 255:
+        raise InvalidParameters("response_url: longer than 255 characters")
+    try:
+        check_syntax(url)
+    except UnsafeUrl as exc:
+        raise InvalidParameters(f"response_url: {exc}") from None
+    return url
 
 
 def routed_from(ctx: Any) -> dict[str, Any]:

@@ -23,19 +23,18 @@ from urllib.parse import quote
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from ..core import jsonutil
 from ..core.datetime import now_text
 from ..core.enums import ModuleID, RoleEnum
 from ..core.interface import module_path
 from ..core.transport import validation_message
 from ..modules import remote as rec
 from ..modules.chargingprofiles import schemas as s
-from ..modules.remote import CPO, DONE, EMSP, PENDING, Command, records
+from ..modules.remote import CPO, DONE, EMSP, PENDING, Command, Refused, records
 from ..outbox import calls
 from ..peers.peer import Peer
 from ..store.database import Database, Tx
 from ..store.schema import peers
-from .commands import SENDER_WAIT, Refused, ask_partner
+from .commands import SENDER_WAIT, ask_partner
 
 MODULE = ModuleID.charging_profile.value
 
@@ -137,23 +136,14 @@ async def _tell(tx: Tx, session_id: str, active: dict[str, Any] | None, *,
         party = (cc, pid) if cc and pid else None
         if peer_id is None or (peer_id, party) == but:  # the requester has its result
             continue
-        endpoint = (await tx.execute(select(peers.c.endpoints).where(
-            peers.c.id == peer_id))).scalar_one_or_none()
-        url = _sender_url(endpoint)
+        row = (await tx.execute(select(peers).where(peers.c.id == peer_id))).first()
+        url = Peer.from_row(row).endpoint(MODULE, "SENDER") if row is not None else None
         if url is None:
             continue
         queued.append(await calls.enqueue_in(tx, peer_id, MODULE, body, method="PUT",
                                              url=f"{url.rstrip('/')}/{quote(session_id, safe='')}",
                                              to_party=party))
     return queued
-
-
-def _sender_url(endpoints: Any) -> str | None:
-    listed = jsonutil.loads(endpoints) if isinstance(endpoints, str | bytes) else endpoints
-    for ep in listed or []:
-        if ep.get("identifier") == MODULE and ep.get("role") in (None, "SENDER"):
-            return str(ep["url"])
-    return None
 
 
 async def changed(db: Database, session_id: str, profile: dict[str, Any] | None

@@ -37,7 +37,7 @@ from ..modules.commands.schemas import (
     request_model,
     result_as_211,
 )
-from ..modules.remote import ASKING, CPO, DONE, EMSP, PENDING, Command, records
+from ..modules.remote import ASKING, CPO, DONE, EMSP, PENDING, Command, Refused, records
 from ..modules.tokens.declaration import DEFAULT_TYPE, TOKENS, token_call
 from ..modules.versions.enums import is_v2_1
 from ..outbox import calls
@@ -54,10 +54,6 @@ WITH_TOKEN = frozenset({"START_SESSION", "RESERVE_NOW"})
 SENDER_WAIT = timedelta(minutes=30)
 SENDER_GRACE = timedelta(minutes=5)
 MAX_WAIT_SECONDS = 86_400
-
-
-class Refused(ValueError):
-    """A result the command cannot take (unknown, not accepted, finished already)."""
 
 
 # --- the CPO: results, queued to the eMSP --------------------------------------------

@@ -31,7 +31,6 @@ from ...core.errors import Forbidden, InvalidParameters, NotFound
 from ...core.interface import Endpoint, ModuleDefinition
 from ...core.status import Status
 from ...core.transport import OcpiRequest
-from ...peers.urls import UnsafeUrl, check_syntax
 from .. import remote as rec
 from ..generic import ask_operator
 from . import schemas as s
@@ -53,19 +52,6 @@ log = logging.getLogger("ocpi.chargingprofiles")
 def _answer(result: str, timeout: int = 0, why: str = "") -> Response:
     return envelope({"result": result, "timeout": timeout},
                     status_message=f"{result}{'; ' + why if why else ''}")
-
-
-def _response_url(value: Any) -> str:
-    if not value:
-        raise InvalidParameters("response_url: required")
-    url = str(value)
-    if len(url) > 255:
-        raise InvalidParameters("response_url: longer than 255 characters")
-    try:
-        check_syntax(url)
-    except UnsafeUrl as exc:
-        raise InvalidParameters(f"response_url: {exc}") from None
-    return url
 
 
 async def _session(ctx: OcpiRequest, session_id: str) -> dict[str, Any] | None:
@@ -154,7 +140,7 @@ async def get_profile(ctx: OcpiRequest) -> Response:
     if duration <= 0:
         raise InvalidParameters("duration: a positive number of seconds")
     duration = min(duration, MAX_DURATION)  # no schedule a day ahead is worth more
-    return await _request(ctx, s.GET, _response_url(query.get("response_url")),
+    return await _request(ctx, s.GET, rec.response_url(query.get("response_url")),
                           {"duration": duration})
 
 
@@ -163,14 +149,14 @@ async def put_profile(ctx: OcpiRequest) -> Response:
     _sender(ctx)
     body = obj.require_object(await ctx.json(), "SetChargingProfile")
     await obj.validate(ctx, s.SetChargingProfile, body)
-    url = _response_url(body["response_url"])
+    url = rec.response_url(body["response_url"])
     return await _request(ctx, s.SET, url, {"charging_profile": body["charging_profile"]})
 
 
 async def delete_profile(ctx: OcpiRequest) -> Response:
     """``DELETE {chargingprofiles}/{session_id}?response_url=``."""
     _sender(ctx)
-    return await _request(ctx, s.CLEAR, _response_url(
+    return await _request(ctx, s.CLEAR, rec.response_url(
         ctx.request.query_params.get("response_url")), {})
 
 

@@ -34,7 +34,6 @@ from ...core.errors import Forbidden, InvalidParameters, NotFound
 from ...core.interface import Endpoint, ModuleDefinition
 from ...core.status import Status
 from ...core.transport import OcpiRequest
-from ...peers.urls import UnsafeUrl, check_syntax
 from ...store.database import Tx
 from .. import remote as rec
 from ..generic import ask_operator
@@ -58,10 +57,6 @@ async def _ours(ctx: OcpiRequest, module: ModuleID, id: str) -> dict[str, Any] |
     return await node.crud.get(module, RoleEnum.cpo, id, **node.crud_kwargs(
         ctx, node.country_code, node.party_id))
 
-
-def _find(items: Any, field: str, value: str) -> dict[str, Any] | None:
-    i = obj.find(items, field, value)
-    return items[i] if i is not None else None
 
 
 async def _not_callers(ctx: OcpiRequest, token: Any) -> bool:
@@ -92,12 +87,12 @@ async def _refusal(ctx: OcpiRequest, command: str, body: dict[str, Any]
         return "REJECTED", f"unknown Location {body['location_id']!r}"
     if body.get("evse_uid") is None:
         return None
-    evse = _find(location.get("evses"), "uid", str(body["evse_uid"]))
+    evse = obj.find_item(location.get("evses"), "uid", str(body["evse_uid"]))
     if evse is None or evse.get("status") == "REMOVED":
         return "REJECTED", (f"unknown EVSE {body['evse_uid']!r} at Location "
                             f"{body['location_id']!r}")
     if body.get("connector_id") is not None and \
-            _find(evse.get("connectors"), "id", str(body["connector_id"])) is None:
+            obj.find_item(evse.get("connectors"), "id", str(body["connector_id"])) is None:
         return "REJECTED", (f"unknown Connector {body['connector_id']!r} of EVSE "
                             f"{body['evse_uid']!r}")
     return None
@@ -165,10 +160,7 @@ async def post_command(ctx: OcpiRequest) -> Response:
             f"{command!r} is not a command of OCPI {ctx.version}")})
     body = obj.require_object(await ctx.json(), model.__name__)
     await obj.validate(ctx, model, body)
-    try:
-        check_syntax(str(body["response_url"]))
-    except UnsafeUrl as exc:
-        raise InvalidParameters(f"response_url: {exc}") from None
+    rec.response_url(body["response_url"])
     reference = None
     if command in ("START_SESSION", "RESERVE_NOW"):
         reference = str(body.get("authorization_reference") or new_reference())
