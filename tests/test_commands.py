@@ -23,8 +23,7 @@ from sqlalchemy import func, select, update
 from ocpi import get_application
 from ocpi.core import jsonutil
 from ocpi.core.enums import ModuleID, RoleEnum
-from ocpi.modules.commands.declaration import records
-from ocpi.modules.remote import now
+from ocpi.modules.remote import now, records
 from ocpi.modules.tokens.declaration import authorizations
 from ocpi.outbox.worker import Backoff, OutboxWorker
 from ocpi.peers.credentials import Party

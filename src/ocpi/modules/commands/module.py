@@ -37,10 +37,10 @@ from ...core.transport import OcpiRequest
 from ...store.database import Tx
 from .. import remote as rec
 from ..generic import ask_operator
+from ..remote import ASKING, CPO, PENDING
 from ..tokens.declaration import DEFAULT_TYPE
 from ..tokens.records import Decision, new_reference, record_in
 from ..versions.enums import is_v2_1
-from .declaration import ASKING, CPO, PENDING
 from .schemas import RESPONSE, RESULT, display, request_model, responses, text_of
 
 MODULE = ModuleID.commands
