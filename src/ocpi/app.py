@@ -19,13 +19,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 
 from . import chargingparks, metrics
+from .core import db_health
 from .core.dispatch import OcpiApp, RouteTable
 from .core.enums import ModuleID, RoleEnum
 from .core.envelope import envelope
 from .core.interface import ModuleDefinition, module_path
 from .core.limits import Limits
 from .core.status import Status
-from .core.transport import RequestIdMiddleware, make_endpoint
+from .core.transport import RequestIdMiddleware, database_unavailable, make_endpoint
 from .modules.credentials import seed as seed_credentials
 from .modules.registry import MODULES
 from .modules.versions.enums import SUPPORTED_VERSIONS, VersionNumber
@@ -73,6 +74,8 @@ def _routes_for(node: Node, definition: ModuleDefinition) -> list[BaseRoute]:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
+    if db_health.is_unavailable(exc):
+        return database_unavailable(exc, getattr(request.app.state, "node", None))
     status = getattr(exc, "status_code", 500)
     message = {404: "no such endpoint", 405: "method not allowed"}.get(status, "error")
     return envelope(status_code=Status.CLIENT_ERROR if status < 500 else Status.SERVER_ERROR,

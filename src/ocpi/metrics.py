@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .core import db_health
 from .core.errors import OcpiError
 from .core.transport import authenticate_operator, error_response, internal_error
 from .outbox import metrics as outbox_metrics
@@ -27,10 +28,18 @@ def make_endpoint(node: "Node") -> Any:
             return error_response(exc)
         except Exception:
             return internal_error(request)
+        health = "\n".join(db_health.HEALTH.metrics()) + "\n"
         if node.db is None:
-            return Response("", media_type=CONTENT_TYPE)
+            return Response(health, media_type=CONTENT_TYPE)
         worker = getattr(request.app.state, "outbox", None)
-        text = await outbox_metrics.render(node.db, worker.counters if worker else None)
-        return Response(text, media_type=CONTENT_TYPE)
+        try:
+            text = await outbox_metrics.render(node.db, worker.counters if worker else None)
+        except Exception as exc:
+            if not db_health.is_unavailable(exc):
+                return internal_error(request, node)
+            db_health.HEALTH.refused(exc, node.db.ping)  # the database's own figures
+            text = ""  # wait for it; ours say it is down
+            health = "\n".join(db_health.HEALTH.metrics()) + "\n"
+        return Response(health + text, media_type=CONTENT_TYPE)
 
     return metrics

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import text
+
 from ..core.enums import ModuleID, RoleEnum
 from ..store import settings as settings_store
 from ..store.database import Database, database_url_from_env
@@ -66,16 +68,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
                             party_id=args.party_id.upper(), roles=[r.value for r in roles],
                             business_name=args.name)
 
-    async def prepare() -> str | None:  # one event loop: a pool never outlives its loop
+    async def prepare() -> tuple[str | None, str | None]:  # one loop: a pool never outlives it
         try:
             await _save_settings(db, identity)
+            budget = await _connection_budget(db, args.workers)
             if args.demo:
-                return await _prepare_demo(db, args.country_code, args.party_id)
-            return None
+                return await _prepare_demo(db, args.country_code, args.party_id), budget
+            return None, budget
         finally:
             await db.dispose()
 
-    demo_token = asyncio.run(prepare())
+    demo_token, budget = asyncio.run(prepare())
     info = {"versions_url": f"{base}/ocpi/versions", "database": url,
             "roles": [r.value for r in roles], "workers": args.workers}
     lines = [f"OCPI node for {args.country_code}/{args.party_id} "
@@ -83,6 +86,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
              f"  versions: {base}/ocpi/versions"]
     if args.workers > 1:
         lines.append(f"  {args.workers} worker processes")
+    if budget:
+        info["database_connections"] = budget
+        lines.append(f"  {budget}")
     if generated:
         info["operator_token"] = operator
         lines.append(f"  operator token (set OCPI_OPERATOR_TOKEN to fix it): {operator}")
@@ -110,14 +116,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _connection_budget(db: Database, workers: int) -> str | None:
+    """PostgreSQL: how many connections this node's processes may open, against what the
+    server allows (docs/deployment.md, connection budget)."""
+    if db.dialect != "postgresql":
+        return None
+    total = workers * db.pool_size
+    line = (f"PostgreSQL connections: up to {total} ({workers} process(es) x {db.pool_size}, "
+            f"--db-pool-size), plus {db.pool_size} per `ocpi outbox work`")
+    async with db.begin() as tx:
+        allowed = int((await tx.execute(text("SHOW max_connections"))).scalar_one())
+        reserved = int((await tx.execute(
+            text("SHOW superuser_reserved_connections"))).scalar_one())
+    line += f"; the server allows {allowed - reserved}"
+    if total > allowed - reserved:
+        line += " - TOO MANY: lower --db-pool-size or put PgBouncer in front"
+    return line
+
+
 def _limits_to_env(args: argparse.Namespace) -> None:
     """``ocpi serve``'s limits, where the app and the protocol of every worker read them."""
     from ..server import HEADER_TIMEOUT_ENV, MAX_CONNECTIONS_ENV
+    from ..store.database import POOL_SIZE_ENV
 
     for name, value in (("OCPI_MAX_BODY_BYTES", args.max_body_bytes),
                         ("OCPI_BODY_TIMEOUT", args.body_timeout),
                         (HEADER_TIMEOUT_ENV, args.header_timeout),
-                        (MAX_CONNECTIONS_ENV, args.max_connections)):
+                        (MAX_CONNECTIONS_ENV, args.max_connections),
+                        (POOL_SIZE_ENV, args.db_pool_size)):
         if value is not None:
             os.environ[name] = str(value)
 
@@ -147,6 +173,10 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
                        "and headers (default 10, or $OCPI_HEADER_TIMEOUT)")
     serve.add_argument("--max-connections", type=int, help="open connections per process "
                        "(default 1000, or $OCPI_MAX_CONNECTIONS); more get 503")
+    serve.add_argument("--db-pool-size", type=int, help="PostgreSQL connections each "
+                       "process may hold (default 10, or $OCPI_DB_POOL_SIZE); a request "
+                       "beyond them waits, and gets 503 after $OCPI_DB_POOL_TIMEOUT s "
+                       "(docs/deployment.md)")
     serve.add_argument("--keep-alive", type=float, default=5.0,
                        help="seconds an idle keep-alive connection stays open (default 5)")
     serve.add_argument("--demo", action="store_true",

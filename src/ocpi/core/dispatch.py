@@ -23,7 +23,7 @@ from starlette.types import Receive, Scope, Send
 from .envelope import envelope
 from .limits import Limits, check_url
 from .status import Status
-from .transport import RequestIdMiddleware
+from .transport import RequestIdMiddleware, internal_error
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -91,5 +91,9 @@ class OcpiApp(FastAPI):
 
     async def _call_endpoint(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint: Any = scope["endpoint"]
-        response = await endpoint(Request(scope, receive, send))
+        request = Request(scope, receive, send)
+        try:
+            response = await endpoint(request)
+        except Exception:  # an endpoint's own envelope failed: still one (and a 503 if
+            response = internal_error(request)  # the database is what failed)
         await response(scope, receive, send)

@@ -9,6 +9,7 @@ import asyncio
 import base64
 import binascii
 import logging
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..modules.versions.enums import is_v2_1
-from . import jsonutil
+from . import db_health, jsonutil
 from .authentication.authenticator import Caller
 from .context import NodeContext
 from .enums import FUNCTIONAL_MODULES
@@ -191,11 +192,28 @@ def error_response(exc: OcpiError) -> Response:
                     http_status=exc.http_status)
 
 
-def internal_error(request: Request) -> Response:
-    """A bug of ours: logged once with its traceback, answered with an envelope."""
+def internal_error(request: Request, node: NodeContext | None = None) -> Response:
+    """A bug of ours: logged once with its traceback, answered with an envelope. A
+    database that is down or full is not one: 503 with ``Retry-After`` (core/db_health)."""
+    exc = sys.exception()
+    if exc is not None and db_health.is_unavailable(exc):
+        return database_unavailable(exc, node or _node_of(request))
     log.exception("unhandled error in %s %s", request.method, request.url.path[:200])
     return envelope(status_code=Status.SERVER_ERROR, status_message="internal error",
                     http_status=500)
+
+
+def database_unavailable(exc: BaseException, node: Any) -> Response:
+    db = getattr(node, "db", None)
+    db_health.HEALTH.refused(exc, getattr(db, "ping", None))
+    return envelope(status_code=Status.SERVER_ERROR,
+                    status_message="database unavailable; try again later", http_status=503,
+                    headers={"Retry-After": str(db_health.RETRY_AFTER_SECONDS)})
+
+
+def _node_of(request: Request) -> Any:
+    app = request.scope.get("app")
+    return getattr(getattr(app, "state", None), "node", None)
 
 
 def validation_message(err: ValidationError, prefix: str = "") -> str:
@@ -232,7 +250,7 @@ def make_endpoint(node: NodeContext, handler: Handler, *, version: str, role: An
         except ValidationError as exc:
             return error_response(InvalidParameters(validation_message(exc)))
         except Exception:
-            return internal_error(request)
+            return internal_error(request, node)
 
     return endpoint
 

@@ -6,14 +6,12 @@ cheapest path. PostgreSQL runs through asyncpg. Both are reached through the
 same ``Tx.execute`` so the store has one code path.
 """
 
-import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any, TypeVar
 
-import asyncpg
 from sqlalchemy import Executable, NullPool, create_engine, event, make_url, text
 from sqlalchemy.engine import Connection, Engine, Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -30,6 +28,22 @@ T = TypeVar("T")
 
 def database_url_from_env() -> str:
     return os.environ.get("OCPI_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+POOL_SIZE_ENV = "OCPI_DB_POOL_SIZE"
+POOL_TIMEOUT_ENV = "OCPI_DB_POOL_TIMEOUT"
+DEFAULT_POOL_SIZE = 10
+DEFAULT_POOL_TIMEOUT = 10.0
+
+
+def pool_size_from_env() -> int:
+    """PostgreSQL connections one process may hold (``ocpi serve --db-pool-size``)."""
+    return max(1, int(os.environ.get(POOL_SIZE_ENV) or DEFAULT_POOL_SIZE))
+
+
+def pool_timeout_from_env() -> float:
+    """Seconds a request waits for a free connection before it is answered 503."""
+    return float(os.environ.get(POOL_TIMEOUT_ENV) or DEFAULT_POOL_TIMEOUT)
 
 
 class Tx:
@@ -78,19 +92,15 @@ _LAZY_COMMIT = text("SET LOCAL synchronous_commit = off")
 
 
 class Database:
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, pool_size: int | None = None) -> None:
         url = url or database_url_from_env()
+        self.pool_size = 1
         self.url = url
         self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
         self._sync: Engine | None = None
         self._async: AsyncEngine | None = None
         self._ready = False
         self._reader: Any = None  # SQLite: the connection hot reads use
-        self._pool: Any = None  # PostgreSQL: the pool hot reads use
-        self._pool_loop: asyncio.AbstractEventLoop | None = None
-        self._lazy: Any = None  # PostgreSQL: the pool of run_lazy
-        self._lazy_loop: asyncio.AbstractEventLoop | None = None
-        self._lazy_making: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self._writer: SqliteWriter | None = None  # SQLite: the one writer, group commit
         if self.dialect == "sqlite":
             # hide_parameters: an error message must never carry a token or secret
@@ -102,9 +112,12 @@ class Database:
         else:
             if url.startswith("postgresql://") or url.startswith("postgres://"):
                 url = "postgresql+asyncpg://" + url.split("://", 1)[1]
-            # enough connections for a worker's concurrent requests: an overflow
-            # connection is opened and closed again for every request beyond the pool
-            self._async = create_async_engine(url, pool_size=20, max_overflow=10,
+            # the process's one pool (docs/deployment.md, connection budget): a request
+            # beyond it waits for a connection rather than opening one more, and one that
+            # waits past the timeout is answered 503 (core/db_health)
+            self.pool_size = pool_size or pool_size_from_env()
+            self._async = create_async_engine(url, pool_size=self.pool_size, max_overflow=0,
+                                              pool_timeout=pool_timeout_from_env(),
                                               hide_parameters=True)
 
     @asynccontextmanager
@@ -143,8 +156,7 @@ class Database:
             return cursor.fetchall()
         assert self._async is not None
         sql, values = prepared.bind(self._async.dialect, params)
-        pool = await self._reader_pool()
-        async with pool.acquire() as conn:
+        async with self._driver() as conn:
             return list(await conn.fetch(sql, *values))
 
     async def run_lazy(self, statements: list[Prepared], params: dict[str, Any]) -> None:
@@ -161,49 +173,42 @@ class Database:
             await self.ensure_schema()
         assert self._async is not None
         bound = [p.bind(self._async.dialect, params) for p in statements]
-        pool = await self._lazy_pool()
-        async with pool.acquire() as conn:
-            if len(bound) == 1:
-                await conn.execute(bound[0][0], *bound[0][1])
-                return
-            async with conn.transaction():
+        async with self._driver() as conn:
+            # BEGIN and SET LOCAL in one round trip: the setting ends with this transaction
+            await conn.execute("BEGIN; SET LOCAL synchronous_commit = off")
+            try:
                 for sql, values in bound:
                     await conn.execute(sql, *values)
+            except BaseException:
+                if not conn.is_closed():
+                    await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
 
-    async def _lazy_pool(self) -> Any:
-        """PostgreSQL: asyncpg's pool for ``run_lazy``, commits not waiting for the WAL
-        flush (its own connections: the setting never leaks into other writes)."""
-        loop = asyncio.get_running_loop()
-        if self._lazy is not None and self._lazy_loop is loop:
-            return self._lazy
-        if self._lazy_making is None or self._lazy_making[0] is not loop:
-            self._lazy_making = (loop, asyncio.Lock())
-        async with self._lazy_making[1]:  # concurrent first settles make one pool
-            if self._lazy is None or self._lazy_loop is not loop:
-                if self._lazy is not None:
-                    self._lazy.terminate()
-                dsn = "postgresql://" + self.url.split("://", 1)[1]
-                self._lazy = await asyncpg.create_pool(
-                    dsn, min_size=1, max_size=5, connection_class=_NoResetConnection,
-                    server_settings={"synchronous_commit": "off"})
-                self._lazy_loop = loop
-        return self._lazy
+    @asynccontextmanager
+    async def _driver(self) -> AsyncIterator[Any]:
+        """PostgreSQL: an asyncpg connection of the engine's pool, used directly (the hot
+        reads and lazy settles: no SQLAlchemy layers, no transaction around one SELECT,
+        no reset on release, as nothing here leaves session state behind). One pool per
+        process, so the connection budget holds."""
+        assert self._async is not None
+        async with self._async.connect() as aconn:
+            fairy = await aconn.get_raw_connection()
+            conn = fairy.driver_connection
+            try:
+                yield conn
+            except BaseException:
+                if conn is None or conn.is_closed():
+                    fairy.invalidate()  # a broken connection never goes back to the pool
+                raise
 
-    async def _reader_pool(self) -> Any:
-        """PostgreSQL: asyncpg's own pool for the hot reads, of this event loop.
-
-        No SQLAlchemy layers, no transaction around a single SELECT, no reset
-        query on release (these reads change no session state).
-        """
-        loop = asyncio.get_running_loop()
-        if self._pool is None or self._pool_loop is not loop:
-            if self._pool is not None:
-                self._pool.terminate()  # made in an event loop that is gone
-            dsn = "postgresql://" + self.url.split("://", 1)[1]
-            self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=20,
-                                                   connection_class=_NoResetConnection)
-            self._pool_loop = loop
-        return self._pool
+    async def ping(self) -> None:
+        """One round trip to the server (the outage probe of core/db_health)."""
+        if self._sync is not None:
+            await self._run(lambda c: c.exec_driver_sql("SELECT 1"))
+            return
+        async with self._driver() as conn:
+            await conn.fetchval("SELECT 1")
 
     async def ensure_schema(self) -> None:
         """Make the schema this release's, once per process (``begin`` calls it).
@@ -267,14 +272,6 @@ class Database:
             return await aconn.run_sync(fn)
 
     async def dispose(self) -> None:
-        for pool, loop in ((self._pool, self._pool_loop), (self._lazy, self._lazy_loop)):
-            if pool is None:
-                continue
-            if loop is asyncio.get_running_loop():
-                await pool.close()
-            else:
-                pool.terminate()
-        self._pool = self._lazy = None
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -285,13 +282,6 @@ class Database:
             self._sync.dispose()
         if self._async is not None:
             await self._async.dispose()
-
-
-class _NoResetConnection(asyncpg.Connection):  # type: ignore[misc]
-    """A pooled connection released without a reset round trip (hot reads only)."""
-
-    def get_reset_query(self) -> str:
-        return ""
 
 
 def _sqlite_schema_connection(dbapi_conn: Any, _record: Any) -> None:
