@@ -69,6 +69,15 @@ class Health:
         """A request found the database unavailable; the first of an outage is logged."""
         self.refused_total += 1
         self.refused_now += 1
+        self.failed_in_background(exc, probe)
+
+    def failed_in_background(self, exc: BaseException,
+                             probe: Callable[[], Awaitable[Any]] | None = None) -> bool:
+        """A background job (the outbox, a sweep) met ``exc``: if it means the database
+        is unavailable, the outage is noted (logged once, as for requests) and True
+        says the caller should wait and try again without a traceback of its own."""
+        if not is_unavailable(exc):
+            return False
         if self.up:
             self.up = False
             self.down_since = time.monotonic()
@@ -77,6 +86,7 @@ class Health:
                       type(exc).__name__, str(exc)[:200])
         if probe is not None and (self._probe is None or self._probe.done()):
             self._probe = asyncio.get_running_loop().create_task(self._watch(probe))
+        return True
 
     def back(self) -> None:
         if self.up:

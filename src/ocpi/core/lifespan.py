@@ -8,6 +8,8 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
+from .db_health import HEALTH
+
 
 def serve_alongside(app: Any, name: str, task: Callable[[], Coroutine[Any, Any, Any]], *,
                     before: Callable[[], Awaitable[Any]] | None = None) -> None:
@@ -43,8 +45,9 @@ def every(seconds: float, work: Callable[[], Awaitable[Any]], log: logging.Logge
                 await work()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("%s failed", what)
+            except Exception as exc:
+                if not HEALTH.failed_in_background(exc):
+                    log.exception("%s failed", what)
             await asyncio.sleep(seconds)
 
     return loop

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..core.db_health import HEALTH
 from ..modules.kernel import ObjectType
 from ..modules.registry import object_type
 from ..peers.client import OcpiClient, PartnerError
@@ -102,8 +103,9 @@ class OutboxWorker:
                 self._wake.clear()  # before the scan: a write during it wakes us again
                 try:
                     wait = await self.tick()
-                except Exception:  # a database hiccup must not end delivery
-                    log.exception("outbox: scanning the queue failed")
+                except Exception as exc:  # a database hiccup must not end delivery
+                    if not HEALTH.failed_in_background(exc, self.db.ping):
+                        log.exception("outbox: scanning the queue failed")
                     wait = self.poll_interval
                 waiter = asyncio.ensure_future(self._wake.wait())
                 stopper = asyncio.ensure_future(stop.wait())
@@ -161,9 +163,9 @@ class OutboxWorker:
     def _drained(self, peer_id: int) -> Callable[[asyncio.Task[None]], None]:
         def done(task: asyncio.Task[None]) -> None:
             self._running.pop(peer_id, None)
-            if not task.cancelled() and task.exception() is not None:
-                log.error("outbox: delivery to partner %s failed", peer_id,
-                          exc_info=task.exception())
+            if not task.cancelled() and (exc := task.exception()) is not None:
+                if not HEALTH.failed_in_background(exc, self.db.ping):
+                    log.error("outbox: delivery to partner %s failed", peer_id, exc_info=exc)
                 self._pause[peer_id] = time.monotonic() + self.poll_interval  # no spinning
             self._wake.set()
         return done
@@ -242,6 +244,8 @@ class OutboxWorker:
                 except (_Held, asyncio.CancelledError):
                     raise
                 except Exception as exc:  # our bug or a database error: hold, do not spin
+                    if HEALTH.failed_in_background(exc, self.db.ping):
+                        raise  # the database is gone: nothing can be recorded now
                     log.exception("outbox: message %s to %s could not be handled", msg.seq,
                                   peer.name)
                     await self.queue.retry_later(msg, f"internal error: {exc!r}",

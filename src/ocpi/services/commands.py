@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import and_, or_, select
 
+from ..core.db_health import HEALTH
 from ..core.enums import ModuleID, RoleEnum
 from ..core.interface import module_path
 from ..core.lifespan import every, serve_alongside
@@ -151,8 +152,9 @@ def attach(app: Any) -> None:
     async def first_round() -> None:  # a failed one never stops the node from starting
         try:
             await sweep(db)
-        except Exception:
-            log.exception("command timeout sweep at start failed")
+        except Exception as exc:
+            if not HEALTH.failed_in_background(exc):
+                log.exception("command timeout sweep at start failed")
 
     serve_alongside(app, "command-sweeper",
                     every(seconds, sweep_round, log, "command timeout sweep", wait_first=True),
