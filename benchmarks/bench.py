@@ -168,12 +168,14 @@ def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"{url} did not start")
 
 
-def start_node(db_url: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_node(db_url: str, workers: int = 1, **env_extra: str
+               ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "OCPI_OPERATOR_TOKEN": OPERATOR}
+    env = {**os.environ, "OCPI_OPERATOR_TOKEN": OPERATOR, **env_extra}
     proc = subprocess.Popen([str(Path(sys.executable).parent / "ocpi"), "serve", "--database",
                              db_url, "--port", str(port), "--country-code", "NL",
-                             "--party-id", "OCP"], env=env, stdout=subprocess.DEVNULL)
+                             "--party-id", "OCP", "--workers", str(workers)], env=env,
+                            stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     wait_up(f"{base}/ocpi/versions", proc)
     return proc, base
@@ -204,6 +206,66 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2:].split()  # after "pid (comm) "
+
+
+def cpu_seconds(root: int | None = None, comm: str | None = None) -> float:
+    """CPU time (user + system) of ``root`` and its descendants, or of every process
+    named ``comm`` (PostgreSQL's backends), so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    procs: dict[int, tuple[int, float, str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat(int(entry.name))
+        if fields is None:
+            continue
+        try:
+            name = Path(f"/proc/{entry.name}/comm").read_text().strip()
+        except OSError:
+            continue
+        procs[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick,
+                                  name)
+    if comm is not None:
+        return sum(cpu for _, cpu, name in procs.values() if name.startswith(comm))
+    wanted, total = {root}, 0.0
+    for _ in range(4):  # a few generations: uvicorn's workers and what they start
+        wanted |= {pid for pid, (ppid, _, _) in procs.items() if ppid in wanted}
+    for pid in wanted:
+        if pid in procs:
+            total += procs[pid][1]
+    return total
+
+
+def wrk_costed(args: argparse.Namespace, node_pid: int, url: str, script: str,
+               token: str = "", connections: int | None = None, **script_env: str
+               ) -> dict[str, Any]:
+    """A wrk run, and the CPU it cost per request: in the node's processes and in
+    PostgreSQL's (the capacity model of docs/deployment.md is built from these)."""
+    import resource
+
+    def reaped() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    proc = wrk_start(args, url, script, token, connections, **script_env)
+    node0, pg0, t0 = cpu_seconds(node_pid), cpu_seconds(comm="postgres"), time.perf_counter()
+    wrk0 = reaped()
+    result = wrk_result(proc)  # wrk is reaped here: its CPU joins RUSAGE_CHILDREN
+    took = time.perf_counter() - t0
+    node1, pg1, wrk1 = cpu_seconds(node_pid), cpu_seconds(comm="postgres"), reaped()
+    requests = max(result["rps"] * took, 1)
+    result["node_cpu_ms"] = round((node1 - node0) * 1000 / requests, 3)
+    result["pg_cpu_ms"] = round((pg1 - pg0) * 1000 / requests, 3)
+    result["wrk_cpu_ms"] = round((wrk1 - wrk0) * 1000 / requests, 3)
+    return result
 
 
 # --- load generator ----------------------------------------------------------------
@@ -310,11 +372,13 @@ def run_backend(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, 
 
     node, base = start_node(db_url)
     try:
-        put = wrk(args, f"{base}/ocpi/emsp/2.2.1/sessions", "put_session.lua", tokens["cpo"])
-        patch = wrk(args, f"{base}/ocpi/emsp/2.2.1/locations", "patch_evse.lua",
-                    tokens["cpo"])
-        first = wrk(args, f"{base}/ocpi/cpo/2.2.1/locations?offset=0&limit=50", "get.lua",
-                    tokens["emsp"])
+        put = wrk_costed(args, node.pid, f"{base}/ocpi/emsp/2.2.1/sessions",
+                         "put_session.lua", tokens["cpo"])
+        patch = wrk_costed(args, node.pid, f"{base}/ocpi/emsp/2.2.1/locations",
+                           "patch_evse.lua", tokens["cpo"])
+        first = wrk_costed(args, node.pid,
+                           f"{base}/ocpi/cpo/2.2.1/locations?offset=0&limit=50", "get.lua",
+                           tokens["emsp"])
         deep_offset = int(args.locations * 0.9)
         deep = wrk(args, f"{base}/ocpi/cpo/2.2.1/locations?offset={deep_offset}&limit=50",
                    "get.lua", tokens["emsp"])
@@ -343,7 +407,12 @@ def run_backend(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, 
     mixed_url = f"sqlite:///{tmp}/mixed.db" if backend == "sqlite" else \
         asyncio.run(reset_postgres("ocpi_bench_mixed"))
     mix = mixed(args, mixed_url)
+    scaled = None
+    if backend == "postgresql" and args.scale_out:
+        print(f"[{backend}] scale-out: --workers 2 and an `ocpi outbox work` ...", flush=True)
+        scaled = scale_out(args, db_url, tokens, mixed_url)
     result = {
+        "scale_out": scaled,
         "mixed": mix,
         "cdr_generation": cdr_cost,
         "write_ceiling": write_ceiling, "read_ceiling": read_ceiling,
@@ -365,11 +434,79 @@ def run_backend(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, 
     return result
 
 
-async def load_mixed(url: str, receiver: str) -> str:
+def scale_out(args: argparse.Namespace, db_url: str, tokens: dict[str, str],
+              mixed_url: str) -> dict[str, Any]:
+    """The production shape (docs/deployment.md): ``ocpi serve --workers 2`` without a
+    delivery worker, and one ``ocpi outbox work`` process beside it. Partners' PUT
+    Sessions from 64 connections (the load that once exhausted PostgreSQL's
+    connections) and pages on the 100,000 Locations; then own EVSE PATCHes pushed to a
+    partner, and how long the outbox process takes to empty the queue after them."""
+    ocpi = str(Path(sys.executable).parent / "ocpi")
+    quiet = {"OCPI_OUTBOX_WORKER": "0"}
+    out: dict[str, Any] = {"workers": 2}
+    node, base = start_node(db_url, 2, **quiet)
+    try:
+        out["put_session_64"] = wrk_costed(args, node.pid, f"{base}/ocpi/emsp/2.2.1/sessions",
+                                           "put_session.lua", tokens["cpo"], connections=64)
+        out["patch_evse"] = wrk_costed(args, node.pid, f"{base}/ocpi/emsp/2.2.1/locations",
+                                       "patch_evse.lua", tokens["cpo"])
+        out["get_first_page"] = wrk_costed(
+            args, node.pid, f"{base}/ocpi/cpo/2.2.1/locations?offset=0&limit=50", "get.lua",
+            tokens["emsp"])
+    finally:
+        stop(node)
+    receiver_proc, receiver = outbox_bench.start_receiver()
+    try:
+        asyncio.run(load_mixed(mixed_url, receiver, again=True))
+        node, base = start_node(mixed_url, 2, **quiet)
+        worker = subprocess.Popen([ocpi, "outbox", "work", "--database", mixed_url],
+                                  env={**os.environ, **quiet}, stdout=subprocess.DEVNULL)
+        try:
+            operator = base64.b64encode(OPERATOR.encode()).decode()
+            own = {"BENCH_PATCH_PATH": "/ocpi/cpo/2.2.1/locations/NL/OCP/", "BENCH_ID": "M",
+                   "BENCH_IDS": "200"}
+            out["own_patch_pushed"] = wrk(args, f"{base}/ocpi/cpo/2.2.1/locations",
+                                          "patch_evse.lua", operator, 16, **own)
+            t = time.perf_counter()
+            out["queue_left_at_end"] = asyncio.run(pending(mixed_url))
+            while asyncio.run(pending(mixed_url)):
+                if time.perf_counter() - t > 120:
+                    raise RuntimeError("the outbox process did not empty the queue")
+                time.sleep(0.2)
+            out["queue_emptied_after_s"] = round(time.perf_counter() - t, 1)
+        finally:
+            stop(worker)
+            stop(node)
+    finally:
+        stop(receiver_proc)
+    return out
+
+
+async def pending(url: str) -> int:
+    """Messages still waiting in the outbox."""
+    from sqlalchemy import text
+
+    db = Database(url)
+    try:
+        async with db.begin() as tx:
+            return int((await tx.execute(
+                text("SELECT count(*) FROM outbox WHERE state = 'pending'"))).scalar_one())
+    finally:
+        await db.dispose()
+
+
+async def load_mixed(url: str, receiver: str, again: bool = False) -> str:
     """200 of our own Locations (``M0``...) and an eMSP partner registered with a
     Locations receiver (``receiver``), so each own change is pushed; its token."""
     db = Database(url)
     registry = Registry(db)
+    if again:  # the same partner, at a new receiver
+        peer = next(p for p in await registry.list_peers() if p.name == "bench-emsp")
+        await registry.update_peer(peer.id, endpoints=[
+            {"identifier": "locations", "role": "RECEIVER",
+             "url": f"{receiver}/ocpi/emsp/2.2.1/locations"}])
+        await db.dispose()
+        return ""
     peer, token = await registry.add_peer("DE", "MSP", "EMSP", name="bench-emsp")
     await registry.update_peer(
         peer.id, state="registered", version="2.2.1", token_out="bench-token",
@@ -509,6 +646,9 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
         lambda r: f"{r['cdr_generation']['ms_per_session_without_cdr']} / "
         f"{r['cdr_generation']['ms_per_session_with_cdr']} ms: the CDR adds "
         f"{r['cdr_generation']['cdr_ms']} ms")
+    for backend, r in results.items():
+        if r.get("scale_out"):
+            lines += ["", scale_out_report(backend, r)]
     pricing = results_pricing.get("pricing")
     if pricing:
         lines += ["", f"Pricing engine: {pricing['sessions_per_second']:,} sessions/s "
@@ -525,9 +665,60 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
             ("put_session", "patch_evse", "get_first_page", "get_page_at_offset")]
     runs += [r["mixed"][k] for r in results.values() for k in
              ("patch_alone", "get_alone", "patch_together", "get_together")]
+    runs += [run for r in results.values() if r.get("scale_out")
+             for run in r["scale_out"].values() if isinstance(run, dict)]
     if any(run["non_2xx"] or run.get("rejected") for run in runs):
         lines += ["", "**Some requests failed (non-2xx, or refused in the OCPI envelope): "
                   "the figures are not valid.**"]
+    return "\n".join(lines)
+
+
+def scale_out_report(backend: str, r: dict[str, Any]) -> str:
+    """Two API processes and an outbox process beside the one-process figures."""
+    so = r["scale_out"]
+
+    def cell(run: dict[str, Any]) -> str:
+        bad = run["non_2xx"] + run.get("rejected", 0)
+        return f"{run['rps']:,}/s, p99 {run['p99_ms']} ms, {bad} non-2xx"
+
+    lines = [f"Scale-out ({backend}): `ocpi serve --workers 2` and one `ocpi outbox work`.",
+             "", "| workload | one process | two workers |", "|---|---|---|",
+             f"| PUT Session (one: 32 conn., two: 64 conn.) | {r['put_session']['rps']:,}/s | "
+             f"{cell(so['put_session_64'])} |",
+             f"| PATCH EVSE status | {r['patch_evse']['rps']:,}/s | {cell(so['patch_evse'])} |",
+             f"| GET 50 Locations | {r['get_first_page']['rps']:,}/s | "
+             f"{cell(so['get_first_page'])} |",
+             f"| own EVSE PATCH, pushed (16 conn.) | {r['mixed']['patch_alone']['rps']:,}/s "
+             f"(8 conn.) | {cell(so['own_patch_pushed'])}; the outbox process had "
+             f"{so['queue_left_at_end']:,} left at the end, empty {so['queue_emptied_after_s']} s "
+             "later |"]
+    return "\n".join(lines)
+
+
+def capacity(results: dict[str, Any]) -> str:
+    """The capacity model's inputs (CPU per request in the node and in PostgreSQL,
+    measured with one process) and its prediction for the two-worker run of the same
+    machine, beside what that run measured."""
+    r = results.get("postgresql")
+    if not r or not r.get("scale_out"):
+        return "(no PostgreSQL scale-out run)"
+    cores = os.cpu_count() or 1
+    lines = ["| PostgreSQL, per request | node CPU | PostgreSQL CPU | load generator CPU "
+             "| one API core carries | one PostgreSQL core carries "
+             "| predicted, 2 workers here | measured, 2 workers | off by |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for key, label, two in (("put_session", "PUT Session", "put_session_64"),
+                            ("patch_evse", "PATCH EVSE status", "patch_evse"),
+                            ("get_first_page", "GET 50 Locations", "get_first_page")):
+        one = r[key]
+        node, pg, gen = one["node_cpu_ms"], one["pg_cpu_ms"], one["wrk_cpu_ms"]
+        # two API processes: at most two cores of node work, and the machine's cores
+        # shared by the node, PostgreSQL and the load generator
+        predicted = min(2 * 1000 / node, cores * 1000 / (node + pg + gen))
+        measured = r["scale_out"][two]["rps"]
+        lines.append(f"| {label} | {node:.2f} ms | {pg:.2f} ms | {gen:.2f} ms "
+                     f"| {1000 / node:,.0f}/s | {1000 / pg:,.0f}/s | {predicted:,.0f}/s "
+                     f"| {measured:,}/s | {(measured - predicted) / predicted:+.0%} |")
     return "\n".join(lines)
 
 
@@ -554,6 +745,7 @@ def _replace(path: Path, name: str, text: str) -> None:
 def write_docs(text: str, results: dict[str, Any]) -> None:
     _replace(ROOT / "docs" / "benchmarks.md", "bench", text)
     _replace(ROOT / "docs" / "deployment.md", "deploy", per_worker(results))
+    _replace(ROOT / "docs" / "deployment.md", "capacity", capacity(results))
 
 
 def main() -> None:
@@ -567,6 +759,8 @@ def main() -> None:
     parser.add_argument("--cdr-sessions", type=int, default=1000,
                         help="sessions completed for the CDR generation cost")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite the docs")
+    parser.add_argument("--no-scale-out", dest="scale_out", action="store_false",
+                        help="leave out the PostgreSQL run with two workers")
     args = parser.parse_args()
     args.wrk = ensure_wrk()
     os.environ.setdefault("OCPI_ALLOW_INSECURE_PARTNERS", "1")
@@ -579,6 +773,7 @@ def main() -> None:
     (HERE / "last_run.json").write_text(json.dumps({**results, **results_pricing}, indent=1))
     text = report(results, args)
     print(text)
+    print(capacity(results))
     if not args.no_docs:
         write_docs(text, results)
 
