@@ -250,6 +250,13 @@ class SqlStore:
         t = stored_type(module)
         table = t.table
         id = t.key_of_call(id, kwargs)
+        if country_code and party_id and self.db.dialect == "postgresql":
+            # every partner call, one round trip outside a transaction: a PostgreSQL read
+            # sees every committed write, as a transaction begun now would
+            rows = await self.db.fetch(_statements(table).get_owned, {
+                "role": str(role), "id": id_key(id), "cc": party_key(country_code),
+                "pid": party_key(party_id)})
+            return jsonutil.loads(rows[0][0]) if rows else None
         async with self.db.begin() as tx:  # the writer's view: a write in flight included
             if country_code and party_id:  # every partner call: prepared
                 rows = await tx.fetch(_statements(table).get_owned, {
