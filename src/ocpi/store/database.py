@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Executable, NullPool, create_engine, event, make_url, text
 from sqlalchemy.engine import Connection, Engine, Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 from . import migrate
 from .group_commit import SqliteWriter
@@ -221,15 +222,17 @@ class Database:
         no reset on release, as nothing here leaves session state behind). One pool per
         process, so the connection budget holds."""
         assert self._async is not None
-        async with self._async.connect() as aconn:
-            fairy = await aconn.get_raw_connection()
-            conn = fairy.driver_connection
-            try:
-                yield conn
-            except BaseException:
-                if conn is None or conn.is_closed():
-                    fairy.invalidate()  # a broken connection never goes back to the pool
-                raise
+        # the pool's own checkout, without SQLAlchemy's Connection around it
+        fairy = await greenlet_spawn(self._async.sync_engine.raw_connection)
+        conn = fairy.driver_connection
+        try:
+            yield conn
+        except BaseException:
+            if conn is None or conn.is_closed():
+                fairy.invalidate()  # a broken connection never goes back to the pool
+            raise
+        finally:
+            await greenlet_spawn(fairy.close)  # back to the pool
 
     async def ping(self) -> None:
         """One round trip to the server (the outage probe of core/db_health)."""
