@@ -31,6 +31,8 @@ from .leases import Leases, new_holder
 from .queue import Had, Message, Queue, now
 from .render import Push, Unrenderable, public, put, render
 
+STOP_GRACE = 5.0  # seconds a stopping worker gives a message in flight
+
 log = logging.getLogger("ocpi.outbox")
 
 
@@ -90,6 +92,7 @@ class OutboxWorker:
         self._reports: dict[int, dict[tuple[str, str], str | None]] = {}
         self._held: dict[int, set[tuple[str, str]]] = {}  # parties with messages held
         self._wake = asyncio.Event()
+        self._stopping = False  # drains finish the message in hand, then stop
 
     def wake(self) -> None:
         """New messages were written in this process: look now, not at the next poll."""
@@ -98,6 +101,7 @@ class OutboxWorker:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Deliver until ``stop`` is set (or the task is cancelled)."""
         stop = stop or asyncio.Event()
+        self._stopping = False
         try:
             while not stop.is_set():
                 self._wake.clear()  # before the scan: a write during it wakes us again
@@ -117,7 +121,13 @@ class OutboxWorker:
             await self.shutdown()
 
     async def shutdown(self) -> None:
+        """Each drain finishes (and records) the message in hand, for up to
+        ``STOP_GRACE`` seconds, then stops: a message the partner accepted is not
+        left pending to go again at the next start."""
+        self._stopping = True
         tasks = list(self._running.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_GRACE)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -173,6 +183,7 @@ class OutboxWorker:
     async def drain_once(self) -> None:
         """Deliver everything due now and return (``ocpi outbox work --once``, tests);
         leases and connections are given up at the end."""
+        self._stopping = False
         try:
             while True:
                 await self.tick()
@@ -230,6 +241,8 @@ class OutboxWorker:
                 return
             await self._know(peer.id, batch)
             for msg in batch:
+                if self._stopping:
+                    raise _Held
                 after = msg.seq
                 if done_through.get((msg.module, msg.object_key), 0) >= msg.seq:
                     continue  # carried by a newer message already sent

@@ -6,6 +6,7 @@ cheapest path. PostgreSQL runs through asyncpg. Both are reached through the
 same ``Tx.execute`` so the store has one code path.
 """
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -159,17 +160,17 @@ class Database:
             fairy = await aconn.get_raw_connection()
             conn = fairy.driver_connection
             try:
-                await conn.execute(_BEGIN_LAZY if lazy else "BEGIN")
-                yield Tx(aconn, pg=conn)
-            except BaseException:
-                await _roll_back(fairy, conn)
-                raise
-            try:
+                try:
+                    await conn.execute(_BEGIN_LAZY if lazy else "BEGIN")
+                    yield Tx(aconn, pg=conn)
+                except BaseException:
+                    with contextlib.suppress(BaseException):  # else it is dropped below
+                        await conn.execute("ROLLBACK")
+                    raise
                 await conn.execute("COMMIT")
-            except BaseException:
-                if conn.is_closed():
+            finally:
+                if _unusable(conn):
                     fairy.invalidate()
-                raise
 
     async def fetch(self, prepared: Prepared, params: dict[str, Any]) -> list[Any]:
         """Rows of a prepared read, outside any transaction (the hot read path).
@@ -210,7 +211,7 @@ class Database:
                 for sql, values in bound:
                     await conn.execute(sql, *values)
             except BaseException:
-                if not conn.is_closed():
+                with contextlib.suppress(BaseException):  # else _driver drops it
                     await conn.execute("ROLLBACK")
                 raise
             await conn.execute("COMMIT")
@@ -227,11 +228,9 @@ class Database:
         conn = fairy.driver_connection
         try:
             yield conn
-        except BaseException:
-            if conn is None or conn.is_closed():
-                fairy.invalidate()  # a broken connection never goes back to the pool
-            raise
         finally:
+            if _unusable(conn):
+                fairy.invalidate()
             await greenlet_spawn(fairy.close)  # back to the pool
 
     async def ping(self) -> None:
@@ -316,16 +315,11 @@ class Database:
             await self._async.dispose()
 
 
-async def _roll_back(fairy: Any, conn: Any) -> None:
-    """End a failed transaction; a connection that cannot is never reused. The
-    failure being handled is what the caller sees, not one of the rollback's."""
-    if conn is None or conn.is_closed():
-        fairy.invalidate()
-        return
-    try:
-        await conn.execute("ROLLBACK")
-    except BaseException:
-        fairy.invalidate()
+def _unusable(conn: Any) -> bool:
+    """A connection that must not go back to the pool: closed, or still inside a
+    transaction (a statement or its ROLLBACK was interrupted: the pool's reset would
+    not end it, and the next user would inherit it)."""
+    return conn is None or conn.is_closed() or conn.is_in_transaction()
 
 
 def _sqlite_schema_connection(dbapi_conn: Any, _record: Any) -> None:
