@@ -10,17 +10,13 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
-from pydantic_core import core_schema
 
 REF = "#/components/schemas/{model}"
 
 
 class _OcpiJsonSchema(GenerateJsonSchema):
-    """Pydantic's generator, with OCPI's wire forms."""
-
-    def decimal_schema(self, schema: core_schema.DecimalSchema) -> dict[str, Any]:
-        # OCPI numbers are JSON numbers; pydantic's validation schema also offers a string
-        return {"type": "number"}
+    """Pydantic's generator in validation mode: what the node accepts (a decimal as a
+    JSON number, or as a numeric string, which some partners send)."""
 
     def field_title_should_be_set(self, schema: Any) -> bool:
         return False  # "Country Code" beside country_code says nothing
