@@ -427,3 +427,23 @@ async def test_the_document_is_built_once() -> None:
     first = await endpoint(Request(scope))
     second = await endpoint(Request(scope))
     assert first.body == second.body == b'{"openapi":"3.1.0"}' and built == [1]
+
+
+def test_a_modules_own_endpoints_name_their_models(served: Any) -> None:
+    """Commands: the command in the path is one the version has, the body its object."""
+    _, _, doc = served
+
+    def command(version: str) -> dict[str, Any]:
+        return doc["paths"][f"/ocpi/cpo/{version}/commands/{{command}}"]["post"]
+
+    values = {v: command(v)["parameters"][0]["schema"]["enum"] for v in VERSIONS}
+    assert "CANCEL_RESERVATION" not in values["2.1.1"]
+    assert "CANCEL_RESERVATION" in values["2.2.1"] and "START_SESSION" in values["2.1.1"]
+    body = command("2.2.1")["requestBody"]["content"]["application/json"]["schema"]
+    assert {"$ref": "#/components/schemas/StartSession221"} in body["anyOf"]
+    start = {"response_url": "https://emsp.example.com/r/1", "location_id": "LOC1",
+             "token": example("2.2.1", "token_put_example.json")}
+    assert _errors(doc, body, start) == []
+    authorize = doc["paths"]["/ocpi/emsp/2.2.1/tokens/{token_uid}/authorize"]["post"]
+    assert authorize["requestBody"]["required"] is False
+    assert [p["name"] for p in authorize["parameters"] if "name" in p] == ["token_uid", "type"]

@@ -93,18 +93,21 @@ def _paths(operations: list[tuple[Served, Operation]]) -> dict[str, Any]:
         item: dict[str, Any] = {}
         for one, op in group:
             own_names = _PARAM.findall(one.path)
-            notes = dict(op.path_notes)
+            notes, values = dict(op.path_notes), dict(op.path_values)
             if own_names != names:
-                notes = {new: notes.get(old, f"Read as `{old}` by this operation.")
-                         for old, new in zip(own_names, names, strict=True)}
-            item[one.method.lower()] = _operation(one, op, names, notes)
+                renamed = dict(zip(own_names, names, strict=True))
+                notes = {renamed[old]: notes.get(old, f"Read as `{old}` by this operation.")
+                         for old in own_names}
+                values = {renamed[old]: v for old, v in values.items()}
+            item[one.method.lower()] = _operation(one, op, names, notes, values)
         paths[_PARAM.sub(lambda m: "{" + m.group(1) + "}", template)] = item
     return dict(sorted(paths.items()))
 
 
-def _operation(one: Served, op: Operation, names: list[str], notes: dict[str, str]
-               ) -> dict[str, Any]:
-    params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"},
+def _operation(one: Served, op: Operation, names: list[str], notes: dict[str, str],
+               values: dict[str, list[str]]) -> dict[str, Any]:
+    params = [{"name": n, "in": "path", "required": True,
+               "schema": {"type": "string", **({"enum": values[n]} if n in values else {})},
                **({"description": d} if (d := notes.get(n) or PATH_PARAMS.get(n)) else {})}
               for n in names]
     params += op.query

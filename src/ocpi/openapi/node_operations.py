@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from ..chargingparks import CSV_COLUMNS
-from ..core.enums import InterfaceRole, ModuleID
+from ..core.enums import InterfaceRole
 from ..core.types import OcpiModel
 from ..modules.sessions.schemas import SCHEMAS as SESSIONS
 from .operation import OPERATOR, PUBLIC, Operation, query
@@ -66,9 +66,8 @@ def _details(schemas: SchemaSet, versions: list[str]) -> Operation:
     return Operation(summary="the modules of one version, with their URLs and roles",
                      tag=NODE, data=schemas.ref(VersionDetails),
                      description="Any token of a partner, token A included. A 2.1.1 "
-                     "partner sees the side it talks to; modules: "
-                     + ", ".join(m.value for m in ModuleID) + " (those served).",
-                     path_notes={"version": "One of " + ", ".join(versions) + "."},
+                     "partner sees the side it talks to.",
+                     path_values={"version": list(versions)},
                      headers=["X-Request-ID", "X-Correlation-ID"])
 
 

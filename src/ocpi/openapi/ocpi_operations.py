@@ -157,7 +157,7 @@ def _command(found: Declared, schemas: SchemaSet) -> Operation:
     return Operation(summary="a command to a Charge Point", tag="",
                      body=_any_of(schemas, requests.values()),
                      data=schemas.ref(commands.RESPONSE[v]),
-                     path_notes={"command": "One of " + ", ".join(requests) + "."},
+                     path_values={"command": list(requests)},
                      description="The body is the command's object: " + ", ".join(
                          f"{c}: {m.__name__}" for c, m in requests.items()) + ".")
 
@@ -196,7 +196,8 @@ def _profile_result(found: Declared, schemas: SchemaSet) -> Operation:
     return Operation(summary="the result of a charging profile request (our response_url)",
                      tag="", body=_any_of(schemas, (profiles.RESULT_MODEL[k]
                                                     for k in kinds.values())),
-                     path_notes={"kind": "One of " + ", ".join(kinds) + ": " + ", ".join(
+                     path_values={"kind": list(kinds)},
+                     path_notes={"kind": ", ".join(
                          f"{p} takes {profiles.RESULT_MODEL[k].__name__}"
                          for p, k in kinds.items()) + "."})
 

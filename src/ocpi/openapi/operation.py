@@ -30,6 +30,7 @@ class Operation:
     alternatives: dict[str, dict[str, Any]] = field(default_factory=dict)
     # path parameter -> its meaning, where a name alone does not say it
     path_notes: dict[str, str] = field(default_factory=dict)
+    path_values: dict[str, list[str]] = field(default_factory=dict)  # a parameter's values
     described: bool = True  # False: no declaration explains the route
 
 
