@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from ocpi import get_application
 from ocpi.core import jsonutil
-from ocpi.core.enums import RoleEnum
+from ocpi.core.enums import ModuleID, RoleEnum
 from ocpi.modules.registry import MODULES
 from ocpi.openapi import pages
 
@@ -448,3 +448,21 @@ def test_a_modules_own_endpoints_name_their_models(served: Any) -> None:
     authorize = doc["paths"]["/ocpi/emsp/2.2.1/tokens/{token_uid}/authorize"]["post"]
     assert authorize["requestBody"]["required"] is False
     assert [p["name"] for p in authorize["parameters"] if "name" in p] == ["token_uid", "type"]
+
+
+async def test_an_app_on_the_users_crud_is_described_too() -> None:
+    """The seed tutorials' app (user Crud and Authenticator, a few modules): its
+    credentials come from the seed's definition, and only its modules are listed."""
+    from .test_seed_compat import YourAuthenticator, YourCrud
+
+    app = get_application(version_numbers=["2.3.0"], roles=[RoleEnum.cpo],
+                          modules=[ModuleID.sessions, ModuleID.credentials_and_registration],
+                          authenticator=YourAuthenticator, crud=YourCrud)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://127.0.0.1:8000") as c:
+        doc = (await c.get("/openapi.json")).json()
+    validate_openapi(doc)
+    assert _shapes_served(list(app.router.routes)) == _shapes_documented(doc)
+    assert "/ocpi/2.3.0/credentials" in doc["paths"]
+    assert not any("/locations" in p for p in doc["paths"])
+    assert not any(o.get("x-ocpi-undescribed") for o in _operations(doc))

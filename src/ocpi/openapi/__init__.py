@@ -42,7 +42,7 @@ def attach(app: Any, node: Node, definitions: list[ModuleDefinition],
     def build() -> dict[str, Any]:
         from .. import __version__
 
-        return document.build(routes, definitions, document.Node(
+        return document.build(routes, definitions, document.NodeFacts(
             title=title, version=__version__, versions=list(node.versions),
             roles=list(node.roles), public_url=node.public_url))
 

@@ -26,7 +26,7 @@ PATH_PARAMS = {
 
 
 @dataclass(frozen=True)
-class Node:
+class NodeFacts:
     """What the document says of the node itself."""
 
     title: str
@@ -36,7 +36,7 @@ class Node:
     public_url: str | None = None
 
 
-def build(routes: Iterable[BaseRoute], definitions: Iterable[ModuleDefinition], node: Node
+def build(routes: Iterable[BaseRoute], definitions: Iterable[ModuleDefinition], node: NodeFacts
           ) -> dict[str, Any]:
     """The document: every served (path, method) once, described by its declaration."""
     schemas = SchemaSet()
@@ -69,7 +69,7 @@ def build(routes: Iterable[BaseRoute], definitions: Iterable[ModuleDefinition], 
     }
 
 
-def _info(node: Node) -> str:
+def _info(node: NodeFacts) -> str:
     return (f"OCPI {', '.join(node.versions)} as {' and '.join(r.value for r in node.roles)}."
             "\n\nEvery answer is an OCPI envelope (`data`, `status_code`, `status_message`, "
             "`timestamp`); an OCPI-level refusal (status_code 2xxx) may come with HTTP 200. "
