@@ -136,11 +136,11 @@ def _responses(op: Operation) -> dict[str, Any]:
         ok: dict[str, Any] = {"description": "OK", "content": op.raw}
     else:
         envelope: dict[str, Any] = {"$ref": REF.format(model=ENVELOPE)}
-        if op.data is not None:
-            envelope = {"allOf": [envelope, {"properties": {"data": op.data},
-                                             "required": ["data"]}]}
+        if op.data is not None:  # not required: a refusal (2xxx) may come with HTTP 200
+            envelope = {"allOf": [envelope, {"properties": {"data": op.data}}]}
         ok = {"description": "An OCPI envelope" + (
-            " with the answer in `data`" if op.data is not None else " without data"),
+            " with the answer in `data` (none in an OCPI-level refusal, status_code 2xxx)"
+            if op.data is not None else " without data"),
               "content": {"application/json": {"schema": envelope}, **op.alternatives}}
     if op.paginated:
         ok["headers"] = {h: {"$ref": f"#/components/headers/{h}"}
