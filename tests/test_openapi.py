@@ -312,6 +312,10 @@ async def test_the_nodes_answers_fit_the_documented_schemas(node: Any) -> None:
         assert _errors(doc, _answer_schema(
             doc, f"/ocpi/cpo/{version}/locations/{{location_id}}/{{evse_uid}}"),
             jsonutil.loads(r.content)) == [], version
+    # an OCPI-level refusal comes with HTTP 200 and no data: the 200 schema takes it
+    r = await c.get("/ocpi/cpo/2.2.1/locations?offset=-1", headers=auth(token))
+    assert r.status_code == 200 and r.json()["status_code"] == 2001 and "data" not in r.json()
+    assert _errors(doc, _answer_schema(doc, "/ocpi/cpo/2.2.1/locations"), r.json()) == []
     for path in ("/ocpi/versions", "/ocpi/2.2.1/details"):
         r = await c.get(path, headers=auth(token))
         documented = "/ocpi/{version}/details" if "details" in path else path
