@@ -50,7 +50,7 @@ def describe(found: Declared, schemas: SchemaSet) -> Operation:
     elif decl is not None and ep.method in _BY_KEY:
         op = _object_operation(found, decl, schemas)
     else:
-        op = Operation(summary=f"{d.id.value}: {ep.method} (not described)", tag="",
+        op = Operation(summary=f"{ep.method} (not described)", tag="",
                        described=False)
     op.tag = _tag(found)
     side = "management write of the operator" if ep.operator_only and ep.method != "GET" \
