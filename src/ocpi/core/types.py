@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema
 
 from .datetime import parse_datetime
 
@@ -34,7 +34,11 @@ def _check_datetime(value: str) -> str:
     return value
 
 
-DateTime = Annotated[str, AfterValidator(_check_datetime)]
+# the JSON Schema hints below are what /openapi.json says of a field (ocpi.openapi):
+# a check in a validator function is invisible to it otherwise
+DateTime = Annotated[str, AfterValidator(_check_datetime), WithJsonSchema(
+    {"type": "string", "format": "date-time",
+     "description": "RFC 3339, in UTC (no zone designator means UTC)"})]
 
 
 def ci(value: str) -> str:
@@ -88,14 +92,17 @@ def Text(max_length: int) -> Any:
 
 def OpenEnum(values: Iterable[str]) -> Any:
     """Enum that tolerates values a hub or a newer version adds (kept, reported)."""
-    known = frozenset(values)
+    known_order = tuple(values)
+    known = frozenset(known_order)
 
     def check(value: str, info: ValidationInfo) -> str:
         if value not in known:
             warn(info, f"{info.field_name}: unknown value {value!r} kept")
         return value
 
-    return Annotated[str, AfterValidator(check)]
+    return Annotated[str, AfterValidator(check), WithJsonSchema(
+        {"type": "string", "examples": list(known_order),
+         "description": "open: other values are kept, with a warning"})]
 
 
 def ClosedEnum(values: Iterable[str]) -> Any:
@@ -107,7 +114,8 @@ def ClosedEnum(values: Iterable[str]) -> Any:
             raise ValueError(f"{value!r} is not one of {', '.join(known)}")
         return value
 
-    return Annotated[str, AfterValidator(check)]
+    return Annotated[str, AfterValidator(check),
+                     WithJsonSchema({"type": "string", "enum": list(known)})]
 
 
 _COORD = re.compile(r"^-?[0-9]{1,3}\.[0-9]+$|^-?[0-9]{1,3}$")
