@@ -10,6 +10,7 @@ from ..web import Page
 
 PAGE_MODULES = [
     "partners",
+    "outbox",
 ]
 
 
