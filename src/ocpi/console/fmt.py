@@ -8,11 +8,19 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from jinja2 import Undefined
+
 from ..core.datetime import parse_datetime
 
 
+def _given(value: Any) -> Any:
+    """None for what a template does not have (a missing key is ``Undefined``)."""
+    return None if value is None or isinstance(value, Undefined) or value == "" else value
+
+
 def _aware(value: Any) -> datetime | None:
-    if value is None or value == "":
+    value = _given(value)
+    if value is None:
         return None
     if isinstance(value, str):
         try:
@@ -38,6 +46,7 @@ def iso(value: Any) -> str:
 
 def duration(seconds: float | None) -> str:
     """``45s``, ``12m 03s``, ``3h 07m``, ``2d 04h``."""
+    seconds = _given(seconds)
     if seconds is None:
         return "-"
     s = max(0, int(seconds))
@@ -65,7 +74,8 @@ def since(value: Any, now: datetime | None = None) -> float | None:
 
 
 def kwh(value: Any) -> str:
-    if value is None or value == "":
+    value = _given(value)
+    if value is None:
         return "-"
     try:
         return f"{Decimal(str(value)):.3f}"

@@ -11,6 +11,7 @@ from ..web import Page
 PAGE_MODULES = [
     "partners",
     "outbox",
+    "sessions",
 ]
 
 
