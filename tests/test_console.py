@@ -11,6 +11,7 @@ from ocpi import get_application
 
 from .conftest import OPERATOR
 from .console_helpers import BASE, ConsoleNode, console_node, secret_key  # noqa: F401
+from .servers import ServerThread
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "ocpi"
 
@@ -89,6 +90,26 @@ async def test_over_tls_the_cookie_is_secure(database_url: str, secret_key: str)
         assert "secure" in r.headers["set-cookie"].lower()
         assert (await client.get("/console/partners")).status_code == 200
     await app.state.node.db.dispose()
+
+
+def test_behind_a_trusted_tls_proxy_the_cookie_is_secure(tmp_path: Path,
+                                                         secret_key: str):  # noqa: F811
+    """Served for real by uvicorn, which takes the scheme from X-Forwarded-Proto only
+    from the proxies it trusts (FORWARDED_ALLOW_IPS, by default this host)."""
+    app = get_application(database_url=f"sqlite:///{tmp_path / 'n.db'}",
+                          operator_token=OPERATOR, deliver=False)
+    with ServerThread(app) as url:
+        host = url.removeprefix("http://")
+        proxied = {"X-Forwarded-Proto": "https", "Origin": f"https://{host}"}
+        r = httpx.post(f"{url}/console/login", data={"token": OPERATOR}, headers=proxied)
+        assert r.status_code == 303 and "secure" in r.headers["set-cookie"].lower()
+        # the browser's page was https, the form names http: another origin
+        r = httpx.post(f"{url}/console/login", data={"token": OPERATOR},
+                       headers={**proxied, "Origin": f"http://{host}"})
+        assert r.status_code == 403
+        r = httpx.post(f"{url}/console/login", data={"token": OPERATOR},
+                       headers={"Origin": f"http://{host}"})
+        assert r.status_code == 303 and "secure" not in r.headers["set-cookie"].lower()
 
 
 async def test_a_forged_or_tampered_cookie_opens_nothing(console: ConsoleNode):
