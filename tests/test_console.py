@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from ocpi import get_application
+from ocpi.console import security
 
 from .conftest import OPERATOR
 from .console_helpers import BASE, ConsoleNode, console_node, secret_key  # noqa: F401
@@ -78,6 +79,14 @@ async def test_a_wrong_token_and_a_partners_token_are_refused(console: ConsoleNo
     r = await console.client.get("/console/partners",
                                  headers={"Authorization": f"Token {partner_token}"})
     assert r.status_code == 303
+
+
+async def test_guessing_tokens_is_throttled(console: ConsoleNode):
+    for _ in range(security.MAX_FAILED_LOGINS):
+        assert (await console.login("a-guess")).status_code == 401
+    r = await console.login(OPERATOR)  # even the right one, until the minute passed
+    assert r.status_code == 429 and "Too many wrong tokens" in r.text
+    assert "set-cookie" not in r.headers
 
 
 async def test_over_tls_the_cookie_is_secure(database_url: str, secret_key: str):  # noqa: F811

@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections import deque
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -29,6 +30,9 @@ FLASH_COOKIE = "ocpi_console_flash"
 PATH = "/console"
 SESSION_SECONDS = 8 * 3600  # a working day; then the token is asked for again
 MAX_REVOKED = 10_000  # logouts remembered; the oldest go first (they expire anyway)
+# wrong tokens the console takes per minute (from anyone) before it answers 429 for the
+# rest of that minute: guessing a token online stays hopeless even for a short one
+MAX_FAILED_LOGINS = 20
 
 # self only: no inline script or style, nothing from elsewhere, no framing
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -65,6 +69,7 @@ class Sessions:
     def __init__(self, operator_token: str | None) -> None:
         self._operator = operator_token or None
         self._revoked: dict[str, float] = {}  # nonce -> when its cookie expires
+        self._failures: deque[float] = deque()  # when wrong tokens were given, last minute
 
     @property
     def enabled(self) -> bool:
@@ -75,6 +80,16 @@ class Sessions:
         if self._operator is None:
             return False
         return hmac.compare_digest(token.encode(), self._operator.encode())
+
+    def throttled(self) -> bool:
+        """Too many wrong tokens in the last minute: refuse logins until it passes."""
+        now = time.monotonic()
+        while self._failures and self._failures[0] < now - 60:
+            self._failures.popleft()
+        return len(self._failures) >= MAX_FAILED_LOGINS
+
+    def failed(self) -> None:
+        self._failures.append(time.monotonic())
 
     def open(self) -> str:
         """A fresh signed cookie value."""

@@ -257,7 +257,11 @@ class Console:
                 return self.error_page(request, 403, "This login did not come from the "
                                        "console's own page.")
             token = forms.text(await forms.read_form(request), "token", max_length=512)
+            if self.sessions.throttled():
+                return self._login_page(request, "Too many wrong tokens were tried: wait a "
+                                        "minute and try again.", 429)
             if not self.sessions.is_operator(token):
+                self.sessions.failed()
                 log.warning("console: a login with a wrong token was refused")
                 return self._login_page(request, "That is not the operator token.", 401)
             response = RedirectResponse(self._home(), status_code=303)
