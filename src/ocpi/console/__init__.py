@@ -9,6 +9,8 @@ How it is built
   ``security.py``  the signed session cookie, CSRF tokens, same-origin check, headers
   ``forms.py``     bounded reading of query parameters and forms
   ``fmt.py``       times, ages, durations and kWh as template filters
+  ``charts.py``    bar charts as inline SVG (``charts.bars(labels, [Series(...)], title=)``;
+                   pass the result to the template, show the numbers in a table too)
   ``pages/``       one module per page; ``pages/__init__.py`` lists them in menu order
   ``templates/``   Jinja2, autoescaped; ``base.html`` the layout, ``macros.html`` the
                    reusable bits (tables, action forms with their CSRF token, live regions)
