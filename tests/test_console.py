@@ -265,3 +265,27 @@ def test_only_the_app_builds_on_the_console():
             continue
         names = _imports(path)
         assert not any("console" in n for n in names), path
+
+
+def test_the_macros_a_page_builds_with(tmp_path: Path, secret_key: str):  # noqa: F811
+    from starlette.requests import Request
+
+    from ocpi.console.web import Console, Ctx
+
+    app = get_application(database_url=f"sqlite:///{tmp_path / 'n.db'}",
+                          operator_token=OPERATOR, deliver=False)
+    console = Console(app.state.node, [], OPERATOR)
+    request = Request({"type": "http", "method": "GET", "path": "/console/x", "headers": [],
+                       "query_string": b""})
+    c = Ctx(request, app.state.node, None, None, console)
+    template = console.env.from_string(
+        '{% import "macros.html" as m with context %}'
+        '{{ m.table("Tokens", ["UID", "Owner"], rows) }}'
+        '{{ m.table("None", ["A"], []) }}'
+        '{{ m.action("/console/x/do", "Do it", {"uid": "<u>"}) }}'
+        '{% call m.live("r", "/console/x/live", 4) %}inside{% endcall %}')
+    out = template.render(c=c, csrf="tok", rows=[["<b>1</b>", "NL*ABC"]])
+    assert '<th scope="col">UID</th>' in out and "&lt;b&gt;1&lt;/b&gt;" in out
+    assert "<caption>Tokens</caption>" in out and "Nothing to show." in out
+    assert 'name="csrf" value="tok"' in out and 'value="&lt;u&gt;"' in out
+    assert 'hx-trigger="every 4s"' in out and 'aria-live="polite"' in out and "inside" in out

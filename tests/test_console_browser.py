@@ -5,6 +5,11 @@ An operator logs in, sees the partner failing once its endpoint is stopped,
 retries a dead letter, watches a session started on the simulated charger grow
 without reloading the page, and, once it is stopped, its CDR delivered.
 
+The session is started and stopped by the partner's own commands over the API
+(START_SESSION / STOP_SESSION to our CPO), as an eMSP would: the console has
+no Commands page yet. When it has one (sending from our eMSP side), a second
+node as eMSP could send them from the browser instead.
+
 The browser is the system's (``/usr/bin/chromium``; ``.ci/run`` installs it);
 nothing is ever downloaded. Screenshots go to ``OCPI_CONSOLE_SCREENSHOTS`` when
 set (``OCPI_CONSOLE_SCREENSHOTS=docs/console`` refreshes the documentation's),
