@@ -12,6 +12,7 @@ PAGE_MODULES = [
     "partners",
     "outbox",
     "sessions",
+    "locations",
 ]
 
 
