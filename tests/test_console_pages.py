@@ -15,7 +15,11 @@ import pytest
 
 from ocpi.core.enums import ModuleID, RoleEnum
 
+from .conftest import auth, body, dumps, example, op
 from .console_helpers import BASE, ConsoleNode, console_node, secret_key  # noqa: F401
+from .test_cdrs import TARIFF as CDR_TARIFF
+from .test_cdrs import location as cdr_location
+from .test_cdrs import session as cdr_session
 
 STAMP = "2026-01-01T00:00:00Z"
 US, PARTNER = ("NL", "OCP"), ("DE", "ABC")
@@ -123,3 +127,115 @@ async def test_one_location_with_its_evses_and_connectors(console):
 async def test_bad_location_query_params_are_a_400_page(console, params):
     page = await text_of(console, "/console/locations", 400, **params)
     assert "could not be read" in page and "<script>" not in page.replace("&lt;", "")
+
+
+# --- Tokens and Tariffs --------------------------------------------------------------
+
+def token(party: tuple[str, str], uid: str, valid: bool = True) -> dict[str, Any]:
+    return {"country_code": party[0], "party_id": party[1], "uid": uid, "type": "RFID",
+            "contract_id": f"{party[0]}-{party[1]}-C{uid}", "issuer": "Issuer Inc",
+            "valid": valid, "whitelist": "ALLOWED", "last_updated": STAMP}
+
+
+async def test_tokens_ours_and_partners_filtered_by_uid_and_validity(console):
+    await put(console, ModuleID.tokens, RoleEnum.emsp, token(US, "AA11"))
+    await put(console, ModuleID.tokens, RoleEnum.emsp, token(US, "BB22", valid=False))
+    await put(console, ModuleID.tokens, RoleEnum.cpo, token(PARTNER, "CC33"))
+    page = await text_of(console, "/console/tokens")
+    assert len(rows(page)) == 3 and "NL-OCP-CAA11" in page and "Issuer Inc" in page
+    blocked = rows(await text_of(console, "/console/tokens", valid="no"))
+    assert len(blocked) == 1 and "BB22" in blocked[0] and "not valid" in blocked[0]
+    theirs = rows(await text_of(console, "/console/tokens", side="partners"))
+    assert len(theirs) == 1 and "CC33" in theirs[0]
+    found = rows(await text_of(console, "/console/tokens", q="aa1"))
+    assert len(found) == 1 and "AA11" in found[0]
+    await text_of(console, "/console/tokens", 400, valid="maybe")
+
+
+TARIFF = {"country_code": "NL", "party_id": "OCP", "id": "T-ENERGY", "currency": "EUR",
+          "tax_included": "NO", "last_updated": STAMP,
+          "elements": [{"price_components": [{"type": "ENERGY", "price": "0.25",
+                                              "step_size": 1, "vat": "10"}],
+                        "restrictions": {"start_time": "07:00", "end_time": "22:00"}},
+                       {"price_components": [{"type": "TIME", "price": "2.00",
+                                              "step_size": 60}]}]}
+
+
+async def test_tariffs_with_their_price_components(console):
+    r = await console.client.put("/ocpi/cpo/2.2.1/tariffs/NL/OCP/T-ENERGY",
+                                 content=dumps(TARIFF), headers=op())
+    assert body(r)["status_code"] == 1000, r.text
+    page = await text_of(console, "/console/tariffs")
+    [row] = rows(page)
+    assert "T-ENERGY" in row and "EUR" in row and "ENERGY 0.25" in row
+    assert "TIME 2.00 (step 60)" in row and "start_time 07:00" in row
+    assert not rows(await text_of(console, "/console/tariffs", side="partners"))
+    assert not rows(await text_of(console, "/console/tariffs", q="nothing"))
+
+
+# --- CDRs ----------------------------------------------------------------------------
+
+async def manage(c: ConsoleNode, module: str, obj: dict[str, Any]) -> None:
+    """The operator's management write, as in production (the CDR builder runs)."""
+    r = await c.client.put(f"/ocpi/cpo/2.2.1/{module}/NL/OCP/{obj['id']}", content=dumps(obj),
+                           headers=op())
+    assert body(r)["status_code"] == 1000, r.text
+
+
+async def test_a_held_cdr_shows_its_reason_and_is_built_by_a_retry(console):
+    await manage(console, "locations", cdr_location([]))
+    await manage(console, "sessions", cdr_session("S2", "COMPLETED", "10",
+                                                  "2026-03-02T11:00:00Z",
+                                                  end_date_time="2026-03-02T11:00:00Z"))
+    page = await text_of(console, "/console/cdrs")
+    held = rows(page.split('id="held-h"', 1)[1].split("</section>", 1)[0])
+    assert len(held) == 1 and "s2" in held[0] and "no tariff" in held[0]
+
+    # without the CSRF token nothing happens
+    r = await console.client.post("/console/cdrs/retry", data={"session_id": "s2"},
+                                  headers={"Origin": BASE})
+    assert r.status_code == 403
+    # retried before the data is fixed: still held, and said so
+    r = await console.act("/console/cdrs/retry", page="/console/cdrs", session_id="s2")
+    assert r.status_code == 303
+    page = await text_of(console, "/console/cdrs")
+    assert "Still held: S2 (no tariff" in page
+
+    await manage(console, "tariffs", CDR_TARIFF)
+    await manage(console, "locations", {**cdr_location(["T-ENERGY"]),
+                                        "last_updated": "2026-01-02T00:00:00Z"})
+    r = await console.act("/console/cdrs/retry", page="/console/cdrs", all="yes")
+    assert r.status_code == 303
+    page = await text_of(console, "/console/cdrs")
+    assert "Built: S2" in page and "No session is held" in page
+    [cdr] = rows(page.split('id="list-h"', 1)[1])
+    assert ">S2<" in cdr and "2.5000 EUR" in cdr and "10.000" in cdr and "ours" in cdr
+    one = await text_of(console, "/console/cdrs/show", id="s2")
+    assert "CDR s2" in one and "NL*OCP*E1" in one and "T-ENERGY" in one
+    assert "Not queued to any partner" in one
+    await text_of(console, "/console/cdrs/show", 404, id="nothing")
+
+
+async def test_a_disputed_cdr_is_listed_with_our_reason(console):
+    cpo_token = await console.node.registry.add_peer("NL", "CPX", "CPO")
+    h = auth(cpo_token[1])
+    tariff = {**CDR_TARIFF, "party_id": "CPX"}
+    r = await console.client.put("/ocpi/emsp/2.2.1/tariffs/NL/CPX/T-ENERGY",
+                                 content=dumps(tariff), headers=h)
+    assert body(r)["status_code"] == 1000, r.text
+    cdr = {**example("2.2.1", "cdr_example.json"), "country_code": "NL", "party_id": "CPX",
+           "id": "C2", "tariffs": [tariff], "currency": "EUR",
+           "start_date_time": "2026-03-02T10:00:00Z", "end_date_time": "2026-03-02T11:00:00Z",
+           "charging_periods": [{"start_date_time": "2026-03-02T10:00:00Z", "dimensions": [
+               {"type": "ENERGY", "volume": 20}], "tariff_id": "T-ENERGY"}],
+           "total_energy": 20, "total_time": 1,
+           "total_cost": {"excl_vat": "6.00", "incl_vat": "6.60"}}
+    r = await console.client.post("/ocpi/emsp/2.2.1/cdrs", content=dumps(cdr), headers=h)
+    assert "disputed" in body(r)["status_message"], r.text
+    page = await text_of(console, "/console/cdrs", check="disputed")
+    [row] = rows(page.split('id="list-h"', 1)[1])
+    assert ">C2<" in row and "disputed" in row and "our pricing 5.00" in row
+    assert "received" in row
+    assert not rows((await text_of(console, "/console/cdrs", check="agreed")
+                     ).split('id="list-h"', 1)[1])
+    await text_of(console, "/console/cdrs", 400, check="wrong")

@@ -13,6 +13,9 @@ PAGE_MODULES = [
     "outbox",
     "sessions",
     "locations",
+    "tokens",
+    "tariffs",
+    "cdrs",
 ]
 
 
