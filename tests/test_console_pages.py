@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 
 from ocpi.core.enums import ModuleID, RoleEnum
+from ocpi.services import commands
 
 from .conftest import auth, body, dumps, example, op
 from .console_helpers import BASE, ConsoleNode, console_node, secret_key  # noqa: F401
 from .test_cdrs import TARIFF as CDR_TARIFF
 from .test_cdrs import location as cdr_location
 from .test_cdrs import session as cdr_session
+from .test_commands import drain, pair
 
 STAMP = "2026-01-01T00:00:00Z"
 US, PARTNER = ("NL", "OCP"), ("DE", "ABC")
@@ -239,3 +241,77 @@ async def test_a_disputed_cdr_is_listed_with_our_reason(console):
     assert not rows((await text_of(console, "/console/cdrs", check="agreed")
                      ).split('id="list-h"', 1)[1])
     await text_of(console, "/console/cdrs", 400, check="wrong")
+
+
+# --- Commands ------------------------------------------------------------------------
+
+@pytest.mark.usefixtures("local_partners")
+async def test_a_command_sent_from_the_console_shows_its_result_when_it_arrives(
+        node, tmp_path, secret_key, monkeypatch):  # noqa: F811
+    """The node under test is the eMSP, served over HTTP; the CPO is another node."""
+    async with pair(node, tmp_path, "2.2.1", fixture_is_cpo=False) as (cpo, emsp, hook):
+        monkeypatch.setenv("OCPI_PUBLIC_URL", emsp.url)  # where the CPO sends the result
+        console = ConsoleNode(node.app, node.client)
+        await console.login()
+        page = await text_of(console, "/console/commands")
+        assert '<option value="cpo">cpo (OCPI 2.2.1)</option>' in page
+
+        # without the CSRF token nothing is sent
+        r = await console.client.post("/console/commands/send", headers={"Origin": BASE},
+                                      data={"partner": "cpo", "command": "STOP_SESSION",
+                                            "session_id": "S1"})
+        assert r.status_code == 403 and not hook.seen
+
+        r = await console.act("/console/commands/send", page="/console/commands",
+                              partner="cpo", command="START_SESSION", token_uid="TOK1",
+                              token_type="RFID", location_id="LOC1", evse_uid="EVSE1",
+                              connector_id="1")
+        assert r.status_code == 303, r.text
+        where = r.headers["location"]
+        assert re.fullmatch(r"/console/commands/\d+", where)
+        [asked] = hook.seen
+        assert asked["command"] == "START_SESSION" and asked["request"]["token"]["uid"] == "TOK1"
+        assert asked["request"]["response_url"].startswith(f"{emsp.url}/ocpi/emsp/2.2.1/")
+
+        page = await text_of(console, where)
+        assert "START_SESSION sent to cpo: ACCEPTED." in page
+        assert "awaiting the result" in page and f'hx-get="{where}/live"' in page
+        live = await console.client.get(f"{where}/live", headers={"HX-Request": "true"})
+        assert live.status_code == 200 and "<html" not in live.text
+        assert "awaited" in live.text
+
+        # the Charge Point started: the CPO reports it, its outbox posts it to us
+        await commands.report_result(cpo.db, asked["id"], "ACCEPTED", "charging")
+        await drain(cpo)
+        live = await console.client.get(f"{where}/live", headers={"HX-Request": "true"})
+        assert live.status_code == 286  # htmx stops polling: the result is in
+        assert "ACCEPTED" in live.text and "charging" in live.text and "done" in live.text
+        listed = rows(await text_of(console, "/console/commands", side="sent"))
+        assert len(listed) == 1 and "START_SESSION" in listed[0] and "LOC1" in listed[0]
+        assert listed[0].count("ACCEPTED") == 2
+
+        # an answer that ends it at once, with the partner's reason
+        r = await console.act("/console/commands/send", page="/console/commands",
+                              partner="cpo", command="UNLOCK_CONNECTOR", location_id="LOC1",
+                              evse_uid="EVSE1", connector_id="1")
+        page = await text_of(console, r.headers["location"])
+        assert "UNLOCK_CONNECTOR sent to cpo: REJECTED." in page
+        assert "the cable is stuck" in page and "hx-get" not in page.split("<main", 1)[1]
+
+        # what our own data lacks is said, nothing is sent
+        r = await console.act("/console/commands/send", page="/console/commands",
+                              partner="cpo", command="START_SESSION", token_uid="NOPE",
+                              location_id="LOC1")
+        assert r.headers["location"] == "/console/commands"
+        page = await text_of(console, "/console/commands")
+        assert "START_SESSION was not sent to cpo" in page and len(hook.seen) == 2
+        r = await console.act("/console/commands/send", page="/console/commands",
+                              partner="cpo", command="REBOOT")
+        assert r.status_code == 400
+        r = await console.act("/console/commands/send", page="/console/commands",
+                              partner="cpo", command="RESERVE_NOW", token_uid="TOK1",
+                              location_id="LOC1", expiry_date="tomorrow", reservation_id="R1")
+        assert r.status_code == 400 and "expiry_date" in html.unescape(r.text)
+        assert (await console.client.get("/console/commands/999999")).status_code == 404
+        await text_of(console, "/console/commands", 400, state="lost")
+        await text_of(console, "/console/commands", 400, offset="99999999999")

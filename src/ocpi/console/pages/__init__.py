@@ -13,6 +13,7 @@ PAGE_MODULES = [
     "outbox",
     "sessions",
     "locations",
+    "commands",
     "tokens",
     "tariffs",
     "cdrs",
