@@ -9,15 +9,21 @@ import html
 import re
 from collections.abc import AsyncIterator
 from copy import deepcopy
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from ocpi.core.enums import ModuleID, RoleEnum
 from ocpi.services import commands
+from ocpi.store.sql_store import SqlStore
 
 from .conftest import auth, body, dumps, example, op
 from .console_helpers import BASE, ConsoleNode, console_node, secret_key  # noqa: F401
+from .outbox_helpers import receiving_partner, write
+from .outbox_helpers import session as outbox_session
+from .outbox_helpers import worker as outbox_worker
+from .receiver import Receiver
 from .test_cdrs import TARIFF as CDR_TARIFF
 from .test_cdrs import location as cdr_location
 from .test_cdrs import session as cdr_session
@@ -315,3 +321,44 @@ async def test_a_command_sent_from_the_console_shows_its_result_when_it_arrives(
         assert (await console.client.get("/console/commands/999999")).status_code == 404
         await text_of(console, "/console/commands", 400, state="lost")
         await text_of(console, "/console/commands", 400, offset="99999999999")
+
+
+# --- Charts --------------------------------------------------------------------------
+
+@pytest.mark.usefixtures("local_partners")
+async def test_charts_of_deliveries_per_partner_and_sessions_per_day(console):
+    db = console.node.db
+    now = datetime.now(UTC)
+    with Receiver() as good, Receiver(refuse=lambda *_: True) as bad:
+        await receiving_partner(db, good.url, "DE", "MSP")
+        await receiving_partner(db, bad.url, "FR", "BAD")
+        store = SqlStore(db)
+        for n, (owner, kwh, days_ago) in enumerate([
+                (("DE", "MSP"), 10.5, 0), (("DE", "MSP"), 2.25, 0), (("DE", "MSP"), 7, 1),
+                (("FR", "BAD"), 1, 1), (("FR", "BAD"), 1, 40)]):
+            s = outbox_session(n, kwh=kwh, owner=owner)
+            s["start_date_time"] = (now - timedelta(days=days_ago)).strftime(
+                "%Y-%m-%dT%H:%M:%SZ")
+            await write(store, s)
+        w = outbox_worker(db)
+        for _ in range(3):
+            await w.drain_once()
+        assert len(good.objects) == 3
+    page = await text_of(console, "/console/charts")
+    assert page.count("<svg") == 4  # two partners, sessions, kWh
+    assert "de-msp: 3 delivered, 0 failed" in page
+    assert "fr-bad: 0 delivered, 2 failed" in page
+    assert "<title id=" in page and "Messages to de-msp, per hour" in page
+    assert "3 delivered and 0 failed in the last 24 hours (UTC)" in page
+    hour = now.strftime("%Y-%m-%d %H:00")
+    assert f"<tr><td>{hour}</td><td class=\"num\">3</td><td class=\"num\">0</td></tr>" in page
+    # sessions of the last 30 days: four (the fifth began 40 days ago), 20.75 kWh
+    assert "4 sessions, 20.750 kWh" in page
+    today, yesterday = now.strftime("%Y-%m-%d"), (now - timedelta(days=1)).strftime("%Y-%m-%d")
+    assert f'<tr><td>{today}</td><td class="num">2</td><td class="num">12.750</td></tr>' in page
+    assert f'<tr><td>{yesterday}</td><td class="num">2</td><td class="num">8.000</td></tr>' \
+        in page
+    assert "5 sessions" in await text_of(console, "/console/charts", days="90")
+    assert "0 sessions" in await text_of(console, "/console/charts", side="partners")
+    await text_of(console, "/console/charts", 400, hours="1000")
+    await text_of(console, "/console/charts", 400, days="-3")

@@ -17,6 +17,7 @@ PAGE_MODULES = [
     "tokens",
     "tariffs",
     "cdrs",
+    "charts",
 ]
 
 
