@@ -346,10 +346,10 @@ async def test_charts_of_deliveries_per_partner_and_sessions_per_day(console):
         assert len(good.objects) == 3
     page = await text_of(console, "/console/charts")
     assert page.count("<svg") == 4  # two partners, sessions, kWh
-    assert "de-msp: 3 delivered, 0 failed" in page
+    assert "de-msp: 3 delivered, 0 failed in the last 24 hours; the busiest hour" in page
     assert "fr-bad: 0 delivered, 2 failed" in page
-    assert "<title id=" in page and "Messages to de-msp, per hour" in page
-    assert "3 delivered and 0 failed in the last 24 hours (UTC)" in page
+    assert "<title>Messages to de-msp, per hour (UTC)</title>" in page
+    assert "in all: delivered 3 messages, failed 0 messages</desc>" in page
     hour = now.strftime("%Y-%m-%d %H:00")
     assert f"<tr><td>{hour}</td><td class=\"num\">3</td><td class=\"num\">0</td></tr>" in page
     # sessions of the last 30 days: four (the fifth began 40 days ago), 20.75 kWh

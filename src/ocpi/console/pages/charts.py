@@ -1,7 +1,7 @@
 """Charts: where a person would rather look than read.
 
 Messages delivered and failed per partner, hour by hour, and sessions and kWh
-per day, as SVG drawn here (``console/charts.py``), each with its numbers in a
+per day, as SVG drawn on the server (``console/charts.py``), each with its numbers in a
 table below it. What each figure counts is in ``services/history.py``.
 """
 
@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from ...core.enums import RoleEnum
 from ...services import history
-from ..charts import bar_chart
+from ..charts import Series, bars
 from ..web import Ctx, Page
 
 page = Page("charts", "Charts")
@@ -30,23 +30,22 @@ async def index(c: Ctx) -> Response:
                    for h in (partners[0].hours if partners else [])]
     delivery_charts = []
     for p in partners:
-        busiest = max(range(len(p.hours)), key=lambda i: p.delivered[i] + p.failed[i])
-        desc = (f"{p.total_delivered} delivered and {p.total_failed} failed in the last "
-                f"{hours} hours (UTC)")
+        caption = (f"{p.name}: {p.total_delivered} delivered, {p.total_failed} failed in the "
+                   f"last {hours} hours")
         if p.total_delivered or p.total_failed:
-            desc += f"; the busiest hour began {p.hours[busiest]:%Y-%m-%d %H:00}"
-        delivery_charts.append((p, bar_chart(
-            f"Messages to {p.name}, per hour", desc + ".", hour_labels,
-            [("delivered", p.delivered), ("failed", p.failed)])))
+            busiest = max(range(len(p.hours)), key=lambda i: p.delivered[i] + p.failed[i])
+            caption += f"; the busiest hour began {p.hours[busiest]:%Y-%m-%d %H:00} UTC"
+        delivery_charts.append((p, caption, bars(
+            hour_labels, [Series("delivered", p.delivered, "good"),
+                          Series("failed", p.failed, "bad")],
+            title=f"Messages to {p.name}, per hour (UTC)", unit="messages")))
     day_labels = [d.day.strftime("%m-%d") for d in per_day]
     whose = "our" if side == "ours" else "partners'"
     n_sessions, n_kwh = sum(d.sessions for d in per_day), sum(d.kwh for d in per_day)
-    sessions_chart = bar_chart(
-        f"Sessions per day, {whose}", f"{n_sessions} sessions of {whose} started in the last "
-        f"{days} days (UTC).", day_labels, [("sessions", [d.sessions for d in per_day])])
-    kwh_chart = bar_chart(
-        f"kWh per day, {whose}", f"{n_kwh} kWh charged in the {whose} sessions started in "
-        f"the last {days} days.", day_labels, [("kWh", [d.kwh for d in per_day])])
+    sessions_chart = bars(day_labels, [Series("sessions", [d.sessions for d in per_day])],
+                          title=f"Sessions per day, {whose} (UTC)", unit="sessions")
+    kwh_chart = bars(day_labels, [Series("kWh", [float(d.kwh) for d in per_day])],
+                     title=f"kWh per day, {whose} sessions (UTC)", unit="kWh")
     return c.render("charts.html", hours=hours, days=days, side=side, hour_choices=HOURS,
                     day_choices=DAYS, delivery_charts=delivery_charts, per_day=per_day,
                     sessions_chart=sessions_chart, kwh_chart=kwh_chart,
