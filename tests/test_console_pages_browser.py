@@ -279,7 +279,7 @@ def test_the_remaining_pages_in_a_real_browser(nodes, tmp_path: Path):
 
         page.get_by_role("link", name="Charts").click()
         expect(page.locator("svg.chart")).to_have_count(4)  # msp, cpx, sessions, kWh
-        expect(page.locator("figcaption", has_text="msp:")).to_contain_text("delivered")
+        expect(page.locator(".chart-block strong", has_text="msp:")).to_contain_text("delivered")
         page.screenshot(path=shots / "charts.png", full_page=True)
 
         # a phone: the pages fit its width (tables scroll inside themselves)
