@@ -319,6 +319,8 @@ async def test_a_command_sent_from_the_console_shows_its_result_when_it_arrives(
                               location_id="LOC1", expiry_date="tomorrow", reservation_id="R1")
         assert r.status_code == 400 and "expiry_date" in html.unescape(r.text)
         assert (await console.client.get("/console/commands/999999")).status_code == 404
+        huge = await console.client.get(f"/console/commands/{'9' * 40}/live")
+        assert huge.status_code == 404 and "<html" in huge.text
         await text_of(console, "/console/commands", 400, state="lost")
         await text_of(console, "/console/commands", 400, offset="99999999999")
 

@@ -28,6 +28,7 @@ LIMITS = ("10", "25", "50", "100")
 NAME_MAX, ID_MAX = 100, 36
 LIVE_SECONDS = 2
 STOP_POLLING = 286  # htmx stops a polling region on this status
+MAX_ID = 2**62  # command ids are BIGINT
 
 
 def _receivers(partners: list[Any]) -> list[Any]:
@@ -54,8 +55,11 @@ async def index(c: Ctx) -> Response:
 
 
 async def _one(c: Ctx) -> Any:
+    command_id = int(c.request.path_params["id"])
+    if command_id > MAX_ID:  # never a database's integer overflow
+        raise not_found("The command")
     try:
-        return await commands.get(c.db, int(c.request.path_params["id"]))
+        return await commands.get(c.db, command_id)
     except ValueError:
         raise not_found("The command") from None
 
