@@ -127,6 +127,7 @@ async def test_one_location_with_its_evses_and_connectors(console):
     missing = await text_of(console, "/console/locations/show", 404, side="partners",
                             owner="NL*OCP", id="LOC1")
     assert "was not found" in missing
+    await text_of(console, "/console/locations/show", 400, id="LOC1")  # whose?
 
 
 @pytest.mark.parametrize("params", [

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from ...core.enums import ModuleID
 from ...store import browse
+from ..forms import BadInput
 from ..listing import listing, owner
 from ..web import Ctx, Page, not_found
 
@@ -49,7 +50,7 @@ async def show(c: Ctx) -> Response:
     party = owner(c)
     key = c.text("id", max_length=ID_MAX)
     if party is None or not key:
-        raise not_found("A Location without its owner and id")
+        raise BadInput("name the Location by its owner and id")
     found = await browse.one(c.db, ModuleID.locations.value, side == "ours", party, key)
     if found is None:
         raise not_found(f"The Location {key!r} of {'*'.join(party)}")
