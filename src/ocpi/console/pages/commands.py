@@ -50,8 +50,8 @@ async def index(c: Ctx) -> Response:
     if c.is_fragment:
         return c.render("commands_rows.html", **values)
     return c.render("commands.html", side=side, state=state, states=STATES,
-                    partners=_receivers(await c.registry.list_peers()), commands=COMMANDS,
-                    token_types=TOKEN_TYPES, text_of=text_of, **values)
+                    partners=_receivers(await c.registry.list_peers()),
+                    token_types=TOKEN_TYPES, **values)
 
 
 async def _one(c: Ctx) -> Any:
