@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 
-from . import chargingparks, metrics, openapi
+from . import chargingparks, console, metrics, openapi
 from .core import db_health
 from .core.dispatch import OcpiApp, RouteTable
 from .core.enums import ModuleID, RoleEnum
@@ -193,6 +193,9 @@ def get_application(
         app.router.routes.append(Route(path, parks, methods=["GET"]))
     app.router.routes.append(Route("/metrics", metrics.make_endpoint(node), methods=["GET"]))
     openapi.attach(app, node, definitions)  # /, /openapi.json and /docs (docs/openapi.md)
+    if node.builtin_store and isinstance(authenticator, BuiltinAuthenticator):  # /console
+        app.router.routes.extend(console.routes(
+            node, operator_token or os.environ.get("OCPI_OPERATOR_TOKEN")))
     table = RouteTable()  # the same routes, found without FastAPI's layers (core.dispatch)
     table.add_routes(list(app.router.routes))
     app.route_table(table, node.limits)

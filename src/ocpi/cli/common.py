@@ -3,11 +3,9 @@
 import argparse
 import asyncio
 import json
-import os
 import sys
 from typing import Any
 
-from ..store import settings as settings_store
 from ..store.database import Database, database_url_from_env
 
 
@@ -30,24 +28,9 @@ def fail(message: str) -> int:
 
 async def us_from(db: Database, args: argparse.Namespace) -> Any:
     """Who we are towards partners: what `ocpi serve` recorded, flags first."""
-    from ..peers.credentials import Party
-    from ..peers.handshake import Us
+    from ..services.us import us
 
-    node = await settings_store.load(db)
-    base = getattr(args, "public_url", None) or os.environ.get("OCPI_PUBLIC_URL") \
-        or node.base_url
-    if not base:
-        raise ValueError("our versions URL is not known: run `ocpi serve` once on this "
-                         "database, or pass --public-url")
-    cc = node.country_code or os.environ.get("OCPI_COUNTRY_CODE")
-    pid = node.party_id or os.environ.get("OCPI_PARTY_ID")
-    if not cc or not pid:
-        raise ValueError("our country code and party id are not known: run `ocpi serve` "
-                         "once on this database, or set OCPI_COUNTRY_CODE and OCPI_PARTY_ID")
-    cc, pid = cc.upper(), pid.upper()
-    details = {"name": node.business_name or f"OCPI node {cc}/{pid}"}
-    return Us(versions_url=f"{base.rstrip('/')}/ocpi/versions",
-              parties=[Party(r, cc, pid, details) for r in node.roles])
+    return await us(db, getattr(args, "public_url", None))
 
 
 def with_db(args: argparse.Namespace, work: Any) -> Any:

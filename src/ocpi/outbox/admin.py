@@ -122,3 +122,10 @@ async def drop(db: Database, seq: int) -> int:
     async with db.begin() as tx:
         result = await tx.execute(delete(outbox).where(outbox.c.seq == seq))
     return int(result.rowcount or 0)
+
+
+async def drop_dead(db: Database) -> int:
+    """Delete every dead message: the operator gave up on them."""
+    async with db.begin() as tx:
+        result = await tx.execute(delete(outbox).where(outbox.c.state == "dead"))
+    return int(result.rowcount or 0)

@@ -53,12 +53,20 @@ async def listing(db: Database, *, disputed: bool = False, limit: int = 100
     return [_summary(jsonutil.loads(r[1]), r[0]) for r in rows]
 
 
-async def held(db: Database) -> list[dict[str, Any]]:
+async def held(db: Database, *, offset: int = 0, limit: int | None = None
+               ) -> list[dict[str, Any]]:
+    """The held sessions, oldest first (``limit``: a page of them)."""
     async with db.begin() as tx:
-        rows = (await tx.execute(select(holds).order_by(holds.c.held_at))).all()
+        rows = (await tx.execute(select(holds).order_by(holds.c.held_at, holds.c.session_id)
+                                 .offset(offset).limit(limit))).all()
     return [{"session_id": r.session_id, "owner": f"{r.country_code}/{r.party_id}",
              "reason": r.reason, "held_at": r.held_at.isoformat(), "attempts": r.attempts}
             for r in rows]
+
+
+async def held_count(db: Database) -> int:
+    async with db.begin() as tx:
+        return int((await tx.execute(select(func.count()).select_from(holds))).scalar_one())
 
 
 async def show(db: Database, cdr_id: str) -> list[dict[str, Any]]:
