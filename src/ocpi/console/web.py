@@ -312,7 +312,8 @@ class Console:
         return self.error_page(request, 404, "There is no such page in the console.", session)
 
     def routes(self) -> list[BaseRoute]:
-        """Specific routes first, then the catch-all (the node's RouteTable keeps order)."""
+        """Specific routes first, then the catch-all (the node's RouteTable keeps order).
+        Browser pages, no API: left out of /openapi.json."""
         out: list[BaseRoute] = [
             Route(PREFIX, self.home, methods=["GET"]),
             Route(PREFIX + "/", self.home, methods=["GET"]),
@@ -331,6 +332,8 @@ class Console:
                                  methods=["POST"]))
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
         out.append(Route(PREFIX + "/{rest:path}", self.nowhere, methods=methods))
+        for route in out:
+            route.include_in_schema = False
         return out
 
 
