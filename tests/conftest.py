@@ -8,7 +8,7 @@ is ignored under ``CI=true``: nothing is ever skipped silently.
 
 import base64
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import Connection, MetaData
 
-from ocpi import get_application
+from ocpi import get_application, secret_key
 from ocpi.core import jsonutil
 from ocpi.core.mapping import without_nulls
 from ocpi.store import migrate
@@ -28,6 +28,21 @@ EXAMPLES = Path(__file__).resolve().parent / "data" / "ocpi-examples"  # the spe
 BACKENDS = ["sqlite"]
 if os.environ.get("CI") == "true" or os.environ.get("OCPI_TEST_NO_POSTGRES") != "1":
     BACKENDS.append("postgresql")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def node_secret_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The node's secret key for the whole run, in a key file of its own: no test writes
+    to the home directory, and every ``ocpi`` subprocess inherits the setting."""
+    path = tmp_path_factory.mktemp("secret-key") / "secret.key"
+    secret_key.load_file(path)  # made before any subprocess could race to make it
+    saved = {k: os.environ.pop(k, None) for k in (secret_key.KEY_ENV, secret_key.KEY_FILE_ENV)}
+    os.environ[secret_key.KEY_FILE_ENV] = str(path)
+    yield path
+    for k, v in saved.items():
+        os.environ.pop(k, None)
+        if v is not None:
+            os.environ[k] = v
 
 
 @pytest.fixture(params=BACKENDS)
