@@ -127,17 +127,21 @@ def _create(path: Path) -> bool:
 
 def _from_file(path: Path, create: bool) -> tuple[list[bytes], str, bool]:
     created = False
-    if not path.exists():
-        if not create:
-            raise SecretKeyError(f"no secret key: set {KEY_ENV}, or {KEY_FILE_ENV} to a key "
-                                 f"file, or create {path} (`ocpi serve` makes it at first "
-                                 "start)")
-        created = _create(path)
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise SecretKeyError(f"the key file {path} is open to its group or others "
-                             f"(mode {oct(mode & 0o777)}); chmod 600 it")
-    keys = [k.strip().encode() for k in path.read_text().replace(",", "\n").split() if k.strip()]
+    if not create and not path.exists():
+        raise SecretKeyError(f"no secret key: set {KEY_ENV}, or {KEY_FILE_ENV} to a key "
+                             f"file, or create {path} (`ocpi serve` makes it at first start)")
+    try:
+        if not path.exists():
+            created = _create(path)
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise SecretKeyError(f"the key file {path} is open to its group or others "
+                                 f"(mode {oct(mode & 0o777)}); chmod 600 it")
+        text = path.read_text()
+    except OSError as exc:
+        raise SecretKeyError(f"the key file {path} cannot be made or read: "
+                             f"{exc.strerror or exc}") from exc
+    keys = [k.strip().encode() for k in text.replace(",", "\n").split() if k.strip()]
     return keys, str(path), created
 
 

@@ -52,7 +52,7 @@ async def _claim(tx: Any, key: SecretKey) -> None:
     if row is not None:
         if not key.opens(jsonutil.loads(row[0])):
             raise SecretKeyError(f"the database's secrets were sealed with another key than "
-                                 f"the one from {key.source}")
+                                 f"the one from {key.source}: wrong key?")
         return
     await _check_rows(tx, key)
     await tx.execute(insert(settings).values(
