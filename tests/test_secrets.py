@@ -147,6 +147,11 @@ async def test_the_migration_seals_a_plain_token_and_the_downgrade_opens_it(
     monkeypatch.setenv(KEY_FILE_ENV, str(tmp_path / "absent.key"))
     with pytest.raises(SecretKeyError, match=f"revision 0012 .*{KEY_ENV}.*absent.key"):
         await on_connection(database_url, to("head"))
+    refused = await ocpi("db", "upgrade", url=database_url)
+    assert refused.returncode == 1 and refused.stderr.startswith(
+        "error: revision 0012 seals the partners' tokens and needs the node's secret key: "
+        f"no secret key: set {KEY_ENV}, or {KEY_FILE_ENV} to a key file, or create "
+        f"{tmp_path / 'absent.key'}"), refused.stderr
     assert await on_connection(database_url, migrate.read_revision) == "0011"
     assert await on_connection(database_url, stored_token_out) == [TOKEN]
     assert not (tmp_path / "absent.key").exists()

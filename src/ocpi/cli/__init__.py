@@ -45,5 +45,5 @@ def main(argv: list[str] | None = None) -> int:
     except migrate.SchemaError as exc:  # e.g. PostgreSQL behind head: the node will not start
         return fail(str(exc))
     except SecretKeyError as exc:  # no key, or not the one the stored secrets need
-        return fail(f"the node's secret key: {exc}")
+        return fail(str(exc))
 

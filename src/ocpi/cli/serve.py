@@ -51,7 +51,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:  # before the database: an upgrade of it may need the key
         key = load()
     except SecretKeyError as exc:
-        return fail(f"the node's secret key: {exc}")
+        return fail(str(exc))
     roles = [RoleEnum(r.upper()) for r in (args.role or ["cpo", "emsp"])]
     _limits_to_env(args)
     operator = os.environ.get("OCPI_OPERATOR_TOKEN")
@@ -88,7 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         demo_token, budget = asyncio.run(prepare())
     except SecretKeyError as exc:
-        return fail(f"the node's secret key: {exc}")
+        return fail(str(exc))
     info = {"versions_url": f"{base}/ocpi/versions", "database": url,
             "roles": [r.value for r in roles], "workers": args.workers}
     lines = [f"OCPI node for {args.country_code}/{args.party_id} "
