@@ -8,6 +8,8 @@ is ignored under ``CI=true``: nothing is ever skipped silently.
 
 import base64
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,19 +32,25 @@ if os.environ.get("CI") == "true" or os.environ.get("OCPI_TEST_NO_POSTGRES") != 
     BACKENDS.append("postgresql")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def node_secret_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def _session_key_file() -> Path:
     """The node's secret key for the whole run, in a key file of its own: no test writes
-    to the home directory, and every ``ocpi`` subprocess inherits the setting."""
-    path = tmp_path_factory.mktemp("secret-key") / "secret.key"
+    to the home directory. Set at import, before any test module copies ``os.environ``
+    for the ``ocpi`` processes it starts."""
+    path = Path(tempfile.mkdtemp(prefix="ocpi-test-key-")) / "secret.key"
     secret_key.load_file(path)  # made before any subprocess could race to make it
-    saved = {k: os.environ.pop(k, None) for k in (secret_key.KEY_ENV, secret_key.KEY_FILE_ENV)}
+    os.environ.pop(secret_key.KEY_ENV, None)
     os.environ[secret_key.KEY_FILE_ENV] = str(path)
-    yield path
-    for k, v in saved.items():
-        os.environ.pop(k, None)
-        if v is not None:
-            os.environ[k] = v
+    return path
+
+
+SESSION_KEY_FILE = _session_key_file()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def node_secret_key() -> Iterator[Path]:
+    """Every test runs with the session's key file; it goes with the run."""
+    yield SESSION_KEY_FILE
+    shutil.rmtree(SESSION_KEY_FILE.parent, ignore_errors=True)
 
 
 @pytest.fixture(params=BACKENDS)
