@@ -8,7 +8,9 @@ is ignored under ``CI=true``: nothing is ever skipped silently.
 
 import base64
 import os
-from collections.abc import AsyncIterator
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import Connection, MetaData
 
-from ocpi import get_application
+from ocpi import get_application, secret_key
 from ocpi.core import jsonutil
 from ocpi.core.mapping import without_nulls
 from ocpi.store import migrate
@@ -28,6 +30,27 @@ EXAMPLES = Path(__file__).resolve().parent / "data" / "ocpi-examples"  # the spe
 BACKENDS = ["sqlite"]
 if os.environ.get("CI") == "true" or os.environ.get("OCPI_TEST_NO_POSTGRES") != "1":
     BACKENDS.append("postgresql")
+
+
+def _session_key_file() -> Path:
+    """The node's secret key for the whole run, in a key file of its own: no test writes
+    to the home directory. Set at import, before any test module copies ``os.environ``
+    for the ``ocpi`` processes it starts."""
+    path = Path(tempfile.mkdtemp(prefix="ocpi-test-key-")) / "secret.key"
+    secret_key.load_file(path)  # made before any subprocess could race to make it
+    os.environ.pop(secret_key.KEY_ENV, None)
+    os.environ[secret_key.KEY_FILE_ENV] = str(path)
+    return path
+
+
+SESSION_KEY_FILE = _session_key_file()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def node_secret_key() -> Iterator[Path]:
+    """Every test runs with the session's key file; it goes with the run."""
+    yield SESSION_KEY_FILE
+    shutil.rmtree(SESSION_KEY_FILE.parent, ignore_errors=True)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -5,6 +5,7 @@ One file per command group; each adds its subcommands in ``register``.
 
 import argparse
 
+from ..secret_key import SecretKeyError
 from ..store import migrate
 from . import (
     cdrs,
@@ -42,5 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except migrate.SchemaError as exc:  # e.g. PostgreSQL behind head: the node will not start
+        return fail(str(exc))
+    except SecretKeyError as exc:  # no key, or not the one the stored secrets need
         return fail(str(exc))
 

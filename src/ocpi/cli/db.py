@@ -34,6 +34,29 @@ def cmd_db_current(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_rotate_key(args: argparse.Namespace) -> int:
+    """Seal every secret again under the new key: the first of ``OCPI_SECRET_KEY``
+    ("new,old"), or the key in ``--new-key-file`` (made there if missing)."""
+    from pathlib import Path
+
+    from ..peers import sealing
+    from ..secret_key import SecretKeyError, load, load_file
+    from .common import fail
+
+    try:
+        key = load(create=False)
+        if args.new_key_file:
+            key = load_file(Path(args.new_key_file)).first_of(key)
+        count = with_db(args, lambda db: sealing.rotate(db, key))
+    except SecretKeyError as exc:
+        return fail(f"nothing changed: {exc}")
+    then = (f"start the node with OCPI_SECRET_KEY_FILE={args.new_key_file}" if
+            args.new_key_file else "keep the old key in OCPI_SECRET_KEY until every node "
+            "runs with the new one first, then drop it")
+    show(args, {"partner_tokens": count, "key": key.source},
+         f"{count} partner token(s) and the key check sealed again under the first key of "
+         f"{key.source}; {then}")
+    return 0
 
 
 def cmd_db_restamp(args: argparse.Namespace) -> int:
@@ -70,6 +93,13 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
     dcur = dsub.add_parser("current", help="the schema's revision and whether it is at head")
     common(dcur)
     dcur.set_defaults(func=cmd_db_current)
+    drk = dsub.add_parser("rotate-key", help="seal every stored secret again under a new "
+                          "key (OCPI_SECRET_KEY=new,old or --new-key-file); see "
+                          "docs/security.md")
+    common(drk)
+    drk.add_argument("--new-key-file", help="the new key's file (made, owner-only, if "
+                     "missing); the old key stays where the node reads it")
+    drk.set_defaults(func=cmd_db_rotate_key)
     dre = dsub.add_parser("restamp", help="repair an object a wrong clock stamped in the "
                           "future: set its last_updated (default: now); sends nothing")
     common(dre)

@@ -43,9 +43,15 @@ async def _save_settings(db: Database, identity: "NodeSettings") -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from ..peers import sealing
+    from ..secret_key import SecretKeyError, load
     from ..serve_app import OPTIONS_ENV, build
 
     url = args.database or database_url_from_env()
+    try:  # before the database: an upgrade of it may need the key
+        key = load()
+    except SecretKeyError as exc:
+        return fail(str(exc))
     roles = [RoleEnum(r.upper()) for r in (args.role or ["cpo", "emsp"])]
     _limits_to_env(args)
     operator = os.environ.get("OCPI_OPERATOR_TOKEN")
@@ -71,6 +77,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     async def prepare() -> tuple[str | None, str | None]:  # one loop: a pool never outlives it
         try:
             await _save_settings(db, identity)
+            await sealing.verify(db, key)  # a wrong key stops here, not at a partner call
             budget = await _connection_budget(db, args.workers)
             if args.demo:
                 return await _prepare_demo(db, args.country_code, args.party_id), budget
@@ -78,12 +85,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         finally:
             await db.dispose()
 
-    demo_token, budget = asyncio.run(prepare())
+    try:
+        demo_token, budget = asyncio.run(prepare())
+    except SecretKeyError as exc:
+        return fail(str(exc))
     info = {"versions_url": f"{base}/ocpi/versions", "database": url,
             "roles": [r.value for r in roles], "workers": args.workers}
     lines = [f"OCPI node for {args.country_code}/{args.party_id} "
              f"({', '.join(r.value for r in roles)}) on {url}",
              f"  versions: {base}/ocpi/versions"]
+    info["secret_key"] = key.source
+    lines.append(f"  secret key: {key.source}" + (" (created now: back it up, see "
+                                                  "docs/security.md)" if key.created else ""))
     if args.workers > 1:
         lines.append(f"  {args.workers} worker processes")
     if budget:

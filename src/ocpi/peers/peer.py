@@ -11,6 +11,7 @@ from typing import Any
 from ..core import jsonutil
 from .credentials import Party
 from .profile import Profile
+from .sealing import unseal
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Peer:
     endpoints: list[dict[str, Any]] = field(default_factory=list)
     parties: list[Party] = field(default_factory=list)
     hub_party_id: str | None = None
+    # opened from its sealed column (peers.sealing); never in a repr or a log
     token_out: str | None = field(default=None, repr=False)
     profile: Profile = field(default_factory=Profile)
     last_reached_at: datetime | None = None
@@ -36,7 +38,7 @@ class Peer:
         parties = [Party.from_dict(p) for p in jsonutil.loads(r.parties)] if r.parties else []
         return cls(r.id, r.name, r.country_code, r.party_id, r.role, r.state, r.version,
                    r.versions_url, jsonutil.loads(r.endpoints) if r.endpoints else [],
-                   parties, r.hub_party_id, r.token_out, Profile.from_json(r.profile),
+                   parties, r.hub_party_id, unseal(r.token_out), Profile.from_json(r.profile),
                    r.last_reached_at, r.last_error)
 
     @property

@@ -3,7 +3,9 @@
 Every token a partner may call us with lives here, stored as a SHA-256 hash:
 a copy of the database does not hand out working tokens, and a lookup is one
 primary-key read. The token *we* call a partner with (``token_out``) has to
-be sent, so it is kept as given.
+be sent, so it cannot be hashed: it is sealed under the node's secret key
+(``peers.sealing``) and opened when a partner is loaded, never on the lookup
+every request starts with.
 
 Token kinds: ``A`` opens only versions and credentials (registration);
 ``C`` is a registered partner's token; ``OLD`` is a token replaced by a
@@ -31,6 +33,7 @@ from ..store.schema import peers, tokens
 from .credentials import Party
 from .peer import Peer
 from .profile import Profile
+from .sealing import seal
 
 DEFAULT_GRACE_SECONDS = 900
 
@@ -113,6 +116,14 @@ def _peer_values(**values: Any) -> dict[str, Any]:
         out["endpoints"] = jsonutil.dumps(out["endpoints"]).decode()
     if isinstance(out.get("profile"), Profile):
         out["profile"] = out["profile"].to_json()
+    return out
+
+
+async def _stored(tx: Any, **values: Any) -> dict[str, Any]:
+    """``_peer_values``, with the token we call the partner with sealed."""
+    out = _peer_values(**values)
+    if out.get("token_out") is not None:
+        out["token_out"] = await seal(tx, out["token_out"])
     return out
 
 
@@ -254,7 +265,7 @@ class Registry:
             done = await tx.execute(update(peers).where(peers.c.id == peer_id,
                                                         peers.c.state == "invited").values(
                 state="registered", last_reached_at=now, last_error=None,
-                **_peer_values(**details)))
+                **await _stored(tx, **details)))
             if not done.rowcount:
                 return None
             await tx.execute(delete(tokens).where(tokens.c.peer_id == peer_id))
@@ -274,7 +285,7 @@ class Registry:
                 done = await tx.execute(update(peers).where(
                     peers.c.id == peer_id, peers.c.state == "registered").values(
                     rotating=True, last_reached_at=now, last_error=None,
-                    **_peer_values(**details)))
+                    **await _stored(tx, **details)))
                 current = await tx.execute(update(tokens).where(
                     tokens.c.token_hash == hash_token(token), tokens.c.peer_id == peer_id,
                     tokens.c.kind == "C").values(kind="OLD", expires_at=now + self.grace))
@@ -314,9 +325,10 @@ class Registry:
 
     async def finish_registration(self, peer_id: int, name: str | None, **details: Any
                                   ) -> Peer:
-        values = _peer_values(**details)
-        name = name or f"{values['country_code']}-{values['party_id']}-{values['role']}".lower()
         async with self.db.begin() as tx:
+            values = await _stored(tx, **details)
+            name = name or (f"{values['country_code']}-{values['party_id']}-"
+                            f"{values['role']}").lower()
             clash = (await tx.execute(select(peers.c.id, peers.c.state)
                                       .where(peers.c.name == name, peers.c.id != peer_id))
                      ).first()
@@ -357,14 +369,15 @@ class Registry:
                                                   tokens.c.token_hash != hash_token(keep))
                              .values(kind="OLD", expires_at=now + self.grace))
             await tx.execute(update(peers).where(peers.c.id == peer_id).values(
-                rotating=True, last_reached_at=now, last_error=None, **_peer_values(**details)))
+                rotating=True, last_reached_at=now, last_error=None,
+                **await _stored(tx, **details)))
 
     # --- bookkeeping --------------------------------------------------------------
 
     async def update_peer(self, peer_id: int, **details: Any) -> None:
         async with self.db.begin() as tx:
             await tx.execute(update(peers).where(peers.c.id == peer_id)
-                             .values(**_peer_values(**details)))
+                             .values(**await _stored(tx, **details)))
 
     async def mark_reached(self, peer_id: int, error: str | None = None) -> None:
         values: dict[str, Any] = {"last_error": error}

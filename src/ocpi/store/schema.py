@@ -95,7 +95,8 @@ peers = Table(
     Column("endpoints", Text),  # JSON: [{identifier, role, url}] from its version details
     Column("parties", Text),  # JSON: [{role, country_code, party_id, business_details}]
     Column("hub_party_id", String(5)),
-    # the token *we* call the partner with: it must be sent, so it cannot be hashed
+    # the token *we* call the partner with: it must be sent, so it cannot be hashed;
+    # sealed (Fernet) under the node's secret key (peers/sealing.py, migration 0012)
     Column("token_out", Text),
     Column("profile", Text),  # JSON: the partner's quirks (see peers.profile)
     Column("rotating", Boolean, nullable=False, default=False,
