@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from . import jsonutil
 from .datetime import now_text
@@ -14,6 +15,11 @@ _MISSING: Any = object()
 
 class OcpiResponse(Response):
     media_type = "application/json"
+    ocpi_status: int | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["ocpi.status"] = self.ocpi_status  # the access log's, without reading the body
+        await super().__call__(scope, receive, send)
 
 
 def envelope(
@@ -31,5 +37,7 @@ def envelope(
     body["status_code"] = int(status_code)
     body["status_message"] = status_message or ("Success" if status_code < 2000 else "Error")
     body["timestamp"] = now_text()
-    return OcpiResponse(jsonutil.dumps(body), status_code=http_status, headers=headers)
+    response = OcpiResponse(jsonutil.dumps(body), status_code=http_status, headers=headers)
+    response.ocpi_status = body["status_code"]
+    return response
 
