@@ -16,9 +16,12 @@ _MISSING: Any = object()
 class OcpiResponse(Response):
     media_type = "application/json"
     ocpi_status: int | None = None
+    ocpi_message: str | None = None  # kept for the access log when the answer is an error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["ocpi.status"] = self.ocpi_status  # the access log's, without reading the body
+        if self.ocpi_message is not None:
+            scope["ocpi.message"] = self.ocpi_message
         await super().__call__(scope, receive, send)
 
 
@@ -39,5 +42,7 @@ def envelope(
     body["timestamp"] = now_text()
     response = OcpiResponse(jsonutil.dumps(body), status_code=http_status, headers=headers)
     response.ocpi_status = body["status_code"]
+    if status_code >= Status.CLIENT_ERROR:
+        response.ocpi_message = body["status_message"]
     return response
 
