@@ -64,7 +64,7 @@ async def enqueue_in(tx: Tx, peer_id: int, module: str, body: Any, *, method: st
     ids = logs.request_ids()
     log.info("outbox: queued message %s: %s %s %s to partner %s", seq,
              "callback" if url else "call", method, logs.safe_url(url) if url else module,
-             peer_id, extra=logs.kv(message=seq, peer_id=peer_id, module=module,
+             peer_id, extra=logs.kv(message_id=seq, peer_id=peer_id, module=module,
                                     correlation_id=correlation_id,
                                     request_id=ids[0] if ids else "-",
                                     request_correlation_id=ids[1] if ids else "-"))

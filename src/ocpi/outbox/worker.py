@@ -67,11 +67,11 @@ def _about(peer: Peer, head: Message, msg: Message | None = None, **more: Any
     its own correlation id named too, so a grep of either finds the delivery)."""
     fields: dict[str, Any] = {
         "partner": peer.name, "party": f"{peer.country_code}/{peer.party_id}",
-        "peer_id": peer.id, "message": head.seq, "module": head.module,
+        "peer_id": peer.id, "message_id": head.seq, "module": head.module,
         "object": head.object_key, "attempt": head.attempts + 1,
         "correlation_id": head.correlation_id}
     if msg is not None and msg.seq != head.seq:
-        fields["up_to_message"] = msg.seq
+        fields["up_to_message_id"] = msg.seq
         if msg.correlation_id != head.correlation_id:
             fields["carried_correlation_id"] = msg.correlation_id
     fields.update(more)
