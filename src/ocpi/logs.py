@@ -35,6 +35,7 @@ ACCESS_ENV = "OCPI_ACCESS_LOG"
 FORMATS = ("text", "json")
 LEVELS = ("debug", "info", "warning", "error", "critical")
 MAX_PENDING = 100_000  # lines waiting for the writer; beyond them new ones are dropped
+LINGER = 0.05  # seconds the writer lets lines gather before it writes them
 MAX_VALUE = 200  # characters of any value taken from a request (path, ids, query values)
 
 ACCESS = logging.getLogger("ocpi.access")
@@ -347,10 +348,12 @@ class QueueWriter(logging.Handler):
     def _write(self) -> None:
         while True:
             record = self._queue.get()
+            if record is not None:
+                time.sleep(LINGER)  # let lines gather: one wake-up and one write for many
             lines, done = [], record is None
             while record is not None:
                 lines.append(self._line(record))
-                if len(lines) >= 1000:
+                if len(lines) >= 5000:
                     break
                 try:
                     record = self._queue.get_nowait()
