@@ -10,6 +10,7 @@ a correlation id that follows a write to each delivery attempt.
 import asyncio
 import base64
 import json
+import logging
 import os
 import re
 import subprocess
@@ -25,6 +26,7 @@ import pytest
 
 from ocpi.store.database import Database
 
+from .conftest import BACKENDS, PG_URL, reset_postgres
 from .outbox_helpers import receiving_partner
 from .receiver import Receiver
 from .servers import wait_serving
@@ -65,9 +67,9 @@ class Node:
 
 @contextmanager
 def serving(tmp: Path, name: str, *flags: str, role: str = "cpo", party: str = "NL/OCP",
-            env: dict[str, str] | None = None) -> Iterator[Node]:
+            env: dict[str, str] | None = None, db: str | None = None) -> Iterator[Node]:
     port = free_port()
-    db = f"sqlite:///{tmp / f'{name}.db'}"
+    db = db or f"sqlite:///{tmp / f'{name}.db'}"
     log = tmp / f"{name}.log"
     cc, pid = party.split("/")
     with log.open("wb") as err:
@@ -275,8 +277,10 @@ LOCATION = {
     "last_updated": "2026-11-20T10:00:00Z"}
 
 
-@pytest.mark.parametrize("fmt", ["text", "json"])
-def test_one_grep_of_a_correlation_id_shows_a_write_to_each_delivery(tmp_path, fmt):
+@pytest.mark.parametrize("fmt,backend", [c for c in (("text", "sqlite"), ("json", "sqlite"),
+                                                       ("json", "postgresql"))
+                                         if c[1] in BACKENDS])
+def test_one_grep_of_a_correlation_id_shows_a_write_to_each_delivery(tmp_path, fmt, backend):
     """An operator's PUT of a Location: its request line, then each attempt to deliver
     it (refused once with a 503, then accepted) carry the request's correlation id,
     which the partner is sent too. A correlation id too long to be the messages' own
@@ -292,8 +296,12 @@ def test_one_grep_of_a_correlation_id_shows_a_write_to_each_delivery(tmp_path, f
             return (400, 2001)
         return None
 
+    db = None
+    if backend == "postgresql":
+        asyncio.run(reset_postgres())
+        db = PG_URL
     with Receiver(refuse=partner) as receiver, serving(tmp_path, "node", "--log-format",
-                                                       fmt) as node:
+                                                       fmt, db=db) as node:
         async def register() -> None:
             db = Database(node.db)
             try:
@@ -345,3 +353,44 @@ def test_one_grep_of_a_correlation_id_shows_a_write_to_each_delivery(tmp_path, f
 
     third = grep("trace-0003")
     assert len(third) == 2 and "refused message" in third[1] and "set aside" in third[1]
+
+
+# --- handshakes -----------------------------------------------------------------------
+
+@pytest.mark.usefixtures("local_partners")
+async def test_a_handshake_is_logged_as_one_flow_without_its_tokens(database_url, caplog):
+    """``ocpi peers register``'s work: a line when it starts, one when it is done (or
+    failed, with the reason), every call it made under the one correlation id on them."""
+    from ocpi.peers import handshake
+    from ocpi.peers.registry import Registry
+
+    from .servers import PeerMock, ServerThread
+    from .test_pull import US
+
+    caplog.set_level(logging.INFO, logger="ocpi.handshake")
+    mock = PeerMock(party=("NL", "MCK", "CPO"))
+    db = Database(database_url)
+    try:
+        with ServerThread(mock.app) as url:
+            mock.url = url
+            peer = await handshake.register(Registry(db), US, f"{url}/versions?key=QSECRET",
+                                            "token-a-SECRET", role="CPO")
+            with pytest.raises(handshake.HandshakeError):
+                await handshake.register(Registry(db), US, "http://127.0.0.1:9/versions",
+                                         "token-a-SECRET-2", role="CPO")
+    finally:
+        await db.dispose()
+    lines = [r for r in caplog.records if r.name == "ocpi.handshake"]
+    assert [r.getMessage().split(" http")[0] for r in lines] == \
+        ["handshake: registering with", "handshake: registering with nl-mck-cpo done",
+         "handshake: registering with", "handshake: registering with"]
+    start, done, _, failed = (r.__dict__["fields"] for r in lines)
+    flow = start["correlation_id"]
+    assert (done["correlation_id"], done["peer_id"]) == (flow, peer.id)
+    assert (done["party"], done["state"], done["version"]) == ("NL/MCK", "registered", "2.3.0")
+    assert {r["headers"]["x-correlation-id"] for r in mock.requests} == {flow}
+    assert "failed: " in lines[3].getMessage() and "cannot" in lines[3].getMessage()
+    assert failed["correlation_id"] != flow
+    text = caplog.text + " ".join(r.getMessage() for r in lines)
+    for secret in ("token-a-SECRET", "QSECRET", mock.given_token, peer.token_out or "-"):
+        assert secret not in text

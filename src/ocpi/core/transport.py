@@ -201,7 +201,9 @@ def internal_error(request: Request, node: NodeContext | None = None) -> Respons
     exc = sys.exception()
     if exc is not None and db_health.is_unavailable(exc):
         return database_unavailable(exc, node or _node_of(request))
-    log.exception("unhandled error in %s %s", request.method, request.url.path[:200])
+    ids = logs.request_ids()
+    log.exception("unhandled error in %s %s", request.method, logs.clean(request.url.path),
+                  extra=logs.kv(request_id=ids[0], correlation_id=ids[1]) if ids else None)
     return envelope(status_code=Status.SERVER_ERROR, status_message="internal error",
                     http_status=500)
 
