@@ -224,6 +224,27 @@ def _check_text(logs: dict[str, str]) -> None:
                for x in access_lines(logs["cpo"]))
 
 
+def test_a_text_line_cannot_be_forged_from_outside():
+    """A partner's words in a message or a field never start a line of their own."""
+    from ocpi.logs import TextFormatter, kv
+
+    forged = "ok\n2026-01-01T00:00:00.000Z INFO    ocpi.access GET /fake 200 1000 1ms"
+    record = logging.makeLogRecord({"name": "ocpi.outbox", "levelno": logging.WARNING,
+                                    "levelname": "WARNING", "msg": "partner said %s",
+                                    "args": (forged,), **kv(reason="a\x1b[31mred\rb")})
+    line = TextFormatter().format(record)
+    assert "\n" not in line and "\x1b" not in line and "\r" not in line
+    assert line.endswith('partner said ok\\n2026-01-01T00:00:00.000Z INFO    ocpi.access GET '
+                         '/fake 200 1000 1ms reason="a\\u001b[31mred\\rb"')
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record.exc_info = sys.exc_info()
+    first, *rest = TextFormatter().format(record).split("\n")
+    assert first == line and rest[0] == "    Traceback (most recent call last):"
+    assert all(x.startswith("    ") for x in rest)
+
+
 # --- flags -------------------------------------------------------------------------------
 
 def test_no_access_log_silences_request_lines_only(tmp_path):

@@ -269,9 +269,10 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """``time LEVEL logger message key=value ...``; a value with spaces or quotes is
-    quoted, and lines after the first (a traceback) are indented, so no text from
-    outside can pass for a line of its own."""
+    """``time LEVEL logger message key=value ...`` on one line: the message's own line
+    breaks and control characters are escaped, a value with spaces or quotes is quoted,
+    and a traceback's lines follow indented, so no text from outside can pass for a
+    line of its own."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -293,10 +294,14 @@ class TextFormatter(logging.Formatter):
 
 
 def _text(message: str) -> str:
+    """A message on one line, whatever it quotes: a line is one event, fields included."""
     if message.isprintable():
         return message
-    return "".join(c if c.isprintable() or c == "\n" else f"\\x{ord(c):02x}"
+    return "".join(c if c.isprintable() else _ESCAPES.get(c) or f"\\x{ord(c):02x}"
                    for c in message)
+
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def _value(value: Any) -> str:
@@ -363,12 +368,12 @@ class QueueWriter(logging.Handler):
             if self._dropped:
                 dropped, self._dropped = self._dropped, 0
                 lines.append(f"{dropped} log lines dropped: the log reader was too slow")
-            if lines:
-                try:
-                    self.stream.write("\n".join(lines) + "\n")
+            try:
+                for chunk in _chunks(lines):
+                    self.stream.write(chunk)
                     self.stream.flush()
-                except (OSError, ValueError):
-                    pass  # a closed stream: nothing left to tell
+            except (OSError, ValueError):
+                pass  # a closed stream: nothing left to tell
             if done:
                 return
 
@@ -384,6 +389,24 @@ class QueueWriter(logging.Handler):
             self._queue.put(None)
             self._thread.join(5)
         super().close()
+
+
+def _chunks(lines: list[str], size: int = 4096) -> Iterator[str]:
+    """Whole lines, at most ``size`` bytes a write where lines allow: a pipe takes a
+    write of up to 4096 bytes whole, so the lines of ``--workers N`` processes sharing
+    one pipe never cut into each other."""
+    chunk: list[str] = []
+    used = 0
+    for line in lines:
+        n = len(line) + 1  # characters, bytes for ASCII: a message in another script may
+        # make a chunk longer, and only then can it be cut into
+        if chunk and used + n > size:
+            yield "\n".join(chunk) + "\n"
+            chunk, used = [], 0
+        chunk.append(line)
+        used += n
+    if chunk:
+        yield "\n".join(chunk) + "\n"
 
 
 _current: QueueWriter | None = None
