@@ -338,7 +338,7 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_ids)
-        except BaseException:
+        except Exception:
             status = status or 500  # what the server answers for it
             raise
         finally:
