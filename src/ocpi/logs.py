@@ -45,7 +45,7 @@ ACCESS = logging.getLogger("ocpi.access")
 REQUEST: contextvars.ContextVar[tuple[bytes, bytes] | None] = contextvars.ContextVar(
     "ocpi_request_ids", default=None)
 
-_SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,32}")
+_SAFE_ID = re.compile(rb"[A-Za-z0-9._:-]+")
 _PLAIN = re.compile(rb"[\x21-\x7e]*")  # printable ASCII, no space
 # query parameters whose values are the protocol's own and never secret
 _SHOWN_QUERY = frozenset({"offset", "limit", "date_from", "date_to", "type", "country_code",
@@ -81,15 +81,14 @@ def flow() -> Iterator[str]:
         REQUEST.reset(token)
 
 
-def flow_correlation_id(fresh: str) -> str:
-    """The X-Correlation-ID of the outbox messages queued now: the request's own when
-    it is a plain id that fits the column (32 characters), so one grep of it follows
-    the write to every delivery; else ``fresh`` (the publish line names both)."""
+def flow_correlation_id(fresh: str, longest: int = 32) -> str:
+    """The X-Correlation-ID of what the node sends now: the request's own when it is a
+    plain id of at most ``longest`` characters (the outbox's column holds 32), so one
+    grep of it follows a write to every delivery; else ``fresh`` (the outbox's
+    ``queued`` line names both)."""
     ids = REQUEST.get()
-    if ids is not None:
-        text = ids[1].decode("latin-1")
-        if _SAFE_ID.fullmatch(text):
-            return text
+    if ids is not None and len(ids[1]) <= longest and _SAFE_ID.fullmatch(ids[1]):
+        return ids[1].decode("ascii")
     return fresh
 
 

@@ -214,7 +214,8 @@ class OcpiClient:
             "Authorization": encode_token(self.token, self.version, self.profile),
             "X-Request-ID": uuid.uuid4().hex,
             # within a request (or a handshake), its flow's: one grep follows both sides
-            "X-Correlation-ID": correlation_id or logs.flow_correlation_id(uuid.uuid4().hex),
+            "X-Correlation-ID": correlation_id or logs.flow_correlation_id(uuid.uuid4().hex,
+                                                                          longest=100),
             "Accept": "application/json",
         }
         if self.profile.connection_close:
