@@ -19,6 +19,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from . import logs
 from .core import jsonutil
 from .core.datetime import now_text
 from .core.status import Status
@@ -123,5 +124,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def _refuse(self, http_status: int, message: str) -> None:
         self._disarm()
         if not self.transport.is_closing():
+            client = getattr(self, "client", None)
+            logs.ACCESS.info("refused before a request was read: %s %s", http_status, message,
+                             extra=logs.kv(status=http_status,
+                                           client=logs.clean(str(client[0]) if client else None,
+                                                             64)))
             self.transport.write(raw_envelope(http_status, message))
             self.transport.close()

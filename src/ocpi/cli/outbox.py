@@ -97,7 +97,11 @@ def cmd_outbox_drop(args: argparse.Namespace) -> int:
 
 def cmd_outbox_work(args: argparse.Namespace) -> int:
     """Deliver without serving (a separate process, or once from cron/tests)."""
+    from .. import logs
     from ..outbox.worker import OutboxWorker
+
+    if not args.once:  # a delivery process: its lines as ``ocpi serve`` writes them
+        logs.configure_from_env()
 
     async def work(db: Database, _registry: Any) -> Any:
         node = await settings_store.load(db)

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from .. import logs
 from ..core.enums import ModuleID, RoleEnum
 from ..store import settings as settings_store
 from ..store.database import Database, database_url_from_env
@@ -54,6 +55,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return fail(str(exc))
     roles = [RoleEnum(r.upper()) for r in (args.role or ["cpo", "emsp"])]
     _limits_to_env(args)
+    try:
+        _logs_to_env(args)
+    except ValueError as exc:
+        return fail(str(exc))
     operator = os.environ.get("OCPI_OPERATOR_TOKEN")
     generated = operator is None
     if generated:  # every worker process must know the same one
@@ -118,9 +123,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     show(args, info, "\n".join(lines))
     sys.stdout.flush()
     # connection hygiene (server.py), the same in every worker process
+    # uvicorn's own access log is off: ours (logs.py) says more, at less cost
     served = {"http": "ocpi.server:GuardedHttpProtocol", "host": args.host, "port": args.port,
-              "log_level": "warning", "access_log": False,
-              "timeout_keep_alive": args.keep_alive}
+              "log_config": logs.uvicorn_config(), "log_level": os.environ[logs.LEVEL_ENV],
+              "access_log": False, "timeout_keep_alive": args.keep_alive}
     if args.workers > 1:  # each process builds its own app: nothing shared but the database
         os.environ[OPTIONS_ENV] = json.dumps(options)
         uvicorn.run("ocpi.serve_app:create_app", factory=True, workers=args.workers, **served)
@@ -163,6 +169,17 @@ def _limits_to_env(args: argparse.Namespace) -> None:
 
 
 
+def _logs_to_env(args: argparse.Namespace) -> None:
+    """The log flags, where every worker process reads them (``logs.configure_from_env``)."""
+    for name, value in ((logs.FORMAT_ENV, args.log_format), (logs.LEVEL_ENV, args.log_level),
+                        (logs.ACCESS_ENV, None if args.access_log is None
+                         else "1" if args.access_log else "0")):
+        if value is not None:
+            os.environ[name] = value
+    os.environ.setdefault(logs.LEVEL_ENV, "info")
+    logs.configure_from_env()  # also checks them, before anything is started
+
+
 def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
     serve = sub.add_parser("serve", help="run the node")
     common(serve)
@@ -198,4 +215,10 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
     serve.add_argument("--simulate-chargers", action="store_true",
                        help="a built-in charger answers commands and charging profiles for "
                        "our Locations (docs/simulator.md)")
+    serve.add_argument("--log-format", choices=logs.FORMATS, help="text or JSON lines on "
+                       "stderr (default text, or $OCPI_LOG_FORMAT; docs/logging.md)")
+    serve.add_argument("--log-level", choices=logs.LEVELS, type=str.lower,
+                       help="default info, or $OCPI_LOG_LEVEL")
+    serve.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=None,
+                       help="a line per request (default on, or $OCPI_ACCESS_LOG=0 for off)")
     serve.set_defaults(func=cmd_serve)

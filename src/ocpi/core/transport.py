@@ -10,6 +10,7 @@ import base64
 import binascii
 import logging
 import sys
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .. import logs
 from ..modules.versions.enums import is_v2_1
 from . import db_health, jsonutil
 from .authentication.authenticator import Caller
@@ -174,6 +176,7 @@ async def authenticate(node: NodeContext, request: Request, version: str,
     for token in token_candidates(request.headers.get("authorization"), version):
         caller = await node.identify(token)
         if caller is not None:
+            request.scope["ocpi.caller"] = caller  # who it was, for the access log
             if caller.token_kind == "A" and not allow_token_a:
                 raise Unauthorized("this token may only be used for registration")
             return caller, token
@@ -198,7 +201,9 @@ def internal_error(request: Request, node: NodeContext | None = None) -> Respons
     exc = sys.exception()
     if exc is not None and db_health.is_unavailable(exc):
         return database_unavailable(exc, node or _node_of(request))
-    log.exception("unhandled error in %s %s", request.method, request.url.path[:200])
+    ids = logs.request_ids()
+    log.exception("unhandled error in %s %s", request.method, logs.clean(request.url.path),
+                  extra=logs.kv(request_id=ids[0], correlation_id=ids[1]) if ids else None)
     return envelope(status_code=Status.SERVER_ERROR, status_message="internal error",
                     http_status=500)
 
@@ -314,9 +319,16 @@ class RequestIdMiddleware:
             routing = []
         request_id = request_id or uuid.uuid4().hex.encode()
         correlation_id = correlation_id or request_id
+        # what the outbox tags the messages this request queues with (logs.py)
+        ids = logs.REQUEST.set((request_id, correlation_id))
+        logged = logs.ACCESS.isEnabledFor(logging.INFO)
+        started = time.perf_counter() if logged else 0.0
+        status: int | None = None
 
         async def send_with_ids(message: Message) -> None:
             if message["type"] == "http.response.start":
+                nonlocal status
+                status = message["status"]
                 headers = list(message.get("headers", ()))
                 headers.append((b"x-request-id", request_id))
                 headers.append((b"x-correlation-id", correlation_id))
@@ -324,4 +336,12 @@ class RequestIdMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, send_with_ids)
+        try:
+            await self.app(scope, receive, send_with_ids)
+        except Exception:
+            status = status or 500  # what the server answers for it
+            raise
+        finally:
+            logs.REQUEST.reset(ids)
+            if logged:  # one line per request, its text made off the event loop
+                logs.access(scope, status, started, request_id, correlation_id)

@@ -3,6 +3,7 @@
 partner gave (a command's ``response_url``). Queued FIFO with the partner's
 other messages, retried until accepted, set aside when refused, like them."""
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,11 +11,14 @@ from typing import Any
 
 from sqlalchemy import insert, select, text
 
+from .. import logs
 from ..core import jsonutil
 from ..store.database import Database, Tx
 from ..store.schema import outbox
 from .publish import QUEUE_LOCK
 from .queue import CALL_KEY, now
+
+log = logging.getLogger("ocpi.outbox")
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ async def enqueue_in(tx: Tx, peer_id: int, module: str, body: Any, *, method: st
     if tx.dialect == "postgresql":
         await tx.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": QUEUE_LOCK})
     stamp = now()
+    correlation_id = logs.flow_correlation_id(uuid.uuid4().hex)  # the request's, if any
     result = await tx.execute(insert(outbox).values(
         peer_id=peer_id, module=module, object_key=object_key or f"{CALL_KEY}{uuid.uuid4().hex}",
         last_updated=last_updated or stamp,
@@ -53,9 +58,17 @@ async def enqueue_in(tx: Tx, peer_id: int, module: str, body: Any, *, method: st
         jsonutil.dumps(body).decode() if body is not None else "",
         to_country_code=to_party[0] if to_party else None,
         to_party_id=to_party[1] if to_party else None, state="pending",
-        created_at=stamp, attempts=0, correlation_id=uuid.uuid4().hex,
+        created_at=stamp, attempts=0, correlation_id=correlation_id,
         kind="callback" if url else "call", method=method, url=url or path))
-    return int(result.inserted_primary_key[0])
+    seq = int(result.inserted_primary_key[0])
+    ids = logs.request_ids()
+    log.info("outbox: queued message %s: %s %s %s to partner %s", seq,
+             "callback" if url else "call", method, logs.safe_url(url) if url else module,
+             peer_id, extra=logs.kv(message_id=seq, peer_id=peer_id, module=module,
+                                    correlation_id=correlation_id,
+                                    request_id=ids[0] if ids else "-",
+                                    request_correlation_id=ids[1] if ids else "-"))
+    return seq
 
 
 async def answer(db: Database, seq: int) -> Answer | None:

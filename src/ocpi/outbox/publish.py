@@ -1,11 +1,13 @@
 """The transactional half of the outbox: messages are written with the object."""
 
+import logging
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import insert, select, text
 
+from .. import logs
 from ..core import jsonutil
 from ..core.datetime import utcnow
 from ..modules.hubclientinfo.reach import hubs_reaching
@@ -18,6 +20,7 @@ from ..store.objects import on_own_write
 from ..store.schema import delivered, outbox, peers
 from .routing import narrowed, object_key, recipients, via_hubs
 
+log = logging.getLogger("ocpi.outbox")
 QUEUE_LOCK = 0x0C91_0B0C  # the advisory lock that orders publishing transactions
 
 
@@ -40,6 +43,8 @@ async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]],
         return 0
     partners = [_partner(r) for r in rows]
     now = utcnow().replace(tzinfo=None)
+    # one flow, one X-Correlation-ID: the request's own when it can be (logs.py)
+    correlation_id = logs.flow_correlation_id(uuid.uuid4().hex)
     messages = []
     for data in objects:
         targets = recipients(partners, decl, data)
@@ -61,7 +66,7 @@ async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]],
                 "last_updated": updated, "data": snapshot,
                 "to_country_code": to[0] if to else None, "to_party_id": to[1] if to else None,
                 "state": "pending", "created_at": now, "attempts": 0,
-                "correlation_id": uuid.uuid4().hex,
+                "correlation_id": correlation_id,
                 "kind": kind, "method": method, "url": "" if decl.posted else None,
             })
     if messages:
@@ -70,7 +75,29 @@ async def publish(tx: Tx, module: str, objects: Iterable[dict[str, Any]],
             # order: the worker never sees seq 11 before a seq 10 that commits later
             await tx.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": QUEUE_LOCK})
         await tx.execute(insert(outbox), messages)
+        _log_queued(module, messages, partners, correlation_id)
     return len(messages)
+
+
+def _log_queued(module: str, messages: list[dict[str, Any]], partners: list[Peer],
+                correlation_id: str) -> None:
+    """Which write queued what: at INFO when the messages' correlation id is not the
+    request's (so the request's ids name it here), else at DEBUG, the request's own
+    line and the deliveries sharing the id already."""
+    ids = logs.request_ids()
+    level = logging.DEBUG if ids is not None and ids[1] == correlation_id else logging.INFO
+    if not log.isEnabledFor(level):
+        return
+    names = {p.id: p.name for p in partners}
+    keys = list(dict.fromkeys(m["object_key"] for m in messages))
+    to = sorted({names.get(m["peer_id"], str(m["peer_id"])) for m in messages})
+    log.log(level, "outbox: queued %d message(s) of %s %s for %s", len(messages), module,
+            ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else ""),
+            ", ".join(to[:10]) + (f" and {len(to) - 10} more" if len(to) > 10 else ""),
+            extra=logs.kv(module=module, objects=len(keys), partners=len(to),
+                          correlation_id=correlation_id,
+                          request_id=ids[0] if ids else "-",
+                          request_correlation_id=ids[1] if ids else "-"))
 
 
 # what publishing reads of a partner; not when it was last reached (that changes with

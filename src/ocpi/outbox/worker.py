@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .. import logs
 from ..core.db_health import HEALTH
 from ..modules.kernel import ObjectType
 from ..modules.registry import object_type
@@ -60,6 +61,31 @@ class Counters:
     delivered: int = 0
     retried: int = 0
     dead: int = 0
+
+
+def _about(peer: Peer, head: Message, msg: Message | None = None, **more: Any
+           ) -> dict[str, Any]:
+    """A delivery log line's fields: whom, which message, and the X-Correlation-ID sent
+    (the head's; in latest-state the newest message of its object is what goes, with
+    its own correlation id named too, so a grep of either finds the delivery)."""
+    fields: dict[str, Any] = {
+        "partner": peer.name, "party": f"{peer.country_code}/{peer.party_id}",
+        "peer_id": peer.id, "message_id": head.seq, "module": head.module,
+        "object": head.object_key, "attempt": head.attempts + 1,
+        "correlation_id": head.correlation_id}
+    if msg is not None and msg.seq != head.seq:
+        fields["up_to_message_id"] = msg.seq
+        if msg.correlation_id != head.correlation_id:
+            fields["carried_correlation_id"] = msg.correlation_id
+    fields.update(more)
+    return logs.kv(**fields)
+
+
+def _delivered(peer: Peer, head: Message, msg: Message, method: str) -> None:
+    if log.isEnabledFor(logging.INFO):
+        log.info("outbox: delivered message %s (%s %s %s) to %s", head.seq, method,
+                 head.module, head.object_key, peer.name,
+                 extra=_about(peer, head, msg, method=method))
 
 
 class _Held(Exception):
@@ -260,7 +286,7 @@ class OutboxWorker:
                     if HEALTH.failed_in_background(exc, self.db.ping):
                         raise  # the database is gone: nothing can be recorded now
                     log.exception("outbox: message %s to %s could not be handled", msg.seq,
-                                  peer.name)
+                                  peer.name, extra=_about(peer, msg))
                     await self.queue.retry_later(msg, f"internal error: {exc!r}",
                                                  self.backoff.delay(msg.attempts + 1))
                     raise _Held from None
@@ -288,11 +314,11 @@ class OutboxWorker:
         known[msg.to_party] = status
         if status == held.OFFLINE:
             log.info("outbox: message %s to %s waits: %s", msg.seq, peer.name,
-                     held.reason(msg.to_party, status))
+                     held.reason(msg.to_party, status), extra=_about(peer, msg))
         else:
             self.counters.dead += 1
             log.warning("outbox: message %s to %s set aside: %s", msg.seq, peer.name,
-                        held.reason(msg.to_party, status))
+                        held.reason(msg.to_party, status), extra=_about(peer, msg))
         return True
 
     async def _deliver(self, peer: Peer, client: OcpiClient, head: Message) -> int:
@@ -310,6 +336,8 @@ class OutboxWorker:
         had = known[obj]
         if had is not None and had.last_updated > msg.last_updated:
             await self.queue.settle(msg, accepted=None)  # never older over newer
+            log.debug("outbox: message %s to %s not sent: the partner has a newer state",
+                      head.seq, peer.name, extra=_about(peer, head, msg))
             return msg.seq
         new = public(msg.object())
         endpoint = peer.endpoint(msg.module, "RECEIVER")
@@ -330,6 +358,8 @@ class OutboxWorker:
             return msg.seq
         if push is None:  # nothing the partner can see has changed
             await self._settle(msg, new)
+            log.debug("outbox: message %s to %s not sent: nothing it sees changed", head.seq,
+                      peer.name, extra=_about(peer, head, msg))
             return msg.seq
         error = await self._try(client, push, msg, head.correlation_id)
         if error is not None and push.method == "PATCH" and (
@@ -337,13 +367,14 @@ class OutboxWorker:
             # the partner lost the object: send it whole, now
             await self.queue.forget(peer.id, msg.module, msg.object_key)
             known[obj] = None
-            whole = put(msg.module, version, endpoint, new, location,
-                        explicit_nulls=peer.profile.explicit_nulls)
-            error = await self._try(client, whole, msg, head.correlation_id)
+            push = put(msg.module, version, endpoint, new, location,
+                       explicit_nulls=peer.profile.explicit_nulls)
+            error = await self._try(client, push, msg, head.correlation_id)
         if error is not None:
             return await self._failed(peer, head, msg, error)
         await self._settle(msg, new)
         self.counters.delivered += 1
+        _delivered(peer, head, msg, push.method)
         return msg.seq
 
     async def _delete(self, peer: Peer, client: OcpiClient, head: Message, msg: Message,
@@ -361,6 +392,7 @@ class OutboxWorker:
         await self.queue.forget(peer.id, msg.module, msg.object_key)
         self._had[peer.id][(msg.module, msg.object_key)] = None
         self.counters.delivered += 1
+        _delivered(peer, head, msg, "DELETE")
         return msg.seq
 
     async def _call(self, peer: Peer, client: OcpiClient, msg: Message) -> int:
@@ -391,6 +423,7 @@ class OutboxWorker:
             return await self._failed(peer, msg, msg, error)
         await self.queue.answered(msg, answer.data, answer.headers.get("location"))
         self.counters.delivered += 1
+        _delivered(peer, msg, msg, msg.method or "POST")
         return msg.seq
 
     async def _call_body(self, peer: Peer, version: str, msg: Message) -> Any:
@@ -412,7 +445,11 @@ class OutboxWorker:
         """Retried later (the queue waits) or, when refused, set aside."""
         if error.retryable:
             self.counters.retried += 1
-            await self.queue.retry_later(head, str(error), self.backoff.delay(head.attempts + 1))
+            delay = self.backoff.delay(head.attempts + 1)
+            await self.queue.retry_later(head, str(error), delay)
+            log.warning("outbox: message %s to %s not accepted, tried again in %.1fs: %s",
+                        head.seq, peer.name, delay, error,
+                        extra=_about(peer, head, msg, retry_in_s=round(delay, 1)))
             raise _Held
         await self._refused(peer, head, msg, str(error))
         return msg.seq
@@ -443,7 +480,8 @@ class OutboxWorker:
     async def _refused(self, peer: Peer, head: Message, msg: Message, reason: str) -> None:
         self.counters.dead += 1
         log.warning("outbox: %s refused message %s (%s %s); set aside: %s", peer.name,
-                    msg.seq, msg.module, msg.object_key, reason)
+                    msg.seq, msg.module, msg.object_key, reason,
+                    extra=_about(peer, head, msg))
         await self.queue.dead(msg, reason, with_older=msg.seq != head.seq)
 
     async def _context(self, decl: ObjectType, version: str, data: dict[str, Any]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from .. import logs
 from ..core import jsonutil
 from ..core.enums import FUNCTIONAL_MODULES
 from ..modules.versions.enums import is_v2_1
@@ -212,7 +213,9 @@ class OcpiClient:
         headers = {
             "Authorization": encode_token(self.token, self.version, self.profile),
             "X-Request-ID": uuid.uuid4().hex,
-            "X-Correlation-ID": correlation_id or uuid.uuid4().hex,
+            # within a request (or a handshake), its flow's: one grep follows both sides
+            "X-Correlation-ID": correlation_id or logs.flow_correlation_id(uuid.uuid4().hex,
+                                                                          longest=100),
             "Accept": "application/json",
         }
         if self.profile.connection_close:

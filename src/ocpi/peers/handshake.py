@@ -9,12 +9,15 @@ A failed handshake leaves nothing behind: the placeholder peer that holds
 token B while our POST is in flight is removed again.
 """
 
-from collections.abc import Sequence
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from .. import logs
 from ..core.status import Status
 from ..core.transport import validation_message
 from ..modules.versions.enums import SUPPORTED_VERSIONS, is_v2_1
@@ -25,6 +28,39 @@ from .nulls import credentials_with_nulls
 from .profile import Profile
 from .registry import Peer, Registry, RegistryError, new_token
 from .urls import UnsafeUrl, check_syntax
+
+log = logging.getLogger("ocpi.handshake")
+_Fn = TypeVar("_Fn", bound=Callable[..., Awaitable[Any]])
+
+
+def _logged(what: str) -> Callable[[_Fn], _Fn]:
+    """A handshake's start, end or failure in the log, with the partner and the one
+    correlation id every call of it carries (``logs.flow``); never a token."""
+    def wrap(fn: _Fn) -> _Fn:
+        @functools.wraps(fn)
+        async def run(registry: Any, us: Any, target: Any, *args: Any, **kwargs: Any) -> Any:
+            label = target.name if isinstance(target, Peer) else \
+                kwargs.get("name") or logs.safe_url(str(target))
+            with logs.flow() as correlation_id:
+                fields: dict[str, Any] = {"partner": label, "correlation_id": correlation_id}
+                if isinstance(target, Peer):
+                    fields["peer_id"] = target.id
+                log.info("handshake: %s %s", what, label, extra=logs.kv(**fields))
+                try:
+                    result = await fn(registry, us, target, *args, **kwargs)
+                except Exception as exc:
+                    log.warning("handshake: %s %s failed: %s", what, label, exc,
+                                extra=logs.kv(**fields))
+                    raise
+                if isinstance(result, Peer):
+                    fields.update(partner=result.name, peer_id=result.id, state=result.state,
+                                  version=result.version,
+                                  party=f"{result.country_code}/{result.party_id}")
+                log.info("handshake: %s %s done", what, fields["partner"],
+                         extra=logs.kv(**fields))
+                return result
+        return run  # type: ignore[return-value]
+    return wrap
 
 
 class HandshakeError(Exception):
@@ -162,6 +198,7 @@ def registration(found: Discovery, creds: dict[str, Any], parties: list[Party]
             "hub_party_id": creds.get("hub_party_id")}
 
 
+@_logged("registering with")
 async def register(registry: Registry, us: Us, versions_url: str, token_a: str, *,
                    version: str | None = None, name: str | None = None,
                    role: str | None = None, profile: Profile | None = None) -> Peer:
@@ -250,6 +287,7 @@ def _require_registered(peer: Peer) -> None:
         raise RegistryError(f"partner {peer.name} is {peer.state}, not registered by handshake")
 
 
+@_logged("updating credentials with")
 async def update(registry: Registry, us: Us, peer: Peer, *, version: str | None = None
                  ) -> Peer:
     """PUT our credentials: re-discover, hand the partner a new token, take its new one."""
@@ -278,6 +316,7 @@ async def update(registry: Registry, us: Us, peer: Peer, *, version: str | None 
     return fresh
 
 
+@_logged("unregistering from")
 async def unregister(registry: Registry, us: Us, peer: Peer, *, force: bool = False) -> None:
     """DELETE our credentials at the partner, then forget its tokens.
 
