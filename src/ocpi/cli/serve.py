@@ -94,11 +94,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         demo_token, budget = asyncio.run(prepare())
     except SecretKeyError as exc:
         return fail(str(exc))
-    info = {"versions_url": f"{base}/ocpi/versions", "database": url,
-            "roles": [r.value for r in roles], "workers": args.workers}
+    info = {"versions_url": f"{base}/ocpi/versions", "console_url": f"{base}/console",
+            "database": url, "roles": [r.value for r in roles], "workers": args.workers}
     lines = [f"OCPI node for {args.country_code}/{args.party_id} "
              f"({', '.join(r.value for r in roles)}) on {url}",
-             f"  versions: {base}/ocpi/versions"]
+             f"  versions: {base}/ocpi/versions",
+             f"  console: {base}/console (log in with the operator token); "
+             f"API description: {base}/docs"]
     info["secret_key"] = key.source
     lines.append(f"  secret key: {key.source}" + (" (created now: back it up, see "
                                                   "docs/security.md)" if key.created else ""))
