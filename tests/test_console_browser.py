@@ -28,7 +28,6 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 from playwright.sync_api import Page, expect, sync_playwright
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -103,7 +102,6 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
     database_url = f"sqlite:///{tmp_path / 'node.db'}"
     port = free_port()
     env = {**os.environ, "OCPI_OPERATOR_TOKEN": OPERATOR,
-           "OCPI_SECRET_KEY": Fernet.generate_key().decode(),
            "OCPI_ALLOW_INSECURE_PARTNERS": "1", "OCPI_SIMULATOR_SECONDS": "1",
            "OCPI_OUTBOX_POLL": "0.2", "OCPI_OUTBOX_RETRY_BASE": "0.2",
            "OCPI_OUTBOX_RETRY_MAX": "1"}
