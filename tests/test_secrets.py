@@ -279,7 +279,13 @@ async def test_a_wrong_or_unusable_key_stops_ocpi_serve(tmp_path):
     unusable = serve(url, env={KEY_FILE_ENV: str(not_a_dir / "secret.key")})
     assert unusable.returncode == 1 and f"{not_a_dir / 'secret.key'} cannot be" in \
         unusable.stderr
-    for done in (wrong, malformed, open_file, unusable):
+    # a delivery process refuses a wrong key at start too, not at each delivery
+    env = {k: v for k, v in os.environ.items() if k not in (KEY_ENV, KEY_FILE_ENV)}
+    worker = subprocess.run([*OCPI, "outbox", "work", "--once", "--database", url],
+                            capture_output=True, text=True, timeout=60,
+                            env={**env, KEY_ENV: secret_key.generate()})
+    assert worker.returncode != 0 and "wrong key" in worker.stderr, worker.stderr
+    for done in (wrong, malformed, open_file, unusable, worker):
         assert "Traceback" not in done.stderr and TOKEN not in done.stderr
 
 

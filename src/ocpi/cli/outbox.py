@@ -99,11 +99,15 @@ def cmd_outbox_work(args: argparse.Namespace) -> int:
     """Deliver without serving (a separate process, or once from cron/tests)."""
     from .. import logs
     from ..outbox.worker import OutboxWorker
+    from ..peers import sealing
+    from ..secret_key import load
 
     if not args.once:  # a delivery process: its lines as ``ocpi serve`` writes them
         logs.configure_from_env()
 
     async def work(db: Database, _registry: Any) -> Any:
+        # a wrong or missing key stops here, not at every delivery (ocpi serve does the same)
+        await sealing.verify(db, load())
         node = await settings_store.load(db)
         party = (node.country_code, node.party_id) \
             if node.country_code and node.party_id else None
