@@ -191,8 +191,8 @@ def _check_json(logs: dict[str, str]) -> None:
     assert (line["method"], line["path"], line["status"], line["ocpi_status"]) == \
         ("GET", "/ocpi/cpo/2.2.1/locations", 200, 1000)
     assert line["query"] == "offset=0&limit=10&[2 more]"
-    assert (line["caller"], line["party"], line["correlation_id"]) == \
-        ("partner", "DE/MSP", "corr-fields-1")
+    assert (line["caller"], line["partner"], line["party"], line["correlation_id"]) == \
+        ("partner", "de-msp-emsp", "DE/MSP", "corr-fields-1")
     assert isinstance(line["peer_id"], int) and line["duration_ms"] >= 0
     assert line["client"] == "127.0.0.1" and re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+Z",
                                                             line["time"])
@@ -217,7 +217,7 @@ def _check_text(logs: dict[str, str]) -> None:
     [line] = [x for x in logs["cpo"].splitlines() if "request_id=req-fields-1" in x]
     assert re.fullmatch(
         r"\d{4}-\d\d-\d\dT[\d:.]+Z INFO +ocpi\.access GET /ocpi/cpo/2\.2\.1/locations"
-        r"\?offset=0&limit=10&\[2 more\] 200 1000 [\d.]+ms caller=partner party=DE/MSP "
+        r"\?offset=0&limit=10&\[2 more\] 200 1000 [\d.]+ms caller=partner partner=de-msp-emsp party=DE/MSP "
         r"peer_id=\d+ client=127\.0\.0\.1 request_id=req-fields-1 correlation_id=corr-fields-1",
         line), line
     assert any("ocpi_message=\"missing or unknown Authorization token\"" in x

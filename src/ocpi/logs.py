@@ -202,6 +202,8 @@ def _access_fields(method: str | None, path: Any, query: bytes | None, status: i
     fields["duration_ms"] = round(ms, 2)
     if caller is not None:
         fields["caller"] = _CALLERS.get(getattr(caller, "token_kind", None), "partner")
+        if getattr(caller, "name", None):
+            fields["partner"] = clean(caller.name, 100)
         if getattr(caller, "country_code", None):
             fields["party"] = f"{caller.country_code}/{caller.party_id}"
         if getattr(caller, "peer_id", None) is not None:

@@ -79,7 +79,7 @@ def _flags(profile: str | None) -> dict[str, bool]:
 # a token's kind and its partner: the read every request starts with
 _IDENTIFY = Prepared(
     select(tokens.c.kind, peers.c.id, peers.c.country_code, peers.c.party_id, peers.c.role,
-           peers.c.parties, peers.c.rotating, peers.c.profile)
+           peers.c.parties, peers.c.rotating, peers.c.profile, peers.c.name)
     .join(peers, peers.c.id == tokens.c.peer_id)
     .where(tokens.c.token_hash == bindparam("token_hash")))
 
@@ -167,20 +167,20 @@ class Registry:
         found = await self.db.fetch(_IDENTIFY, {"token_hash": hash_token(token)})
         if not found:
             return None
-        kind, peer_id, cc, pid, role, parties, rotating, profile = found[0]
+        kind, peer_id, cc, pid, role, parties, rotating, profile, name = found[0]
         if kind == "A":
             return Caller("A", cc, pid, _role(role), peer_id,
-                          explicit_nulls=_flags(profile)["explicit_nulls"])
+                          explicit_nulls=_flags(profile)["explicit_nulls"], name=name)
         if kind == "C" and not rotating:
             return Caller("C", cc, pid, _role(role), peer_id, _parties(parties, cc, pid, role),
-                          **_flags(profile))
+                          **_flags(profile), name=name)
         return await self._identify_in_grace(token)
 
     async def _identify_in_grace(self, token: str) -> Caller | None:
         """An old token in its grace period, or the first use of a new one."""
         stmt = (select(tokens.c.kind, tokens.c.expires_at, peers.c.id, peers.c.country_code,
                        peers.c.party_id, peers.c.role, peers.c.parties, peers.c.rotating,
-                       peers.c.profile)
+                       peers.c.profile, peers.c.name)
                 .join(peers, peers.c.id == tokens.c.peer_id)
                 .where(tokens.c.token_hash == hash_token(token)))
         async with self.db.begin() as tx:
@@ -199,10 +199,11 @@ class Registry:
         flags = _flags(row.profile)
         if row.kind == "A":
             return Caller("A", row.country_code, row.party_id, _role(row.role), row.id,
-                          explicit_nulls=flags["explicit_nulls"])
+                          explicit_nulls=flags["explicit_nulls"], name=row.name)
         kind = "OLD" if row.kind == "OLD" else "C"
         return Caller(kind, row.country_code, row.party_id, _role(row.role), row.id,
-                      _parties(row.parties, row.country_code, row.party_id, row.role), **flags)
+                      _parties(row.parties, row.country_code, row.party_id, row.role), **flags,
+                      name=row.name)
 
     # --- partners we invite (they register with us) --------------------------------
 

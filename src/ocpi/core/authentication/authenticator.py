@@ -31,6 +31,7 @@ class Caller:
     explicit_nulls: bool = False  # its profile wants every optional field, null when unset
     # a hub the operator lets write for any party (a 2.1.1 hub cannot say whom it reaches)
     any_party: bool = False
+    name: str | None = None  # the partner's name in our registry (the access log says it)
 
     @property
     def is_operator(self) -> bool:
