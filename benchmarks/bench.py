@@ -172,10 +172,13 @@ def start_node(db_url: str, workers: int = 1, **env_extra: str
                ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "OCPI_OPERATOR_TOKEN": OPERATOR, **env_extra}
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "ocpi"), "serve", "--database",
-                             db_url, "--port", str(port), "--country-code", "NL",
-                             "--party-id", "OCP", "--workers", str(workers)], env=env,
-                            stdout=subprocess.DEVNULL)
+    # its log (an access line per request, on by default) to a file, as in production
+    with tempfile.NamedTemporaryFile(prefix="ocpi-bench-", suffix=".log",
+                                     delete=False) as log:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "ocpi"), "serve",
+                                 "--database", db_url, "--port", str(port), "--country-code",
+                                 "NL", "--party-id", "OCP", "--workers", str(workers)],
+                                env=env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     wait_up(f"{base}/ocpi/versions", proc)
     return proc, base
@@ -389,6 +392,14 @@ def run_backend(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, 
         rss = peak_rss_mb(node.pid)
     finally:
         stop(node)
+    node, base = start_node(db_url, OCPI_ACCESS_LOG="0")  # the access log's cost, same run
+    try:
+        put_quiet = wrk(args, f"{base}/ocpi/emsp/2.2.1/sessions", "put_session.lua",
+                        tokens["cpo"])
+        first_quiet = wrk(args, f"{base}/ocpi/cpo/2.2.1/locations?offset=0&limit=50",
+                          "get.lua", tokens["emsp"])
+    finally:
+        stop(node)
 
     print(f"[{backend}] outbox drain ...", flush=True)
     drain = asyncio.run(outbox_drain(drain_url, args.messages, args.partners))
@@ -412,6 +423,9 @@ def run_backend(args: argparse.Namespace, backend: str, tmp: Path) -> dict[str, 
         print(f"[{backend}] scale-out: --workers 2 and an `ocpi outbox work` ...", flush=True)
         scaled = scale_out(args, db_url, tokens, mixed_url)
     result = {
+        "access_log_off": {"put_session": put_quiet, "get_first_page": first_quiet,
+                           "put_share": round(put["rps"] / put_quiet["rps"], 2),
+                           "get_share": round(first["rps"] / first_quiet["rps"], 2)},
         "scale_out": scaled,
         "mixed": mix,
         "cdr_generation": cdr_cost,
@@ -642,6 +656,11 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
         lambda r: f"{r['mixed']['get_alone']['rps']:,}/s / "
         f"{r['mixed']['get_together']['rps']:,}/s: keeps **{r['mixed']['get_share']:.2f}**")
     row("peak RSS serving the pages", lambda r: f"{r['peak_rss_mb']} MB")
+    row("PUT Session / GET page with the access log (default) against without it",
+        lambda r: f"{r['access_log_off']['put_share']:.2f} / "
+        f"{r['access_log_off']['get_share']:.2f} ({r['put_session']['rps']:,} vs "
+        f"{r['access_log_off']['put_session']['rps']:,}/s; {r['get_first_page']['rps']:,} vs "
+        f"{r['access_log_off']['get_first_page']['rps']:,}/s)")
     row("a COMPLETED session written, without / with its CDR (priced, stored, queued)",
         lambda r: f"{r['cdr_generation']['ms_per_session_without_cdr']} / "
         f"{r['cdr_generation']['ms_per_session_with_cdr']} ms: the CDR adds "
