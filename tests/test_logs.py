@@ -217,7 +217,8 @@ def _check_text(logs: dict[str, str]) -> None:
     [line] = [x for x in logs["cpo"].splitlines() if "request_id=req-fields-1" in x]
     assert re.fullmatch(
         r"\d{4}-\d\d-\d\dT[\d:.]+Z INFO +ocpi\.access GET /ocpi/cpo/2\.2\.1/locations"
-        r"\?offset=0&limit=10&\[2 more\] 200 1000 [\d.]+ms caller=partner partner=de-msp-emsp party=DE/MSP "
+        r"\?offset=0&limit=10&\[2 more\] 200 1000 [\d.]+ms caller=partner "
+        r"partner=de-msp-emsp party=DE/MSP "
         r"peer_id=\d+ client=127\.0\.0\.1 request_id=req-fields-1 correlation_id=corr-fields-1",
         line), line
     assert any("ocpi_message=\"missing or unknown Authorization token\"" in x
