@@ -99,8 +99,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     lines = [f"OCPI node for {args.country_code}/{args.party_id} "
              f"({', '.join(r.value for r in roles)}) on {url}",
              f"  versions: {base}/ocpi/versions",
-             f"  console: {base}/console (log in with the operator token); "
-             f"API description: {base}/docs"]
+             f"  console: {base}/console (sign in with the operator token)",
+             f"  API description: {base}/docs"]
     info["secret_key"] = key.source
     lines.append(f"  secret key: {key.source}" + (" (created now: back it up, see "
                                                   "docs/security.md)" if key.created else ""))
