@@ -26,6 +26,7 @@ run: $(STAMP)
 	$(BIN)/ocpi serve --demo
 
 test: $(DEVSTAMP)
+	./tools/ensure-chromium.sh
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest -q
 

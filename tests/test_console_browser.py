@@ -10,7 +10,7 @@ The session is started and stopped by the partner's own commands over the API
 no Commands page yet. When it has one (sending from our eMSP side), a second
 node as eMSP could send them from the browser instead.
 
-The browser is the system's (``/usr/bin/chromium``; ``.ci/run`` installs it);
+The browser is the system's (``/usr/bin/chromium``; ``make test`` installs it);
 nothing is ever downloaded. Screenshots go to ``OCPI_CONSOLE_SCREENSHOTS`` when
 set (``OCPI_CONSOLE_SCREENSHOTS=docs/console`` refreshes the documentation's),
 else to the test's temporary directory.
@@ -38,13 +38,11 @@ from ocpi.peers.credentials import Party
 from ocpi.peers.registry import Registry
 from ocpi.store.database import Database
 
+from .browser import launch, screenshots
 from .conftest import OPERATOR
 from .servers import ServerThread, wait_serving
 from .test_cli import OCPI, free_port
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 VIEWPORT = {"width": 1280, "height": 800}
 WAIT_MS = 30_000
 
@@ -85,17 +83,6 @@ async def _register(database_url: str, url: str) -> str:
         await db.dispose()
 
 
-@pytest.fixture(autouse=True)
-def chromium() -> None:
-    """Under CI the browser must be there (``.ci/run`` installs it); elsewhere its
-    absence is said, never silently passed."""
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is missing: apt-get install chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
     """``ocpi serve --demo`` on SQLite: its URL, its log and the database URL."""
@@ -121,12 +108,6 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
     assert "Traceback" not in text, text[-3000:]
 
 
-def _shots(tmp_path: Path) -> Path:
-    where = Path(os.environ.get("OCPI_CONSOLE_SCREENSHOTS") or tmp_path / "shots")
-    where.mkdir(parents=True, exist_ok=True)
-    return where
-
-
 def _command(url: str, token: str, command: str, body: dict[str, Any]) -> dict[str, Any]:
     header = "Token " + base64.b64encode(token.encode()).decode()
     r = httpx.post(f"{url}/ocpi/cpo/2.2.1/commands/{command}", json=body,
@@ -142,7 +123,7 @@ def _kwh(page: Page) -> float:
 
 def test_the_console_in_a_real_browser(served: tuple[str, Path, str], tmp_path: Path):
     url, _log, database_url = served
-    shots = _shots(tmp_path)
+    shots = screenshots(tmp_path)
     platform = Platform()
     partner_port = free_port()
     partner = ServerThread(platform.app, port=partner_port)
@@ -151,7 +132,7 @@ def test_the_console_in_a_real_browser(served: tuple[str, Path, str], tmp_path: 
     problems: list[str] = []
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = launch(pw)
             page = browser.new_page(viewport=VIEWPORT)
             page.set_default_timeout(WAIT_MS)
             page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)

@@ -10,7 +10,6 @@ refreshes the documentation's), else to the test's temporary directory.
 """
 
 import asyncio
-import os
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +29,7 @@ from ocpi.peers.registry import Registry
 from ocpi.services import commands
 from ocpi.store.database import Database
 
+from .browser import launch, screenshots
 from .conftest import OPERATOR, auth, dumps, example, op
 from .receiver import Receiver
 from .servers import ServerThread
@@ -38,30 +38,10 @@ from .test_commands import Hook
 from .test_commands import location as command_location
 from .test_console_pages import location
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 VIEWPORT = {"width": 1280, "height": 860}
 WAIT_MS = 30_000
 US, MSP, CPO = ("NL", "OCP"), ("DE", "MSP"), ("FR", "CPX")
 STAMP = "2026-01-01T00:00:00Z"
-
-
-@pytest.fixture(autouse=True)
-def chromium() -> None:
-    """Under CI the browser must be there (``.ci/run`` installs it); elsewhere its
-    absence is said, never silently passed."""
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is missing: apt-get install chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def _shots(tmp_path: Path) -> Path:
-    where = Path(os.environ.get("OCPI_CONSOLE_SCREENSHOTS") or tmp_path / "shots")
-    where.mkdir(parents=True, exist_ok=True)
-    return where
 
 
 def _put(url: str, path: str, obj: dict[str, Any], headers: dict[str, str] | None = None
@@ -212,10 +192,10 @@ def nodes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_the_remaining_pages_in_a_real_browser(nodes, tmp_path: Path):
     url, _cpo_url, cpo_db, hook, msp = nodes
     assert msp.objects  # the charts have deliveries to show
-    shots = _shots(tmp_path)
+    shots = screenshots(tmp_path)
     problems: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(pw)
         page = browser.new_page(viewport=VIEWPORT)
         page.set_default_timeout(WAIT_MS)
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
