@@ -31,6 +31,7 @@ from .outbox_helpers import receiving_partner
 from .receiver import Receiver
 from .servers import wait_serving
 from .test_cli import free_port
+from .test_partners_e2e import _token_out
 
 OCPI = [sys.executable, "-m", "ocpi.cli"]
 OPERATOR = "logs-operator-SECRET-0001"
@@ -105,18 +106,6 @@ def json_lines(text: str) -> list[dict[str, Any]]:
 def access_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if " ocpi.access " in line
             or '"logger":"ocpi.access"' in line]
-
-
-async def _token_out(db_url: str, name: str) -> str:
-    from ocpi.peers.registry import Registry
-
-    db = Database(db_url)
-    try:
-        peer = await Registry(db).get(name)
-        assert peer is not None and peer.token_out
-        return peer.token_out
-    finally:
-        await db.dispose()
 
 
 # --- no secret, in either format --------------------------------------------------------

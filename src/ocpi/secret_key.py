@@ -58,16 +58,18 @@ class SecretKey:
         try:
             return self._multi.decrypt(token.encode()).decode()
         except InvalidToken as exc:
-            raise SecretKeyError(f"a stored secret does not open with the key from "
-                                 f"{self.source}: wrong key?") from exc
+            raise self._wrong() from exc
 
     def rotate(self, token: str) -> str:
         """``token`` sealed again under the first key (it may open with any)."""
         try:
             return self._multi.rotate(token.encode()).decode()
         except InvalidToken as exc:
-            raise SecretKeyError(f"a stored secret does not open with the key from "
-                                 f"{self.source}: wrong key?") from exc
+            raise self._wrong() from exc
+
+    def _wrong(self) -> "SecretKeyError":
+        return SecretKeyError(f"a stored secret does not open with the key from "
+                              f"{self.source}: wrong key?")
 
     def opens(self, token: str) -> bool:
         try:
