@@ -235,6 +235,39 @@ def test_a_text_line_cannot_be_forged_from_outside():
     assert all(x.startswith("    ") for x in rest)
 
 
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_the_writers_own_access_line_is_the_formatters_line(fmt):
+    """The writer's one-pass access line (its hot path) says exactly what ``format``
+    makes of the same request as a ``LogRecord`` (what any other handler gets),
+    whatever the request held: plain values, odd bytes, missing parts, long ones."""
+    from ocpi.core.authentication.authenticator import Caller
+    from ocpi.logs import AccessRecord, JsonFormatter, TextFormatter
+
+    partner = Caller("C", "DE", "MSP", peer_id=7, name="de msp \"one\"")
+    odd = Caller("A", None, None, name="x\x1b[31m\n" + "n" * 300)
+    raws = [
+        (1_700_000_000.25, "GET", b"/ocpi/cpo/2.2.1/locations", b"offset=0&limit=50", 200,
+         1000, 3.14159, partner, ("10.0.0.7", 4000), b"req-1", b"corr-1", None),
+        (1_700_000_001.0, "PUT", b"/ocpi/emsp/2.2.1/sessions/DE/MSP/S 1\xff\n",
+         b"token=SECRET&x=1", 401, 2000, 0.004, None, None, b"id with space \"q\"=",
+         b"\x00" * 150, "missing or unknown Authorization token"),
+        (1_700_000_002.999, None, "/" + "p" * 700, b"", None, None, 12.0, odd,
+         ("::1", 1), b"r" * 101, b"c", "a\nb"),
+        (1_700_000_003.5, "POST", None, None, 500, None, 1.0, Caller("operator"),
+         ("127.0.0.1", 5), b"r", b"r", None),
+    ]
+    formatter = TextFormatter() if fmt == "text" else JsonFormatter()
+    for raw in raws:
+        for _ in range(2):  # the second time from its memos
+            assert formatter.access_line(raw) == formatter.format(AccessRecord(raw))
+    if fmt == "json":
+        line = json.loads(formatter.access_line(raws[1]))
+        assert "SECRET" not in json.dumps(line) and line["query"] == "[2 more]"
+    else:
+        line = formatter.access_line(raws[1])
+        assert "\n" not in line and "SECRET" not in line
+
+
 # --- flags -------------------------------------------------------------------------------
 
 def test_no_access_log_silences_request_lines_only(tmp_path):

@@ -143,37 +143,37 @@ def safe_url(url: str | None) -> str:
 # --- the access line -------------------------------------------------------------------
 
 
+# what ``access`` hands the writer: (time, method, path, query, status, OCPI status,
+# duration in ms, caller, client, request id, correlation id, OCPI message)
+AccessRaw = tuple[float, Any, Any, Any, Any, Any, float, Any, Any, bytes, bytes, Any]
+
+
 class AccessRecord(logging.LogRecord):
-    """One request's line, made without ``LogRecord``'s own set-up (the caller's frame,
-    thread and process names): about a fifth of its cost. Its text is made in the
-    writer thread from the raw values (``fields``)."""
+    """One request's line for a handler other than the node's own writer (see
+    ``access``), made without ``LogRecord``'s own set-up (the caller's frame, thread
+    and process names). Its text is made where it is formatted, from the raw values."""
 
     _DEFAULTS: dict[str, Any] = {  # what other formatters may name, in one update
         "pathname": "", "filename": "", "module": "", "funcName": "", "lineno": 0,
         "thread": None, "threadName": None, "process": None, "processName": None,
         "exc_info": None, "exc_text": None, "stack_info": None, "relativeCreated": 0.0}
 
-    def __init__(self, scope: Mapping[str, Any], status: int | None, started: float,
-                 request_id: bytes, correlation_id: bytes) -> None:
+    def __init__(self, raw: AccessRaw) -> None:
         self.__dict__.update(self._DEFAULTS)
         self.name = "ocpi.access"
         self.levelno = logging.INFO
         self.levelname = "INFO"
-        self.created = time.time()
+        self.created = raw[0]
         self.msecs = (self.created % 1) * 1000
         self.msg = "%s %s %s"
         self.args = None
-        self._raw = (scope.get("method"), scope.get("raw_path") or scope.get("path"),
-                     scope.get("query_string"), status, scope.get("ocpi.status"),
-                     (time.perf_counter() - started) * 1000, scope.get("ocpi.caller"),
-                     scope.get("client"), request_id, correlation_id,
-                     scope.get("ocpi.message"))
+        self._raw = raw
         self._fields: dict[str, Any] | None = None
 
     @property
     def fields(self) -> dict[str, Any]:  # type: ignore[override]
         if self._fields is None:
-            self._fields = _access_fields(*self._raw)
+            self._fields = _access_fields(self._raw)
         return self._fields
 
     # what the text line's message says already: not repeated as key=value
@@ -181,48 +181,65 @@ class AccessRecord(logging.LogRecord):
                             "duration_ms"})
 
     def getMessage(self) -> str:  # logging's name
-        f = self.fields
-        path = f["path"] + (f"?{f['query']}" if "query" in f else "")
-        return f"{f['method']} {path} {f['status']} {f['ocpi_status']} {f['duration_ms']}ms"
+        return _access_message(self.fields)
 
 
 _CALLERS = {"A": "registration", "C": "partner", "OLD": "partner-old-token",
             "operator": "operator"}
 
 
-def _access_fields(method: str | None, path: Any, query: bytes | None, status: int | None,
-                   ocpi_status: int | None, ms: float, caller: Any, client: Any,
-                   request_id: bytes, correlation_id: bytes, message: str | None
-                   ) -> dict[str, Any]:
+def _id(value: bytes) -> str:
+    """A request or correlation id: as sent when it is a plain id (the usual), else cleaned."""
+    if len(value) <= 100 and _SAFE_ID.fullmatch(value):
+        return value.decode("ascii")
+    return clean(value, 100)
+
+
+def _access_fields(raw: AccessRaw) -> dict[str, Any]:
+    (_, method, path, query, status, ocpi_status, ms, caller, client, request_id,
+     correlation_id, message) = raw
     fields: dict[str, Any] = {"method": method or "-", "path": clean(path, 512)}
     if query:
         fields["query"] = redacted_query(query)
     fields["status"] = status if status is not None else "-"
     fields["ocpi_status"] = ocpi_status if ocpi_status is not None else "-"
     fields["duration_ms"] = round(ms, 2)
-    if caller is not None:
-        fields["caller"] = _CALLERS.get(getattr(caller, "token_kind", None), "partner")
-        if getattr(caller, "name", None):
-            fields["partner"] = clean(caller.name, 100)
-        if getattr(caller, "country_code", None):
-            fields["party"] = f"{caller.country_code}/{caller.party_id}"
-        if getattr(caller, "peer_id", None) is not None:
-            fields["peer_id"] = caller.peer_id
-    else:
-        fields["caller"] = "-"
+    fields.update(_caller_fields(_caller_key(caller)))
     if client:
-        fields["client"] = clean(str(client[0]), 64)
-    fields["request_id"] = clean(request_id, 100)
-    fields["correlation_id"] = clean(correlation_id, 100)
+        fields["client"] = _client_field(client[0])
+    fields["request_id"] = _id(request_id)
+    fields["correlation_id"] = _id(correlation_id)
     if message:  # why a request was refused, as the node told the caller
         fields["ocpi_message"] = clean(message)
     return fields
 
 
+def _access_message(f: dict[str, Any]) -> str:
+    path = f["path"] + (f"?{f['query']}" if "query" in f else "")
+    return f"{f['method']} {path} {f['status']} {f['ocpi_status']} {f['duration_ms']}ms"
+
+
 def access(scope: Mapping[str, Any], status: int | None, started: float, request_id: bytes,
            correlation_id: bytes) -> None:
-    """Log one request (the transport calls it when the answer is sent)."""
-    ACCESS.handle(AccessRecord(scope, status, started, request_id, correlation_id))
+    """Log one request (the transport calls it when the answer is sent).
+
+    The raw values go straight onto the node's writer queue when that writer is where
+    the line would end up anyway (the usual set-up): ``logging``'s own dispatch would
+    cost more than the line's formatting. Any other handler on the way (a test's, an
+    operator's own logging set-up) gets a ``LogRecord`` as usual."""
+    raw: AccessRaw = (time.time(), scope.get("method"),
+                      scope.get("raw_path") or scope.get("path"), scope.get("query_string"),
+                      status, scope.get("ocpi.status"),
+                      (time.perf_counter() - started) * 1000, scope.get("ocpi.caller"),
+                      scope.get("client"), request_id, correlation_id,
+                      scope.get("ocpi.message"))
+    writer = _current
+    handlers = logging.root.handlers
+    if writer is not None and not ACCESS.handlers and len(handlers) == 1 and \
+            handlers[0] is writer and ACCESS.propagate:
+        writer.put_access(raw)
+    else:
+        ACCESS.handle(AccessRecord(raw))
 
 
 # --- formats ---------------------------------------------------------------------------
@@ -255,6 +272,8 @@ class JsonFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__()
         self._stamp = _Stamp()
+        self._callers: dict[Any, dict[str, Any]] = {}
+        self._clients: dict[Any, str] = {}
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {"time": self._stamp(record.created), "level": record.levelname,
@@ -268,6 +287,38 @@ class JsonFormatter(logging.Formatter):
             line["exception"] = exc
         return orjson.dumps(line, default=str).decode()
 
+    def access_line(self, raw: AccessRaw) -> str:
+        """``format`` of an ``AccessRecord``, without the record, in one pass (as
+        ``TextFormatter.access_line``; ``test_logs`` checks it against ``format``)."""
+        (created, method, path, query, status, ocpi_status, ms, caller, client, request_id,
+         correlation_id, message) = raw
+        if path.__class__ is bytes and len(path) <= 512 and _plain(path):
+            path = path.decode("ascii")
+        else:
+            path = clean(path, 512)
+        method = method or "-"
+        status = "-" if status is None else status
+        ocpi_status = "-" if ocpi_status is None else ocpi_status
+        duration = round(ms, 2)
+        line: dict[str, Any] = {"time": self._stamp(created), "level": "INFO",
+                                "logger": "ocpi.access", "message": "", "method": method,
+                                "path": path}
+        if query:
+            line["query"] = shown = redacted_query(query)
+            path = f"{path}?{shown}"
+        line["message"] = f"{method} {path} {status} {ocpi_status} {duration}ms"
+        line["status"] = status
+        line["ocpi_status"] = ocpi_status
+        line["duration_ms"] = duration
+        line.update(_memo(self._callers, _caller_key(caller), _caller_fields))
+        if client:
+            line["client"] = _memo(self._clients, client[0], _client_field)
+        line["request_id"] = _id(request_id)
+        line["correlation_id"] = _id(correlation_id)
+        if message:
+            line["ocpi_message"] = clean(message)
+        return orjson.dumps(line).decode()
+
 
 class TextFormatter(logging.Formatter):
     """``time LEVEL logger message key=value ...`` on one line: the message's own line
@@ -278,6 +329,8 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__()
         self._stamp = _Stamp()
+        self._callers: dict[Any, str] = {}
+        self._clients: dict[Any, str] = {}
 
     def format(self, record: logging.LogRecord) -> str:
         parts = [self._stamp(record.created), f"{record.levelname:<7}", record.name,
@@ -292,6 +345,85 @@ class TextFormatter(logging.Formatter):
         if exc:
             line += "\n" + exc
         return line.replace("\n", "\n    ") if "\n" in line else line
+
+    def access_line(self, raw: AccessRaw) -> str:
+        """``format`` of an ``AccessRecord``, without the record, in one pass: the
+        writer makes one of these per request, so it is spelled out for speed
+        (``test_logs`` checks it against ``format``)."""
+        (created, method, path, query, status, ocpi_status, ms, caller, client, request_id,
+         correlation_id, message) = raw
+        if path.__class__ is bytes and len(path) <= 512 and _plain(path):
+            path = path.decode("ascii")
+        else:
+            path = _text(clean(path, 512))
+        if query:
+            path = f"{path}?{_text(redacted_query(query))}"
+        line = (f"{self._stamp(created)} INFO    ocpi.access {method or '-'} {path} "
+                f"{'-' if status is None else status} "
+                f"{'-' if ocpi_status is None else ocpi_status} {round(ms, 2)}ms caller="
+                f"{_memo(self._callers, _caller_key(caller), _caller_text)}")
+        if client:
+            line += _memo(self._clients, client[0], _client_text)
+        line += f" request_id={_text_id(request_id)} correlation_id={_text_id(correlation_id)}"
+        if message:
+            line += f" ocpi_message={_value(clean(message))}"
+        return line
+
+
+def _caller_key(caller: Any) -> tuple[Any, ...] | None:
+    if caller is None:
+        return None
+    return (getattr(caller, "token_kind", None), getattr(caller, "name", None),
+            getattr(caller, "country_code", None), getattr(caller, "party_id", None),
+            getattr(caller, "peer_id", None))
+
+
+def _memo(memo: dict[Any, Any], key: Any, make: Any) -> Any:
+    """``make(key)``, remembered: a node's lines name few callers and clients, again and
+    again. Bounded: a flood of new ones starts the memo afresh."""
+    try:
+        return memo[key]
+    except KeyError:
+        if len(memo) >= 1024:
+            memo.clear()
+        made = memo[key] = make(key)
+        return made
+
+
+def _caller_fields(key: tuple[Any, ...] | None) -> dict[str, Any]:
+    if key is None:
+        return {"caller": "-"}
+    kind, name, country, party_id, peer_id = key
+    fields: dict[str, Any] = {"caller": _CALLERS.get(kind, "partner")}
+    if name:
+        fields["partner"] = clean(name, 100)
+    if country:
+        fields["party"] = f"{country}/{party_id}"
+    if peer_id is not None:
+        fields["peer_id"] = peer_id
+    return fields
+
+
+def _caller_text(key: tuple[Any, ...] | None) -> str:
+    fields = _caller_fields(key)
+    return " ".join([fields.pop("caller"), *(f"{k}={_value(v)}" for k, v in fields.items())])
+
+
+def _client_field(host: Any) -> str:
+    return clean(str(host), 64)
+
+
+def _client_text(host: Any) -> str:
+    return f" client={_value(clean(str(host), 64))}"
+
+
+def _text_id(value: bytes) -> str:
+    if len(value) <= 100 and _SAFE_ID.fullmatch(value):  # nothing to quote in it
+        return value.decode("ascii")
+    return _value(clean(value, 100))
+
+
+_plain = _PLAIN.fullmatch
 
 
 def _text(message: str) -> str:
@@ -323,7 +455,8 @@ class QueueWriter(logging.Handler):
         super().__init__()
         self.setFormatter(formatter)
         self.stream = stream
-        self._queue: queue.SimpleQueue[logging.LogRecord | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[logging.LogRecord | AccessRaw | None] = \
+            queue.SimpleQueue()
         self._dropped = 0
         self._thread = threading.Thread(target=self._write, name="ocpi-log-writer",
                                         daemon=True)
@@ -350,6 +483,13 @@ class QueueWriter(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.handle(record)
+
+    def put_access(self, raw: AccessRaw) -> None:
+        """An access line's raw values, formatted in the writer thread (``access``)."""
+        if self._queue.qsize() >= MAX_PENDING:
+            self._dropped += 1
+        else:
+            self._queue.put(raw)
 
     def _write(self) -> None:
         while True:
@@ -378,11 +518,14 @@ class QueueWriter(logging.Handler):
             if done:
                 return
 
-    def _line(self, record: logging.LogRecord) -> str:
+    def _line(self, record: logging.LogRecord | AccessRaw) -> str:
         try:
+            if isinstance(record, tuple):
+                return self.formatter.access_line(record)  # type: ignore[union-attr]
             return self.format(record)
         except Exception as exc:  # a bad record must not end the writer
-            return f"(log record of {record.name} could not be written: {exc!r})"
+            name = "ocpi.access" if isinstance(record, tuple) else record.name
+            return f"(log record of {name} could not be written: {exc!r})"
 
     def close(self) -> None:
         """Write what is queued, then stop."""
