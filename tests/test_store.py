@@ -129,8 +129,54 @@ async def test_a_lazy_commit_never_carries_a_durable_write(database_url):
         async with db.begin() as tx:
             assert (await tx.execute(text("SHOW synchronous_commit"))).scalar_one() == "on"
             await tx.execute(settings.insert().values(key="b", value="1"))
+        # and the lazy commit really awaits no WAL fsync: PostgreSQL counts them
+        lazy_syncs = await _wal_syncs_of(database_url, lazy=True)
+        durable_syncs = await _wal_syncs_of(database_url, lazy=False)
+        assert durable_syncs >= 90 and lazy_syncs < 30, (lazy_syncs, durable_syncs)
     async with db.begin() as tx:
         keys = {r[0] for r in (await tx.execute(settings.select().where(
             settings.c.key.in_(["a", "b"])))).all()}
     assert keys == {"a", "b"}
     await db.dispose()
+
+
+async def _wal_syncs_of(url: str, lazy: bool, writes: int = 100) -> int:
+    """WAL fsyncs PostgreSQL counted while ``writes`` settle-like writes committed, lazily
+    (``run_lazy``) or durably (``begin``). Its counters are flushed when a backend ends,
+    so each round runs on a pool of its own, closed before the count is read."""
+    import asyncio
+
+    import asyncpg
+    from sqlalchemy import bindparam
+
+    from ocpi.store.prepared import Prepared
+    from ocpi.store.schema import settings
+
+    async def syncs() -> int:
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            try:
+                return int(await conn.fetchval("SELECT wal_sync FROM pg_stat_wal"))
+            except asyncpg.UndefinedColumnError:  # PostgreSQL 18 moved it to pg_stat_io
+                return int(await conn.fetchval(
+                    "SELECT coalesce(sum(fsyncs), 0) FROM pg_stat_io WHERE object = 'wal'"))
+        finally:
+            await conn.close()
+
+    write = Prepared(settings.insert().values(key=bindparam("key"), value="1"))
+    db = Database(url)
+    await db.ensure_schema()
+    await db.dispose()
+    await asyncio.sleep(1.5)
+    before = await syncs()
+    db = Database(url)
+    for n in range(writes):
+        params = {"key": f"wal-{lazy}-{n}"}
+        if lazy:
+            await db.run_lazy([write], params)
+        else:
+            async with db.begin() as tx:
+                await tx.run(write, params)
+    await db.dispose()
+    await asyncio.sleep(1.5)  # the closed backends' counters reach the statistics
+    return await syncs() - before

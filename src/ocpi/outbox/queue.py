@@ -105,17 +105,6 @@ def _upsert_delivered(dialect: str) -> Any:
 _DELIVERED = Prepared(build=_upsert_delivered)
 
 
-def _settled(dialect: str) -> Any:
-    """Out of the queue and recorded as what the partner has, in one statement: the
-    DELETE as a CTE of the upsert (PostgreSQL runs a data-modifying CTE whether or not
-    it is read; SQLite has none, so there the two run in one transaction)."""
-    gone = _SETTLE.stmt.cte("gone")  # type: ignore[union-attr]
-    return _upsert_delivered(dialect).add_cte(gone)
-
-
-_SETTLED = Prepared(build=_settled)
-
-
 def _timestamp(value: Any) -> datetime:
     """A prepared read returns SQLite's timestamp text as it is stored."""
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
@@ -141,14 +130,32 @@ class Queue:
         async with self.db.begin() as tx:
             return [Message.from_row(r) for r in (await tx.execute(stmt)).all()]
 
-    async def newest(self, msg: Message) -> Message:
-        """The newest pending message for the same object (``latest-state`` delivery)."""
-        stmt = (select(outbox).where(_object(msg.peer_id, msg.module, msg.object_key),
-                                     outbox.c.state == "pending")
-                .order_by(outbox.c.seq.desc()).limit(1))
+    async def newest(self, peer_id: int, batch: list[Message]
+                     ) -> dict[tuple[str, str], Message]:
+        """For a batch's objects, the newest pending message of each where it is newer
+        than the batch's own (``latest-state`` delivery sends that one instead), in one
+        query for the batch, not one per message. A message queued after this read
+        goes in a later batch: the partner still ends with the newest state."""
+        first: dict[tuple[str, str], int] = {}
+        for m in batch:
+            if m.kind == "state":
+                first.setdefault((m.module, m.object_key), m.seq)
+        if not first:
+            return {}
+        last = (select(func.max(outbox.c.seq))
+                .where(outbox.c.peer_id == peer_id, outbox.c.state == "pending",
+                       outbox.c.module.in_({module for module, _ in first}),
+                       outbox.c.object_key.in_({key for _, key in first}))
+                .group_by(outbox.c.module, outbox.c.object_key))
         async with self.db.begin() as tx:
-            row = (await tx.execute(stmt)).first()
-        return Message.from_row(row) if row else msg
+            rows = (await tx.execute(select(outbox).where(outbox.c.seq.in_(last)))).all()
+        found = {}
+        for row in rows:
+            msg = Message.from_row(row)
+            obj = (msg.module, msg.object_key)
+            if msg.kind == "state" and msg.seq > first.get(obj, msg.seq):
+                found[obj] = msg
+        return found
 
     async def had(self, peer_id: int, module: str, key: str) -> Had | None:
         async with self.db.begin() as tx:
@@ -165,12 +172,8 @@ class Queue:
                   "delivered_at": now()}
         # lost in a crash of the machine, the message is sent again: no fsync awaited,
         # and on PostgreSQL one statement, one round trip
-        if accepted is None:
-            await self.db.run_lazy([_SETTLE], params)
-        elif self.db.dialect == "postgresql":
-            await self.db.run_lazy([_SETTLED], params)
-        else:
-            await self.db.run_lazy([_SETTLE, _DELIVERED], params)
+        await self.db.run_lazy([_SETTLE] if accepted is None else [_SETTLE, _DELIVERED],
+                               params)
 
     async def had_many(self, peer_id: int, objects: set[tuple[str, str]]
                        ) -> dict[tuple[str, str], Had | None]:

@@ -113,6 +113,8 @@ class OutboxWorker:
         self._clients: dict[int, tuple[tuple[Any, ...], OcpiClient]] = {}
         # per partner being drained, what it has: only the drain holding its lease changes it
         self._had: dict[int, dict[tuple[str, str], Had | None]] = {}
+        # per partner in latest-state: the newest message of a batch's objects, if newer
+        self._newest: dict[int, dict[tuple[str, str], Message]] = {}
         # per hub being drained, its reports on the parties addressed, as first read: one
         # view per drain, so a party's messages go (or wait) in their order
         self._reports: dict[int, dict[tuple[str, str], str | None]] = {}
@@ -239,6 +241,7 @@ class OutboxWorker:
             pass
         finally:
             self._had.pop(peer_id, None)
+            self._newest.pop(peer_id, None)
             self._reports.pop(peer_id, None)
             self._held.pop(peer_id, None)
 
@@ -266,6 +269,8 @@ class OutboxWorker:
             if not batch:
                 return
             await self._know(peer.id, batch)
+            self._newest[peer.id] = {} if peer.profile.delivery == "every-message" else \
+                await self.queue.newest(peer.id, batch)
             for msg in batch:
                 if self._stopping:
                     raise _Held
@@ -329,7 +334,9 @@ class OutboxWorker:
         """
         if head.kind != "state":
             return await self._call(peer, client, head)
-        msg = head if peer.profile.delivery == "every-message" else await self.queue.newest(head)
+        msg = self._newest.get(peer.id, {}).get((head.module, head.object_key), head)
+        if msg.seq < head.seq:  # never an older state than the head's
+            msg = head
         obj, known = (msg.module, msg.object_key), self._had[peer.id]
         if obj not in known:
             known[obj] = await self.queue.had(peer.id, msg.module, msg.object_key)

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import Executable, NullPool, create_engine, event, make_url, text
+from sqlalchemy import Executable, NullPool, create_engine, event, func, make_url, select, text
 from sqlalchemy.engine import Connection, Engine, Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.util.concurrency import greenlet_spawn
@@ -113,6 +113,7 @@ class Database:
         self._ready = False
         self._reader: Any = None  # SQLite: the connection hot reads use
         self._writer: SqliteWriter | None = None  # SQLite: the one writer, group commit
+        self._lazy: dict[tuple[Prepared, ...], Prepared] = {}  # PostgreSQL: run_lazy's
         if self.dialect == "sqlite":
             # hide_parameters: an error message must never carry a token or secret
             # check_same_thread off: a batch's COMMIT runs in a thread (group_commit)
@@ -194,8 +195,8 @@ class Database:
     async def run_lazy(self, statements: list[Prepared], params: dict[str, Any]) -> None:
         """Prepared writes, in one transaction, whose commit must outlive this process
         but not a crash of the machine or the database server (an outbox settle: lost,
-        the message goes again). PostgreSQL: on a connection with synchronous_commit
-        off, a single statement in one round trip; SQLite: a ``lazy`` transaction."""
+        the message goes again). PostgreSQL: one statement, one round trip
+        (``_lazily``); SQLite: a ``lazy`` transaction."""
         if self._sync is not None:
             async with self.begin(lazy=True) as tx:
                 for prepared in statements:
@@ -204,17 +205,13 @@ class Database:
         if not self._ready:
             await self.ensure_schema()
         assert self._async is not None
-        bound = [p.bind(self._async.dialect, params) for p in statements]
+        key = tuple(statements)
+        combined = self._lazy.get(key)
+        if combined is None:
+            combined = self._lazy[key] = _lazily(key)
+        sql, values = combined.bind(self._async.dialect, params)
         async with self._driver() as conn:
-            await conn.execute(_BEGIN_LAZY)
-            try:
-                for sql, values in bound:
-                    await conn.execute(sql, *values)
-            except BaseException:
-                with contextlib.suppress(BaseException):  # else _driver drops it
-                    await conn.execute("ROLLBACK")
-                raise
-            await conn.execute("COMMIT")
+            await conn.execute(sql, *values)
 
     @asynccontextmanager
     async def _driver(self) -> AsyncIterator[Any]:
@@ -313,6 +310,25 @@ class Database:
             self._sync.dispose()
         if self._async is not None:
             await self._async.dispose()
+
+
+def _lazily(writes: tuple[Prepared, ...]) -> Prepared:
+    """PostgreSQL: ``writes`` as one statement in its own implicit transaction, which
+    turns ``synchronous_commit`` off for itself alone: the writes as data-modifying
+    CTEs (run whether or not they are read, on one snapshot, so they must not depend
+    on each other's rows), and a SELECT of ``set_config(..., is_local)``, which holds
+    until that transaction's commit. One round trip where ``BEGIN; SET LOCAL ...``,
+    the writes and ``COMMIT`` took three."""
+
+    def build(dialect: str) -> Executable:
+        lazy = select(func.set_config("synchronous_commit", "off", True).label("off")
+                      ).cte("lazy_commit")
+        stmt = select(lazy.c.off)
+        for n, write in enumerate(writes):
+            stmt = stmt.add_cte(write.build(dialect).cte(f"write_{n}"))  # type: ignore[attr-defined]
+        return stmt
+
+    return Prepared(build=build)
 
 
 def _unusable(conn: Any) -> bool:

@@ -28,12 +28,15 @@ class Prepared:
         self._build = build
         self._compiled: dict[str, tuple[str, tuple[tuple[str, Any], ...], dict[str, Any]]] = {}
 
+    def build(self, dialect_name: str) -> Executable:
+        """The statement as ``dialect_name`` spells it."""
+        return self.stmt if self._build is None else self._build(dialect_name)
+
     def bind(self, dialect: Dialect, params: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
         """The SQL for ``dialect`` and the positional values of ``params``."""
         got = self._compiled.get(dialect.name)
         if got is None:
-            stmt = self.stmt if self._build is None else self._build(dialect.name)
-            compiled = stmt.compile(dialect=dialect)  # type: ignore[attr-defined]
+            compiled = self.build(dialect.name).compile(dialect=dialect)  # type: ignore[attr-defined]
             order = tuple((name, compiled.binds[name].type._cached_bind_processor(dialect))
                           for name in compiled.positiontup or ())
             got = (str(compiled), order, dict(compiled.params))
