@@ -238,7 +238,7 @@ class OcpiClient:
         if self._http is None:
             raise RuntimeError("use OcpiClient as an async context manager")
         try:
-            await check_partner_url(url)
+            target = await check_partner_url(url)
         except UnsafeUrl as exc:
             # a host that does not resolve may resolve again (DNS outage); a bad URL will not
             raise PartnerError(self.partner, method, url, str(exc),
@@ -250,7 +250,7 @@ class OcpiClient:
             content = jsonutil.dumps(body)
             headers["Content-Type"] = "application/json"
         try:
-            request = self._http.build_request(method, url, content=content, params=params,
+            request = self._http.build_request(method, target, content=content, params=params,
                                                headers=headers)
             response = await self._http.send(request, stream=True)
             try:

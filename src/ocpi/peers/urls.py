@@ -84,11 +84,12 @@ def check_syntax(url: str) -> httpx.URL:
     return parsed
 
 
-async def check_partner_url(url: str) -> None:
-    """Raise ``UnsafeUrl`` unless we may call ``url``."""
+async def check_partner_url(url: str) -> httpx.URL:
+    """``url`` parsed (the call goes out with it, not parsed again), or ``UnsafeUrl``
+    unless we may call it."""
     parsed = check_syntax(url)
     if insecure_partners_allowed():
-        return
+        return parsed
     if parsed.scheme != "https":
         raise UnsafeUrl(f"{url!r} is not https (set OCPI_ALLOW_INSECURE_PARTNERS=1 "
                         "only for local test partners)")
@@ -100,3 +101,4 @@ async def check_partner_url(url: str) -> None:
     for address in addresses:
         if not _public(address):
             raise UnsafeUrl(f"{url!r} points to a non-public address ({address})")
+    return parsed
