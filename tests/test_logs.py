@@ -268,6 +268,31 @@ def test_the_writers_own_access_line_is_the_formatters_line(fmt):
         assert "\n" not in line and "SECRET" not in line
 
 
+def test_the_writer_thread_is_named_for_the_operator_and_make_bench():
+    """``top -H`` shows the writer by name, and make bench reads its CPU by that name."""
+    import io
+    import threading
+
+    from ocpi import logs
+
+    handler = logs.configure(stream=io.StringIO())
+    try:
+        deadline = time.monotonic() + 5
+        thread = handler._thread
+        path = Path(f"/proc/self/task/{thread.native_id}/comm")
+        while path.read_text().strip() != logs.WRITER_THREAD and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert path.read_text().strip() == logs.WRITER_THREAD
+        assert threading.current_thread().name != logs.WRITER_THREAD
+    finally:
+        handler.close()  # and the process's logging as it was for the tests after this one
+        logging.getLogger().removeHandler(handler)
+        logs._current = None
+        for name in ("ocpi", "ocpi.access", "uvicorn.error"):
+            logging.getLogger(name).setLevel(logging.NOTSET)
+        logging.getLogger("uvicorn.access").disabled = False
+
+
 # --- flags -------------------------------------------------------------------------------
 
 def test_no_access_log_silences_request_lines_only(tmp_path):
