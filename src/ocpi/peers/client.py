@@ -22,6 +22,7 @@ from .. import logs
 from ..core import jsonutil
 from ..core.enums import FUNCTIONAL_MODULES
 from ..modules.versions.enums import is_v2_1
+from .lean_http import transport_for_partners
 from .profile import Profile
 from .urls import UnresolvableHost, UnsafeUrl, check_partner_url
 
@@ -191,7 +192,8 @@ class OcpiClient:
 
     async def __aenter__(self) -> "OcpiClient":
         self._http = httpx.AsyncClient(timeout=self.profile.effective_timeout(),
-                                       follow_redirects=False)
+                                       follow_redirects=False,
+                                       transport=transport_for_partners())
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
