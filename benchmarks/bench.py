@@ -249,13 +249,16 @@ def cpu_seconds(root: int | None = None, comm: str | None = None) -> float:
                                   name)
     if comm is not None:
         return sum(cpu for _, cpu, name in procs.values() if name.startswith(comm))
-    wanted, total = {root}, 0.0
-    for _ in range(4):  # a few generations: uvicorn's workers and what they start
-        wanted |= {pid for pid, (ppid, _, _) in procs.items() if ppid in wanted}
-    for pid in wanted:
-        if pid in procs:
-            total += procs[pid][1]
-    return total
+    wanted = _tree(root, {pid: ppid for pid, (ppid, _, _) in procs.items()})
+    return sum(procs[pid][1] for pid in wanted if pid in procs)
+
+
+def _tree(root: int | None, parents: dict[int, int]) -> set[int | None]:
+    """``root`` and a few generations below it: uvicorn's workers and what they start."""
+    wanted: set[int | None] = {root}
+    for _ in range(4):
+        wanted |= {pid for pid, ppid in parents.items() if ppid in wanted}
+    return wanted
 
 
 def wrk_costed(args: argparse.Namespace, node_pid: int, url: str, script: str,
@@ -454,13 +457,13 @@ def thread_cpu_seconds(root: int, comm: str) -> float:
     """CPU time so far of the threads named ``comm`` in ``root``'s process tree (the log
     writer names itself: ``ocpi.logs.WRITER_THREAD``)."""
     tick = os.sysconf("SC_CLK_TCK")
-    pids, total = {root}, 0.0
-    for _ in range(4):
-        for entry in Path("/proc").iterdir():
-            fields = _stat(int(entry.name)) if entry.name.isdigit() else None
-            if fields is not None and int(fields[1]) in pids:
-                pids.add(int(entry.name))
-    for pid in pids:
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        fields = _stat(int(entry.name)) if entry.name.isdigit() else None
+        if fields is not None:
+            parents[int(entry.name)] = int(fields[1])
+    total = 0.0
+    for pid in _tree(root, parents):
         for task in Path(f"/proc/{pid}/task").glob("*"):
             try:
                 if (task / "comm").read_text().strip() != comm:

@@ -195,18 +195,30 @@ def _id(value: bytes) -> str:
     return clean(value, 100)
 
 
-def _access_fields(raw: AccessRaw) -> dict[str, Any]:
+def _access_path(path: Any) -> str:
+    """The request's path for a line: as sent when it is plain (the usual), else cleaned."""
+    if path.__class__ is bytes and len(path) <= 512 and _plain(path):
+        return path.decode("ascii")
+    return clean(path, 512)
+
+
+def _access_fields(raw: AccessRaw, callers: dict[Any, Any] | None = None,
+                   clients: dict[Any, Any] | None = None) -> dict[str, Any]:
+    """A request's fields, in their order; ``callers``/``clients``: a formatter's memos."""
     (_, method, path, query, status, ocpi_status, ms, caller, client, request_id,
      correlation_id, message) = raw
-    fields: dict[str, Any] = {"method": method or "-", "path": clean(path, 512)}
+    fields: dict[str, Any] = {"method": method or "-", "path": _access_path(path)}
     if query:
         fields["query"] = redacted_query(query)
     fields["status"] = status if status is not None else "-"
     fields["ocpi_status"] = ocpi_status if ocpi_status is not None else "-"
     fields["duration_ms"] = round(ms, 2)
-    fields.update(_caller_fields(_caller_key(caller)))
+    key = _caller_key(caller)
+    fields.update(_caller_fields(key) if callers is None else
+                  _memo(callers, key, _caller_fields))
     if client:
-        fields["client"] = _client_field(client[0])
+        fields["client"] = _client_field(client[0]) if clients is None else \
+            _memo(clients, client[0], _client_field)
     fields["request_id"] = _id(request_id)
     fields["correlation_id"] = _id(correlation_id)
     if message:  # why a request was refused, as the node told the caller
@@ -288,35 +300,12 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
     def access_line(self, raw: AccessRaw) -> str:
-        """``format`` of an ``AccessRecord``, without the record, in one pass (as
-        ``TextFormatter.access_line``; ``test_logs`` checks it against ``format``)."""
-        (created, method, path, query, status, ocpi_status, ms, caller, client, request_id,
-         correlation_id, message) = raw
-        if path.__class__ is bytes and len(path) <= 512 and _plain(path):
-            path = path.decode("ascii")
-        else:
-            path = clean(path, 512)
-        method = method or "-"
-        status = "-" if status is None else status
-        ocpi_status = "-" if ocpi_status is None else ocpi_status
-        duration = round(ms, 2)
-        line: dict[str, Any] = {"time": self._stamp(created), "level": "INFO",
-                                "logger": "ocpi.access", "message": "", "method": method,
-                                "path": path}
-        if query:
-            line["query"] = shown = redacted_query(query)
-            path = f"{path}?{shown}"
-        line["message"] = f"{method} {path} {status} {ocpi_status} {duration}ms"
-        line["status"] = status
-        line["ocpi_status"] = ocpi_status
-        line["duration_ms"] = duration
-        line.update(_memo(self._callers, _caller_key(caller), _caller_fields))
-        if client:
-            line["client"] = _memo(self._clients, client[0], _client_field)
-        line["request_id"] = _id(request_id)
-        line["correlation_id"] = _id(correlation_id)
-        if message:
-            line["ocpi_message"] = clean(message)
+        """``format`` of an ``AccessRecord``, without the record (``test_logs`` checks
+        it against ``format``)."""
+        fields = _access_fields(raw, self._callers, self._clients)
+        line = {"time": self._stamp(raw[0]), "level": "INFO", "logger": "ocpi.access",
+                "message": _access_message(fields)}
+        line.update(fields)
         return orjson.dumps(line).decode()
 
 
@@ -352,10 +341,7 @@ class TextFormatter(logging.Formatter):
         (``test_logs`` checks it against ``format``)."""
         (created, method, path, query, status, ocpi_status, ms, caller, client, request_id,
          correlation_id, message) = raw
-        if path.__class__ is bytes and len(path) <= 512 and _plain(path):
-            path = path.decode("ascii")
-        else:
-            path = _text(clean(path, 512))
+        path = _text(_access_path(path))
         if query:
             path = f"{path}?{_text(redacted_query(query))}"
         line = (f"{self._stamp(created)} INFO    ocpi.access {method or '-'} {path} "
@@ -414,13 +400,11 @@ def _client_field(host: Any) -> str:
 
 
 def _client_text(host: Any) -> str:
-    return f" client={_value(clean(str(host), 64))}"
+    return f" client={_value(_client_field(host))}"
 
 
 def _text_id(value: bytes) -> str:
-    if len(value) <= 100 and _SAFE_ID.fullmatch(value):  # nothing to quote in it
-        return value.decode("ascii")
-    return _value(clean(value, 100))
+    return _value(_id(value))  # quoted only when cleaning left a space, quote or "="
 
 
 _plain = _PLAIN.fullmatch

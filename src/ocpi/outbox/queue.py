@@ -132,30 +132,23 @@ class Queue:
 
     async def newest(self, peer_id: int, batch: list[Message]
                      ) -> dict[tuple[str, str], Message]:
-        """For a batch's objects, the newest pending message of each where it is newer
-        than the batch's own (``latest-state`` delivery sends that one instead), in one
-        query for the batch, not one per message. A message queued after this read
-        goes in a later batch: the partner still ends with the newest state."""
-        first: dict[tuple[str, str], int] = {}
-        for m in batch:
-            if m.kind == "state":
-                first.setdefault((m.module, m.object_key), m.seq)
-        if not first:
+        """The newest pending message of each object in a batch (``latest-state``
+        delivery sends that one for the object's first message), in one query for the
+        batch, not one per message. A message queued after this read goes in a later
+        batch: the partner still ends with the newest state."""
+        objects = {(m.module, m.object_key) for m in batch if m.kind == "state"}
+        if not objects:
             return {}
         last = (select(func.max(outbox.c.seq))
                 .where(outbox.c.peer_id == peer_id, outbox.c.state == "pending",
-                       outbox.c.module.in_({module for module, _ in first}),
-                       outbox.c.object_key.in_({key for _, key in first}))
+                       outbox.c.module.in_({module for module, _ in objects}),
+                       outbox.c.object_key.in_({key for _, key in objects}))
                 .group_by(outbox.c.module, outbox.c.object_key))
         async with self.db.begin() as tx:
             rows = (await tx.execute(select(outbox).where(outbox.c.seq.in_(last)))).all()
-        found = {}
-        for row in rows:
-            msg = Message.from_row(row)
-            obj = (msg.module, msg.object_key)
-            if msg.kind == "state" and msg.seq > first.get(obj, msg.seq):
-                found[obj] = msg
-        return found
+        newest = (Message.from_row(row) for row in rows)
+        return {(m.module, m.object_key): m for m in newest
+                if (m.module, m.object_key) in objects}
 
     async def had(self, peer_id: int, module: str, key: str) -> Had | None:
         async with self.db.begin() as tx:
