@@ -149,3 +149,26 @@ async def test_both_modes_on_postgresql(db, delivery):
         check_every_message(receiver, writes)
     else:
         check_latest_state(receiver, writes)
+
+
+@pytest.mark.parametrize("delivery", ["every-message", "latest-state"])
+async def test_a_backlog_in_latest_state_sends_each_object_once_at_its_newest(db, delivery):
+    """Updates queued while the partner was away: latest-state sends each object's
+    newest state once (read for a batch at a time), every-message sends them all."""
+    store = SqlStore(db)
+    writes = [session(n, kwh=step, second=step) for step in range(1, 5) for n in (1, 2)]
+    writes.append(session(3, kwh=1.0, second=1))  # an object with one message only
+    with Receiver() as receiver:
+        await receiving_partner(db, receiver.url, "DE", "MSP", delivery=delivery)
+        for data in writes:
+            await write(store, data)
+        worker = OutboxWorker(db, from_party=CPO, backoff=Backoff(base=0.01, cap=0.05))
+        await worker.drain_once()
+    sent = [(m.path.rsplit("/", 1)[1], receiver.history[m.path][-1]["kwh"])
+            for m in receiver.accepted]
+    if delivery == "latest-state":
+        assert len(receiver.accepted) == 3  # one per object
+    else:
+        assert len(receiver.accepted) == len(writes)
+    check_latest_state(receiver, writes)
+    assert {path: kwh for path, kwh in sent} == {"S0001": 4.0, "S0002": 4.0, "S0003": 1.0}

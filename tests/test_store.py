@@ -130,9 +130,12 @@ async def test_a_lazy_commit_never_carries_a_durable_write(database_url):
             assert (await tx.execute(text("SHOW synchronous_commit"))).scalar_one() == "on"
             await tx.execute(settings.insert().values(key="b", value="1"))
         # and the lazy commit really awaits no WAL fsync: PostgreSQL counts them
-        lazy_syncs = await _wal_syncs_of(database_url, lazy=True)
-        durable_syncs = await _wal_syncs_of(database_url, lazy=False)
-        assert durable_syncs >= 90 and lazy_syncs < 30, (lazy_syncs, durable_syncs)
+        # (run_lazy's one statement, and a lazy transaction of begin)
+        lazy_syncs = await _wal_syncs_of(database_url, "run_lazy")
+        lazy_tx_syncs = await _wal_syncs_of(database_url, "begin_lazy")
+        durable_syncs = await _wal_syncs_of(database_url, "durable")
+        assert durable_syncs >= 90 and lazy_syncs < 30 and lazy_tx_syncs < 30, \
+            (lazy_syncs, lazy_tx_syncs, durable_syncs)
     async with db.begin() as tx:
         keys = {r[0] for r in (await tx.execute(settings.select().where(
             settings.c.key.in_(["a", "b"])))).all()}
@@ -140,10 +143,11 @@ async def test_a_lazy_commit_never_carries_a_durable_write(database_url):
     await db.dispose()
 
 
-async def _wal_syncs_of(url: str, lazy: bool, writes: int = 100) -> int:
-    """WAL fsyncs PostgreSQL counted while ``writes`` settle-like writes committed, lazily
-    (``run_lazy``) or durably (``begin``). Its counters are flushed when a backend ends,
-    so each round runs on a pool of its own, closed before the count is read."""
+async def _wal_syncs_of(url: str, how: str, writes: int = 100) -> int:
+    """WAL fsyncs PostgreSQL counted while ``writes`` settle-like writes committed:
+    ``run_lazy``, ``begin_lazy`` (``begin(lazy=True)``) or ``durable``. Its counters are
+    flushed when a backend ends, so each round runs on a pool of its own, closed
+    before the count is read."""
     import asyncio
 
     import asyncpg
@@ -171,11 +175,11 @@ async def _wal_syncs_of(url: str, lazy: bool, writes: int = 100) -> int:
     before = await syncs()
     db = Database(url)
     for n in range(writes):
-        params = {"key": f"wal-{lazy}-{n}"}
-        if lazy:
+        params = {"key": f"wal-{how}-{n}"}
+        if how == "run_lazy":
             await db.run_lazy([write], params)
         else:
-            async with db.begin() as tx:
+            async with db.begin(lazy=how == "begin_lazy") as tx:
                 await tx.run(write, params)
     await db.dispose()
     await asyncio.sleep(1.5)  # the closed backends' counters reach the statistics
