@@ -195,6 +195,24 @@ async def test_public_https_addresses_are_allowed(monkeypatch):
     await check_partner_url("https://[2001:4860:4860::8888]/ocpi/versions")
 
 
+async def test_a_name_is_checked_as_it_will_be_called(monkeypatch):
+    """The safety check resolves the host the call will reach (IDNA 2008, as the
+    transport connects), not the IDNA 2003 spelling that maps faß.de to fass.de."""
+    from ocpi.peers import urls
+
+    resolved: list[str] = []
+
+    async def addresses(host: str) -> list[str]:
+        resolved.append(host)
+        return ["8.8.8.8"]
+
+    monkeypatch.delenv("OCPI_ALLOW_INSECURE_PARTNERS", raising=False)
+    monkeypatch.setattr(urls, "_addresses", addresses)
+    await check_partner_url("https://faß.de/ocpi/versions")
+    await check_partner_url("https://xn--fa-hia.de/ocpi/versions")
+    assert resolved == ["xn--fa-hia.de", "xn--fa-hia.de"]
+
+
 async def test_the_client_refuses_before_sending(mock, monkeypatch):
     monkeypatch.delenv("OCPI_ALLOW_INSECURE_PARTNERS", raising=False)
     async with client() as c:

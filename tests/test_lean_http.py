@@ -207,3 +207,59 @@ def test_a_proxy_in_the_environment_keeps_httpx_s_own_transport(monkeypatch):
     assert isinstance(transport_for_partners(), LeanTransport)
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     assert transport_for_partners() is None
+
+
+async def test_a_connection_the_partner_spoke_on_while_idle_is_not_reused():
+    """A partner that times an idle connection out with a 408 and closes it: that 408
+    is never read as the next request's answer."""
+    async def answer(head: bytes, reader: asyncio.StreamReader,
+                     writer: asyncio.StreamWriter) -> bool:
+        writer.write(ok())
+        await writer.drain()
+        await asyncio.sleep(0.02)
+        writer.write(b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
+                     b"Content-Length: 0\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.5)  # closes late: the 408 waits unread meanwhile
+        return False
+
+    async with partner(answer) as (p, url), client() as http:
+        assert (await http.get(url + "/one")).status_code == 200
+        await asyncio.sleep(0.1)
+        assert (await http.get(url + "/two")).status_code == 200
+    assert p.connections == 2
+
+
+async def test_a_connection_idle_past_its_expiry_is_not_reused(monkeypatch):
+    from ocpi.peers import lean_http
+
+    async def answer(head: bytes, reader: asyncio.StreamReader,
+                     writer: asyncio.StreamWriter) -> bool:
+        writer.write(ok())
+        return True
+
+    monkeypatch.setattr(lean_http, "IDLE_EXPIRY", 0.05)
+    async with partner(answer) as (p, url), client() as http:
+        await http.get(url + "/one")
+        await http.get(url + "/two")  # at once: the same connection
+        await asyncio.sleep(0.1)
+        await http.get(url + "/three")  # after its expiry: a new one
+    assert p.connections == 2
+
+
+async def test_an_international_name_is_called_as_the_wire_spells_it(monkeypatch):
+    """IDNA 2008, as httpx spells it: asyncio's own encoding (IDNA 2003) would turn
+    xn--fa-hia.de ("faß.de") into fass.de, another party's host."""
+    called: list[str] = []
+
+    async def refuse(host: str, port: int, **kwargs: object) -> None:
+        called.append(host)
+        raise OSError("no network in tests")
+
+    monkeypatch.setattr(asyncio, "open_connection", refuse)
+    async with client() as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get("https://xn--fa-hia.de/ocpi/versions")
+        with pytest.raises(httpx.ConnectError):
+            await http.get("https://faß.de/ocpi/versions")
+    assert called == ["xn--fa-hia.de", "xn--fa-hia.de"]

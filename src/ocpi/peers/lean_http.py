@@ -17,6 +17,7 @@ default transport in place when any is set.
 
 import asyncio
 import ssl
+import time
 import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any
@@ -26,6 +27,8 @@ import httpx
 
 READ_SIZE = 65536
 MAX_IDLE_PER_HOST = 8  # keep-alive connections kept for one host; more are closed
+IDLE_EXPIRY = 5.0  # seconds a kept connection may idle before it is closed (httpx's)
+MAX_HEAD = 100 * 1024  # an answer's status line and headers, at most (httpx's limit)
 
 
 def transport_for_partners() -> httpx.AsyncBaseTransport | None:
@@ -35,17 +38,22 @@ def transport_for_partners() -> httpx.AsyncBaseTransport | None:
 
 
 class _Connection:
-    __slots__ = ("h11", "reader", "writer")
+    __slots__ = ("h11", "idle_since", "reader", "writer")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
-        self.h11 = h11.Connection(h11.CLIENT)
+        self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
+        self.idle_since = 0.0
 
     def usable(self) -> bool:
-        """Still open: the partner has not closed or reset it while it idled."""
-        return not (self.writer.is_closing() or self.reader.at_eof()
-                    or self.reader.exception() is not None)
+        """Fit for the next request: idled briefly, and the partner has neither closed
+        nor reset it nor sent anything meanwhile (a ``408`` before a close would else be
+        read as the next request's answer). asyncio has no public "bytes waiting"."""
+        return not (time.monotonic() - self.idle_since > IDLE_EXPIRY
+                    or self.writer.is_closing() or self.reader.at_eof()
+                    or self.reader.exception() is not None
+                    or getattr(self.reader, "_buffer", None))
 
     def close(self) -> None:
         self.writer.close()
@@ -55,12 +63,16 @@ class LeanTransport(httpx.AsyncBaseTransport):
     def __init__(self) -> None:
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._ssl: ssl.SSLContext | None = None
+        self._closed = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         if url.scheme not in ("http", "https"):
             raise httpx.UnsupportedProtocol(f"{url.scheme!r} is not http(s)", request=request)
-        key = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        # the host as the wire spells it (IDNA 2008, as httpx does): asyncio and ssl
+        # would encode a Unicode name by IDNA 2003, which maps some names elsewhere
+        key = (url.scheme, url.raw_host.decode("ascii"),
+               url.port or (443 if url.scheme == "https" else 80))
         timeout = request.extensions.get("timeout", {})
         conn = self._take(key) or await self._connect(key, timeout.get("connect"), request)
         try:
@@ -95,10 +107,12 @@ class LeanTransport(httpx.AsyncBaseTransport):
         return None
 
     def _give_back(self, key: tuple[str, str, int], conn: _Connection) -> None:
-        if conn.h11.our_state is h11.DONE and conn.h11.their_state is h11.DONE:
+        if not self._closed and conn.h11.our_state is h11.DONE and \
+                conn.h11.their_state is h11.DONE:
             conn.h11.start_next_cycle()
             idle = self._idle.setdefault(key, [])
             if len(idle) < MAX_IDLE_PER_HOST:
+                conn.idle_since = time.monotonic()
                 idle.append(conn)
                 return
         conn.close()
@@ -125,6 +139,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         return _Connection(reader, writer)
 
     async def aclose(self) -> None:
+        self._closed = True  # a connection still answering is closed when it is done
         for idle in self._idle.values():
             for conn in idle:
                 conn.close()

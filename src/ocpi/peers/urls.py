@@ -96,8 +96,8 @@ async def check_partner_url(url: str) -> httpx.URL:
     host = parsed.host
     try:
         addresses = [str(ipaddress.ip_address(host))]
-    except ValueError:
-        addresses = await _addresses(host)
+    except ValueError:  # a name: resolved as the wire spells it (IDNA 2008), as it is called
+        addresses = await _addresses(parsed.raw_host.decode("ascii"))
     for address in addresses:
         if not _public(address):
             raise UnsafeUrl(f"{url!r} points to a non-public address ({address})")
