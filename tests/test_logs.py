@@ -293,6 +293,42 @@ def test_the_writer_thread_is_named_for_the_operator_and_make_bench():
         logging.getLogger("uvicorn.access").disabled = False
 
 
+def test_a_filter_on_the_access_log_is_honoured():
+    """The writer's short cut past ``logging`` is taken only when nothing on the way
+    would look at the record: an operator's filter on ``ocpi.access`` still applies."""
+    import io
+
+    from ocpi import logs
+
+    stream = io.StringIO()
+    root = logging.getLogger()
+    pytests = root.handlers[:]  # pytest's capture: as in ocpi serve, ours alone
+    for other in pytests:
+        root.removeHandler(other)
+    handler = logs.configure(stream=stream)
+    scope = {"method": "GET", "raw_path": b"/ocpi/versions", "query_string": b""}
+    try:
+        assert logs._straight_to(handler)  # the short cut is in use
+        logs.access(scope, 200, time.perf_counter(), b"kept-1", b"kept-1")
+        logs.ACCESS.addFilter(lambda record: "/secret-area" not in record.getMessage())
+        assert not logs._straight_to(handler)
+        for path in (b"/secret-area/x", b"/ocpi/2.2.1/details"):
+            logs.access({**scope, "raw_path": path}, 200, time.perf_counter(), b"r", b"r")
+    finally:
+        logs.ACCESS.filters.clear()
+        handler.close()
+        root.removeHandler(handler)
+        for other in pytests:
+            root.addHandler(other)
+        logs._current = None
+        for name in ("ocpi", "ocpi.access", "uvicorn.error"):
+            logging.getLogger(name).setLevel(logging.NOTSET)
+        logging.getLogger("uvicorn.access").disabled = False
+    text = stream.getvalue()
+    assert "request_id=kept-1" in text and "/ocpi/2.2.1/details" in text
+    assert "/secret-area" not in text
+
+
 # --- flags -------------------------------------------------------------------------------
 
 def test_no_access_log_silences_request_lines_only(tmp_path):

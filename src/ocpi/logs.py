@@ -246,12 +246,24 @@ def access(scope: Mapping[str, Any], status: int | None, started: float, request
                       scope.get("client"), request_id, correlation_id,
                       scope.get("ocpi.message"))
     writer = _current
-    handlers = logging.root.handlers
-    if writer is not None and not ACCESS.handlers and len(handlers) == 1 and \
-            handlers[0] is writer and ACCESS.propagate:
+    if writer is not None and _straight_to(writer):
         writer.put_access(raw)
     else:
         ACCESS.handle(AccessRecord(raw))
+
+
+_PARENT = logging.getLogger("ocpi")
+
+
+def _straight_to(writer: "QueueWriter") -> bool:
+    """Would ``logging`` hand an access record to ``writer`` alone, unfiltered? Then the
+    record can be skipped. Any filter, other handler or level on the way (an operator's
+    redaction or sampling, a test's capture) takes the ordinary path."""
+    handlers = logging.root.handlers
+    return (len(handlers) == 1 and handlers[0] is writer and not writer.filters
+            and writer.level <= logging.INFO and not ACCESS.handlers
+            and not ACCESS.filters and not ACCESS.disabled and ACCESS.propagate
+            and not _PARENT.handlers and _PARENT.propagate)
 
 
 # --- formats ---------------------------------------------------------------------------
@@ -306,7 +318,7 @@ class JsonFormatter(logging.Formatter):
         line = {"time": self._stamp(raw[0]), "level": "INFO", "logger": "ocpi.access",
                 "message": _access_message(fields)}
         line.update(fields)
-        return orjson.dumps(line).decode()
+        return orjson.dumps(line, default=str).decode()
 
 
 class TextFormatter(logging.Formatter):
