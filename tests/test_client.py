@@ -365,3 +365,35 @@ async def test_an_answer_over_the_limit_is_refused_without_being_held(monkeypatc
             with pytest.raises(PartnerError, match="over the 100,000-byte limit"):
                 await c.call("GET", f"{url}/streamed")
             assert (await c.call("GET", f"{url}/small")).data == "ok"
+
+
+class _CookieSetter:
+    """A partner that sets a cookie on every answer and notes the cookies it is sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[str | None] = []
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        self.sent.append(dict(scope["headers"]).get(b"cookie"))
+        body = b'{"status_code": 1000, "timestamp": "2026-01-01T00:00:00Z"}'
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", b"application/json"), (b"set-cookie", b"lb=node-7; Path=/")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+@pytest.mark.parametrize("proxied", [False, True], ids=["lean", "httpx-transport"])
+async def test_a_partners_cookies_are_not_sent_back(monkeypatch, proxied):
+    """OCPI calls carry a token; a cookie a partner sets is not kept for the next call,
+    on the lean transport and on httpx's own (a proxy named, our host exempted)."""
+    if proxied:
+        monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    partner = _CookieSetter()
+    with ServerThread(partner) as url:
+        async with client() as c:
+            assert (c._lean is None) == proxied
+            for _ in range(3):
+                assert (await c.call("PUT", f"{url}/2.2.1/sessions/NL/OCP/S1", body={})).ok
+    assert partner.sent == [None, None, None]

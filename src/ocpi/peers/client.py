@@ -22,7 +22,7 @@ from .. import logs
 from ..core import jsonutil
 from ..core.enums import FUNCTIONAL_MODULES
 from ..modules.versions.enums import is_v2_1
-from .lean_http import transport_for_partners
+from .lean_http import LeanTransport, transport_for_partners
 from .profile import Profile
 from .urls import UnresolvableHost, UnsafeUrl, check_partner_url
 
@@ -174,6 +174,7 @@ class OcpiClient:
     retries: int = 2  # extra attempts for one page of a list
     retry_delay: float = 0.5
     _http: httpx.AsyncClient | None = None
+    _lean: LeanTransport | None = None
 
     @classmethod
     def for_peer(cls, peer: "Peer", from_party: tuple[str, str] | None, *,
@@ -191,15 +192,17 @@ class OcpiClient:
                    to_party=(peer.country_code, peer.party_id), **kwargs)
 
     async def __aenter__(self) -> "OcpiClient":
+        transport = transport_for_partners()
         self._http = httpx.AsyncClient(timeout=self.profile.effective_timeout(),
-                                       follow_redirects=False,
-                                       transport=transport_for_partners())
+                                       follow_redirects=False, transport=transport)
+        self._lean = transport if isinstance(transport, LeanTransport) else None
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+            self._lean = None
 
     def _routing(self, module: str | None) -> bool:
         """2.2+ requires routing headers on functional modules, never on configuration
@@ -254,7 +257,7 @@ class OcpiClient:
         try:
             request = self._http.build_request(method, target, content=content, params=params,
                                                headers=headers)
-            response = await self._http.send(request, stream=True)
+            response = await self._send(request)
             try:
                 body = await _read_capped(response, max_answer_bytes())
             finally:
@@ -269,6 +272,21 @@ class OcpiClient:
             raise PartnerError(self.partner, method, url, str(exc),
                                http_status=response.status_code, retryable=False) from None
         return self._answer(method, url, response, body)
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """The answer, streamed. On the lean transport the request goes to it directly:
+        of httpx's client layers a partner call uses none (no auth flow, redirects are
+        not followed, and a partner's cookies are not kept: OCPI calls carry a token),
+        and they were a third of a call's CPU (docs/benchmarks.md)."""
+        assert self._http is not None
+        if self._lean is None:  # httpx's transport (a proxy): its jar is emptied the same
+            try:
+                return await self._http.send(request, stream=True)
+            finally:
+                self._http.cookies.clear()
+        response = await self._lean.handle_async_request(request)
+        response.request = request
+        return response
 
     def _answer(self, method: str, url: str, response: httpx.Response, body: bytes
                 ) -> Answer:
