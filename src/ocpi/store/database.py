@@ -84,6 +84,14 @@ class Tx:
             return self._open.raw.execute(sql, values).rowcount  # type: ignore[no-any-return]
         return self._conn.exec_driver_sql(sql, values).rowcount
 
+    async def plan_for_values(self) -> None:
+        """PostgreSQL: plan this transaction's statements for the values they get. A
+        bulk write's lookups first run on a small table; a generic plan cached then (a
+        sequential scan) would be kept as the table grows, and without fresh statistics
+        an import's pages grew slower with every one (quadratic)."""
+        if self._pg is not None:
+            await self._pg.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+
     async def fetch(self, prepared: Prepared, params: dict[str, Any]) -> list[Any]:
         """Rows of a prepared statement, in this transaction."""
         sql, values = prepared.bind(self._conn.dialect, params)

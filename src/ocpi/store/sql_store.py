@@ -419,6 +419,7 @@ class SqlStore:
                     continue
             latest[key] = data
         async with self.db.begin() as tx:
+            await tx.plan_for_values()
             stored: dict[tuple[str, str, str], Any] = {}
             ids = sorted({k[2] for k in latest})
             for i in range(0, len(ids), 500):  # what is there already, 500 at a time
