@@ -24,6 +24,7 @@ from .core.dispatch import OcpiApp, RouteTable
 from .core.enums import ModuleID, RoleEnum
 from .core.envelope import envelope
 from .core.interface import ModuleDefinition, module_path
+from .core.lifespan import serve_alongside
 from .core.limits import Limits
 from .core.status import Status
 from .core.transport import RequestIdMiddleware, database_unavailable, make_endpoint
@@ -33,6 +34,7 @@ from .modules.versions.enums import SUPPORTED_VERSIONS, VersionNumber
 from .modules.versions.module import make_versions_endpoint
 from .node import Node
 from .outbox import job as outbox_job
+from .peers.caller_cache import WATCHED, CallerCache
 from .peers.registry import BuiltinAuthenticator, Registry
 from .services import authorization, pull
 from .services import cdr_builder as _cdr_builder  # noqa: F401  (builds CDRs of our sessions)
@@ -154,7 +156,7 @@ def get_application(
     db = registry = None
     if crud is None or authenticator is None:
         db = Database(database_url)
-        registry = Registry(db, token_grace_seconds)
+        registry = Registry(db, token_grace_seconds, callers=_caller_cache(db))
     if crud is None:
         crud = SqlStore(db)  # type: ignore[arg-type]
     if authenticator is None:
@@ -216,7 +218,21 @@ def get_application(
         simulator.attach(app)  # its hooks replace the two above
     if db is not None:
         _check_schema_on_start(app, db)
+    if registry is not None and registry.callers is not None:
+        serve_alongside(app, "ocpi-token-cache",
+                        functools.partial(registry.callers.listen, registry.db.driver_dsn()))
     return app
+
+
+def _caller_cache(db: Database) -> CallerCache | None:
+    """PostgreSQL: who each token is, kept while the registry is unchanged (its
+    notifications say when not); ``OCPI_TOKEN_CACHE=0`` reads the token every time.
+    SQLite reads it in microseconds, in the process."""
+    if db.dialect != "postgresql" or os.environ.get("OCPI_TOKEN_CACHE", "1") == "0":
+        return None
+    cache = CallerCache()
+    db.on_commit_of(WATCHED, cache.changed)
+    return cache
 
 
 def _credentials_for_user(definitions: list[ModuleDefinition], builtin_store: bool

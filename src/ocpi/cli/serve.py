@@ -142,9 +142,12 @@ async def _connection_budget(db: Database, workers: int) -> str | None:
     server allows (docs/deployment.md, connection budget)."""
     if db.dialect != "postgresql":
         return None
-    total = workers * db.pool_size
-    line = (f"PostgreSQL connections: up to {total} ({workers} process(es) x {db.pool_size}, "
-            f"--db-pool-size), plus {db.pool_size} per `ocpi outbox work`")
+    listening = os.environ.get("OCPI_TOKEN_CACHE", "1") != "0"  # peers/caller_cache.py
+    total = workers * (db.pool_size + listening)
+    each = f"{db.pool_size}, --db-pool-size" + (
+        ", + 1 listening for registry changes" if listening else "")
+    line = (f"PostgreSQL connections: up to {total} ({workers} process(es) x ({each})), "
+            f"plus {db.pool_size} per `ocpi outbox work`")
     async with db.begin() as tx:
         allowed = int((await tx.execute(text("SHOW max_connections"))).scalar_one())
         reserved = int((await tx.execute(

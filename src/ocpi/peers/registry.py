@@ -30,6 +30,7 @@ from ..core.enums import RoleEnum
 from ..store.database import Database
 from ..store.prepared import Prepared
 from ..store.schema import peers, tokens
+from .caller_cache import CallerCache
 from .credentials import Party
 from .peer import Peer
 from .profile import Profile
@@ -128,8 +129,10 @@ async def _stored(tx: Any, **values: Any) -> dict[str, Any]:
 
 
 class Registry:
-    def __init__(self, db: Database, grace_seconds: float | None = None) -> None:
+    def __init__(self, db: Database, grace_seconds: float | None = None,
+                 callers: CallerCache | None = None) -> None:
         self.db = db
+        self.callers = callers  # who a token is, kept between requests (caller_cache)
         if grace_seconds is None:
             grace_seconds = float(os.environ.get("OCPI_TOKEN_GRACE_SECONDS",
                                                  DEFAULT_GRACE_SECONDS))
@@ -163,18 +166,30 @@ class Registry:
         return (country_code.upper(), party_id.upper()) in await self.direct_parties()
 
     async def identify(self, token: str) -> Caller | None:
-        """Every request's first step: one prepared read when nothing is rotating."""
-        found = await self.db.fetch(_IDENTIFY, {"token_hash": hash_token(token)})
+        """Every request's first step: one prepared read when nothing is rotating, none
+        when the process knows the token already (``caller_cache``)."""
+        key = hash_token(token)
+        cache, generation = self.callers, 0
+        if cache is not None:
+            known = cache.get(key)
+            if known is not None:
+                return known
+            generation = cache.generation
+        found = await self.db.fetch(_IDENTIFY, {"token_hash": key})
         if not found:
             return None
         kind, peer_id, cc, pid, role, parties, rotating, profile, name = found[0]
         if kind == "A":
-            return Caller("A", cc, pid, _role(role), peer_id,
-                          explicit_nulls=_flags(profile)["explicit_nulls"], name=name)
-        if kind == "C" and not rotating:
-            return Caller("C", cc, pid, _role(role), peer_id, _parties(parties, cc, pid, role),
-                          **_flags(profile), name=name)
-        return await self._identify_in_grace(token)
+            caller = Caller("A", cc, pid, _role(role), peer_id,
+                            explicit_nulls=_flags(profile)["explicit_nulls"], name=name)
+        elif kind == "C" and not rotating:
+            caller = Caller("C", cc, pid, _role(role), peer_id,
+                            _parties(parties, cc, pid, role), **_flags(profile), name=name)
+        else:
+            return await self._identify_in_grace(token)
+        if cache is not None:
+            cache.put(key, caller, generation)
+        return caller
 
     async def _identify_in_grace(self, token: str) -> Caller | None:
         """An old token in its grace period, or the first use of a new one."""

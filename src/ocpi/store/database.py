@@ -51,19 +51,23 @@ def pool_timeout_from_env() -> float:
 class Tx:
     """A transaction; ``execute`` is awaitable whichever driver runs it."""
 
-    __slots__ = ("_conn", "_open", "_pg")
+    __slots__ = ("_conn", "_open", "_pg", "touched")
 
     def __init__(self, conn: Connection | AsyncConnection, open_: Any = None,
                  pg: Any = None) -> None:
         self._conn = conn
         self._open = open_  # SQLite: the group-commit unit, told when it writes
         self._pg = pg  # PostgreSQL: the asyncpg connection the transaction runs on
+        self.touched: set[str] = set()  # tables written (Database.on_commit_of)
 
     @property
     def dialect(self) -> str:
         return self._conn.dialect.name
 
     async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
+        table = getattr(stmt, "table", None)  # INSERT, UPDATE and DELETE name theirs
+        if table is not None:
+            self.touched.add(table.name)
         if isinstance(self._conn, AsyncConnection):
             return await self._conn.execute(stmt, params)
         if self._open is not None and not getattr(stmt, "is_select", False):
@@ -122,6 +126,7 @@ class Database:
         self._reader: Any = None  # SQLite: the connection hot reads use
         self._writer: SqliteWriter | None = None  # SQLite: the one writer, group commit
         self._lazy: dict[tuple[Prepared, ...], Prepared] = {}  # PostgreSQL: run_lazy's
+        self._watchers: list[tuple[frozenset[str], Callable[[], None]]] = []
         if self.dialect == "sqlite":
             # hide_parameters: an error message must never carry a token or secret
             # check_same_thread off: a batch's COMMIT runs in a thread (group_commit)
@@ -152,10 +157,25 @@ class Database:
             if self._writer is None:  # again after dispose, as an engine is
                 self._writer = SqliteWriter.for_file(self._sync)
             async with self._writer.transaction(lazy) as unit:
-                yield Tx(unit.conn, unit)
+                tx = Tx(unit.conn, unit)
+                yield tx
         else:
             async with self._pg_transaction(lazy) as tx:
                 yield tx
+        if tx.touched and self._watchers:
+            for tables, told in self._watchers:
+                if tables & tx.touched:
+                    told()
+
+    def on_commit_of(self, tables: frozenset[str], told: Callable[[], None]) -> None:
+        """``told()`` after each committed transaction of this handle that wrote one of
+        ``tables`` through ``Tx.execute`` (what a cache of them must forget)."""
+        self._watchers.append((tables, told))
+
+    def driver_dsn(self) -> str:
+        """PostgreSQL: the URL as asyncpg takes it (a connection of its own)."""
+        return make_url(self.url).set(drivername="postgresql").render_as_string(
+            hide_password=False)
 
     @asynccontextmanager
     async def _pg_transaction(self, lazy: bool) -> AsyncIterator[Tx]:
