@@ -150,3 +150,33 @@ async def test_a_change_committed_here_is_forgotten_before_the_writer_goes_on():
         assert await registry.identify(token) is None
     finally:
         await db.dispose()
+
+
+async def test_a_listener_that_hears_nothing_keeps_nothing(monkeypatch):
+    """Through a pooler in transaction mode LISTEN is accepted and nothing is ever
+    heard; so before anything is kept, a notification the listener sends itself must
+    come back. Here nothing comes back (its LISTENs are dropped)."""
+    monkeypatch.setattr(caller_cache, "PING_EVERY", 0.2)
+
+    async def deaf(self, channel, callback):
+        return None
+
+    monkeypatch.setattr(asyncpg.Connection, "add_listener", deaf)
+    await reset_postgres()
+    db = Database(PG_URL)
+    cache = CallerCache()
+    registry = Registry(db, callers=cache)
+    listening = asyncio.create_task(cache.listen(db.driver_dsn(), retry=0.05))
+    try:
+        _, token = await registry.add_peer("DE", "MSP", "EMSP", name="msp")
+        await asyncio.sleep(1.0)
+        assert not cache.live
+        counted = Counted(db)
+        await registry.identify(token)
+        await registry.identify(token)
+        assert counted.reads == 2
+    finally:
+        listening.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listening
+        await db.dispose()

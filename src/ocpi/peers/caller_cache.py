@@ -9,15 +9,18 @@ knows the moment either table changes:
 - in every process, by PostgreSQL: a trigger (migration 0013) sends a notification on
   ``ocpi_registry`` with each such commit, and ``listen`` holds a connection that
   hears it.
-The cache is used only while that connection is up, and an entry lives at most
-``MAX_AGE`` seconds as a backstop. A read that overlapped a change is not kept (the
-generation moved). Tokens in grace or rotation, and unknown tokens, are never kept:
-a flood of made-up tokens costs what it did, and cannot fill memory.
+The cache is used only while that connection is shown to hear (a notification it
+sends itself every ``PING_EVERY`` seconds comes back: not so through a pooler in
+transaction mode), and an entry lives at most ``MAX_AGE`` seconds as a backstop. A
+read that overlapped a change is not kept (the generation moved). Tokens in grace or
+rotation, and unknown tokens, are never kept: a flood of made-up tokens costs what it
+did, and cannot fill memory.
 """
 
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from typing import Any
 
@@ -67,22 +70,34 @@ class CallerCache:
         again."""
         import asyncpg
 
+        probe = f"ocpi_probe_{secrets.token_hex(6)}"  # this process's own channel
+        heard = asyncio.Event()
+        said = False  # that it is off, once (a pooler that never lets it on)
         while True:
             conn = None
             try:
                 conn = await asyncpg.connect(dsn)
                 await conn.add_listener(CHANNEL, self.changed)
-                self.changed()  # whatever happened while nobody listened
-                self.live = True
+                await conn.add_listener(probe, lambda *_: heard.set())
                 while True:
+                    # a notification to itself must come back: through a pooler in
+                    # transaction mode (PgBouncer) LISTEN hears nothing, and nothing
+                    # may then be kept
+                    heard.clear()
+                    await conn.execute(f"NOTIFY {probe}")
+                    await asyncio.wait_for(heard.wait(), PING_EVERY)
+                    if not self.live:
+                        self.changed()  # whatever happened while nobody listened
+                        self.live = True
                     await asyncio.sleep(PING_EVERY)
-                    await asyncio.wait_for(conn.fetchval("SELECT 1"), PING_EVERY)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # down, refused, or the check timed out
-                if self.live:
+            except Exception as exc:  # down, refused, or its own notification not heard
+                if self.live or not said:
+                    said = True
                     log.warning("token cache off: the registry's notifications are not "
-                                "heard (%s); every request reads its token", type(exc).__name__)
+                                "heard (%s); every request reads its token until they are",
+                                type(exc).__name__)
             finally:
                 self.live = False
                 self.changed()
