@@ -230,3 +230,28 @@ async def test_a_bulk_write_is_planned_for_its_values(database_url, monkeypatch)
     if database_url.startswith("postgresql"):
         assert modes and set(modes) == {"force_custom_plan"}, modes
     await db.dispose()
+
+
+async def test_a_partners_object_is_replaced_only_by_a_newer_one(database_url):
+    """A partner's write (it queues and counts nothing) is the guarded UPDATE alone:
+    newer replaces, the same again is a success that changes nothing, older is
+    refused (None), and another party's object of the same id is not touched."""
+    db = Database(database_url)
+    store = SqlStore(db)
+    loc = {**sample_locations("DE", "CPO")[0], "last_updated": "2026-01-01T00:00:00Z"}
+    other = {**loc, "country_code": "BE", "party_id": "XYZ", "name": "theirs"}
+    await store.create(LOC, RoleEnum.emsp, loc, country_code="DE", party_id="CPO")
+    await store.create(LOC, RoleEnum.emsp, other, country_code="BE", party_id="XYZ")
+    key = {"country_code": "DE", "party_id": "CPO"}
+    newer = {**loc, "name": "newer", "last_updated": "2026-02-01T00:00:00Z"}
+    assert await store.update(LOC, RoleEnum.emsp, newer, loc["id"], **key) == newer
+    assert await store.update(LOC, RoleEnum.emsp, newer, loc["id"], **key) == newer
+    older = {**loc, "name": "older", "last_updated": "2025-12-01T00:00:00Z"}
+    assert await store.update(LOC, RoleEnum.emsp, older, loc["id"], **key) is None
+    same_time = {**newer, "name": "same stamp, other text"}  # not older: it is written
+    assert await store.update(LOC, RoleEnum.emsp, same_time, loc["id"], **key) == same_time
+    assert (await store.get(LOC, RoleEnum.emsp, loc["id"], **key))["name"] == \
+        "same stamp, other text"
+    assert (await store.get(LOC, RoleEnum.emsp, loc["id"], country_code="BE",
+                            party_id="XYZ"))["name"] == "theirs"
+    await db.dispose()

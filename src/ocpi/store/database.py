@@ -220,6 +220,22 @@ class Database:
         async with self._driver() as conn:
             return list(await conn.fetch(sql, *values))
 
+    async def run(self, prepared: Prepared, params: dict[str, Any]) -> int:
+        """One prepared write as a transaction of its own, committed durably before it
+        returns; the number of rows it changed. PostgreSQL: the statement's implicit
+        transaction, one round trip (a partner's write: no BEGIN and COMMIT around it)."""
+        if self._sync is not None:
+            async with self.begin() as tx:
+                return await tx.run(prepared, params)
+        if not self._ready:
+            await self.ensure_schema()
+        assert self._async is not None
+        sql, values = prepared.bind(self._async.dialect, params)
+        async with self._driver() as conn:
+            status = await conn.execute(sql, *values)
+        tail = status.rsplit(" ", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
+
     async def run_lazy(self, statements: list[Prepared], params: dict[str, Any]) -> None:
         """Prepared writes, in one transaction, whose commit must outlive this process
         but not a crash of the machine or the database server (an outbox settle: lost,
