@@ -295,14 +295,15 @@ class SqlStore:
             params = {"role": str(role), "lim": limit + 1, "off": offset,
                       "after": after, "module": str(module)}
             total = None
-            if str(role) == t.own_role:
-                found = await self.db.fetch(_COUNT, params)
-                total = found[0][0] if found else None
-            if total is None:
-                total = (await self.db.fetch(fast.count, params))[0][0]
             if after is None and offset:
                 params["after"] = after = self.offsets.after(table.name, str(role), offset)
-            rows = await self.db.fetch(fast.offset if after is None else fast.after, params)
+            async with self.db.reading() as fetch:
+                if str(role) == t.own_role:
+                    found = await fetch(_COUNT, params)
+                    total = found[0][0] if found else None
+                if total is None:
+                    total = (await fetch(fast.count, params))[0][0]
+                rows = await fetch(fast.offset if after is None else fast.after, params)
             if rows:
                 self.offsets.note(table.name, str(role), offset, rows[0][0] - 1)
                 if len(rows) > limit:
