@@ -48,6 +48,12 @@ def pool_timeout_from_env() -> float:
     return float(os.environ.get(POOL_TIMEOUT_ENV) or DEFAULT_POOL_TIMEOUT)
 
 
+def _rows_changed(status: str) -> int:
+    """The rows an asyncpg command status counts ("UPDATE 3", "INSERT 0 1")."""
+    tail = status.rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
 class Tx:
     """A transaction; ``execute`` is awaitable whichever driver runs it."""
 
@@ -77,10 +83,8 @@ class Tx:
     async def run(self, prepared: Prepared, params: dict[str, Any]) -> int:
         """A prepared write in this transaction; the number of rows it changed."""
         sql, values = prepared.bind(self._conn.dialect, params)
-        if self._pg is not None:  # straight to asyncpg: "UPDATE 3", "INSERT 0 1"
-            status = await self._pg.execute(sql, *values)
-            tail = status.rsplit(" ", 1)[-1]
-            return int(tail) if tail.isdigit() else 0
+        if self._pg is not None:  # straight to asyncpg
+            return _rows_changed(await self._pg.execute(sql, *values))
         if isinstance(self._conn, AsyncConnection):
             return (await self._conn.exec_driver_sql(sql, values)).rowcount
         if self._open is not None:
@@ -248,9 +252,7 @@ class Database:
         assert self._async is not None
         sql, values = prepared.bind(self._async.dialect, params)
         async with self._driver() as conn:
-            status = await conn.execute(sql, *values)
-        tail = status.rsplit(" ", 1)[-1]
-        return int(tail) if tail.isdigit() else 0
+            return _rows_changed(await conn.execute(sql, *values))
 
     async def run_lazy(self, statements: list[Prepared], params: dict[str, Any]) -> None:
         """Prepared writes, in one transaction, whose commit must outlive this process

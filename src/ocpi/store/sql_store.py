@@ -38,6 +38,12 @@ def _columns(t: StoredType, data: dict[str, Any], role: RoleEnum) -> dict[str, A
             **t.columns(data)}
 
 
+def _extra(table: Any, columns: dict[str, Any]) -> dict[str, Any]:
+    """The pulled-out columns a replace writes besides the object (not its key)."""
+    return {c.name: columns[c.name] for c in table.columns if c.name in columns
+            and c.name not in _KEY_COLUMNS}
+
+
 class _PageStatements(NamedTuple):
     count: Prepared
     offset: Prepared
@@ -388,9 +394,7 @@ class SqlStore:
         instead of BEGIN, UPDATE, COMMIT); only when it changed nothing is the stored
         object read, to tell "the same" (False) from "newer" (None)."""
         text = jsonutil.dumps(data).decode()
-        columns = _columns(t, data, role)
-        extra = {c.name: columns[c.name] for c in t.table.columns if c.name in columns
-                 and c.name not in _KEY_COLUMNS}
+        extra = _extra(t.table, _columns(t, data, role))
         key = {"role": str(role), "id": id_key(id), "cc": party_key(cc), "pid": party_key(pid)}
         statements = _statements(t.table)
         if await self.db.run(statements.update_owned, {
@@ -404,8 +408,7 @@ class SqlStore:
                        columns: dict[str, Any]) -> bool | None:
         """The guarded replace every write of a stored object goes through: True when
         written, False when the stored object is this one already, None when it is newer."""
-        extra = {c.name: columns[c.name] for c in table.columns if c.name in columns
-                 and c.name not in _KEY_COLUMNS}
+        extra = _extra(table, columns)
         if cc and pid:  # every partner call: prepared
             changed = await tx.run(_statements(table).update_owned, {
                 "role": str(role), "id": id_key(id), "cc": party_key(cc),
