@@ -255,3 +255,25 @@ async def test_a_partners_object_is_replaced_only_by_a_newer_one(database_url):
     assert (await store.get(LOC, RoleEnum.emsp, loc["id"], country_code="BE",
                             party_id="XYZ"))["name"] == "theirs"
     await db.dispose()
+
+
+async def test_a_page_of_our_own_carries_its_total_wherever_it_is(database_url):
+    """Our own pages read the kept count with the page (one round trip); past the end,
+    after a keyset cursor, and after a removal the total is still the true one."""
+    db = Database(database_url)
+    store = SqlStore(db)
+    base = sample_locations("NL", "OCP")[0]
+    await store.upsert_many(LOC, RoleEnum.cpo, [{**base, "id": f"P{n:02d}"} for n in range(7)])
+    first = await store.list_raw(LOC, RoleEnum.cpo, {"offset": 0, "limit": 3})
+    assert first.total == 7 and len(first.rows) == 3 and not first.is_last
+    nxt = await store.list_raw(LOC, RoleEnum.cpo, {"offset": 3, "limit": 3,
+                                                  "after": first.last_seq})
+    assert nxt.total == 7 and len(nxt.rows) == 3
+    past = await store.list_raw(LOC, RoleEnum.cpo, {"offset": 50, "limit": 3})
+    assert past.total == 7 and past.rows == [] and past.is_last
+    await store.delete(LOC, RoleEnum.cpo, "P03")
+    again = await store.list_raw(LOC, RoleEnum.cpo, {"offset": 0, "limit": 10})
+    assert again.total == 6 and len(again.rows) == 6
+    theirs = await store.list_raw(LOC, RoleEnum.emsp, {"offset": 0, "limit": 10})
+    assert theirs.total == 0 and theirs.rows == []
+    await db.dispose()

@@ -48,6 +48,10 @@ class _PageStatements(NamedTuple):
     count: Prepared
     offset: Prepared
     after: Prepared
+    # our own objects' pages with the count kept for them (object_counts) as a fourth
+    # column: one round trip for the page and its X-Total-Count
+    offset_counted: Prepared
+    after_counted: Prepared
 
 
 class _AsBytes(ColumnElement[Any]):
@@ -75,14 +79,20 @@ def _page_statements(table: Any) -> _PageStatements:
     role = table.c.role == bindparam("role")
     keys = select(table.c.seq).where(role).order_by(table.c.seq).limit(bindparam("lim"))
 
-    def page(keys: Any) -> Prepared:
-        return Prepared(select(table.c.seq, _AsBytes(table.c.data), table.c.wire_versions)
+    kept = select(object_counts.c.n).where(object_counts.c.module == bindparam("module"),
+                                           object_counts.c.role == bindparam("role"))
+
+    def page(keys: Any, *more: Any) -> Prepared:
+        return Prepared(select(table.c.seq, _AsBytes(table.c.data), table.c.wire_versions,
+                               *more)
                         .where(table.c.seq.in_(keys.scalar_subquery())).order_by(table.c.seq))
 
+    by_offset, after = keys.offset(bindparam("off")), keys.where(table.c.seq > bindparam("after"))
     return _PageStatements(
         count=Prepared(select(func.count()).select_from(table).where(role)),
-        offset=page(keys.offset(bindparam("off"))),
-        after=page(keys.where(table.c.seq > bindparam("after"))))
+        offset=page(by_offset), after=page(after),
+        offset_counted=page(by_offset, kept.scalar_subquery()),
+        after_counted=page(after, kept.scalar_subquery()))
 
 
 def _get_owned(t: Any) -> Prepared:
@@ -304,12 +314,17 @@ class SqlStore:
             if after is None and offset:
                 params["after"] = after = self.offsets.after(table.name, str(role), offset)
             async with self.db.reading() as fetch:
-                if str(role) == t.own_role:
-                    found = await fetch(_COUNT, params)
-                    total = found[0][0] if found else None
+                if str(role) == t.own_role:  # the page and its kept count together
+                    rows = await fetch(fast.after_counted if after is not None
+                                       else fast.offset_counted, params)
+                    total = rows[0][3] if rows else None
+                    if not rows:  # past the end: the count alone
+                        found = await fetch(_COUNT, params)
+                        total = found[0][0] if found else None
+                else:
+                    rows = await fetch(fast.offset if after is None else fast.after, params)
                 if total is None:
                     total = (await fetch(fast.count, params))[0][0]
-                rows = await fetch(fast.offset if after is None else fast.after, params)
             if rows:
                 self.offsets.note(table.name, str(role), offset, rows[0][0] - 1)
                 if len(rows) > limit:
