@@ -7,11 +7,14 @@ import contextlib
 
 import asyncpg
 import pytest
+from sqlalchemy import bindparam, update
 
 from ocpi.peers import caller_cache
 from ocpi.peers.caller_cache import WATCHED, CallerCache
 from ocpi.peers.registry import Registry
 from ocpi.store.database import Database
+from ocpi.store.prepared import Prepared
+from ocpi.store.schema import peers
 
 from .conftest import BACKENDS, PG_URL, reset_postgres
 
@@ -146,6 +149,10 @@ async def test_a_change_committed_here_is_forgotten_before_the_writer_goes_on():
         assert await registry.identify(token) is not None and counted.reads == 0
         await registry.update_peer(peer.id, name="msp-renamed")  # any change of the rows
         assert (await registry.identify(token)).name == "msp-renamed"
+        rename = Prepared(update(peers).where(peers.c.id == bindparam("id"))
+                          .values(name=bindparam("name")))
+        await db.run(rename, {"id": peer.id, "name": "one statement"})  # its own transaction
+        assert (await registry.identify(token)).name == "one statement"
         await registry.unregister(peer.id)
         assert await registry.identify(token) is None
     finally:

@@ -82,6 +82,9 @@ class Tx:
 
     async def run(self, prepared: Prepared, params: dict[str, Any]) -> int:
         """A prepared write in this transaction; the number of rows it changed."""
+        table = getattr(prepared.stmt, "table", None)
+        if table is not None:
+            self.touched.add(table.name)
         sql, values = prepared.bind(self._conn.dialect, params)
         if self._pg is not None:  # straight to asyncpg
             return _rows_changed(await self._pg.execute(sql, *values))
@@ -167,9 +170,12 @@ class Database:
             async with self._pg_transaction(lazy) as tx:
                 yield tx
         if tx.touched and self._watchers:
-            for tables, told in self._watchers:
-                if tables & tx.touched:
-                    told()
+            self._committed(tx.touched)
+
+    def _committed(self, touched: set[str]) -> None:
+        for tables, told in self._watchers:
+            if tables & touched:
+                told()
 
     def on_commit_of(self, tables: frozenset[str], told: Callable[[], None]) -> None:
         """``told()`` after each committed transaction of this handle that wrote one of
@@ -252,7 +258,11 @@ class Database:
         assert self._async is not None
         sql, values = prepared.bind(self._async.dialect, params)
         async with self._driver() as conn:
-            return _rows_changed(await conn.execute(sql, *values))
+            changed = _rows_changed(await conn.execute(sql, *values))
+        table = getattr(prepared.stmt, "table", None)
+        if table is not None and self._watchers:
+            self._committed({table.name})
+        return changed
 
     async def run_lazy(self, statements: list[Prepared], params: dict[str, Any]) -> None:
         """Prepared writes, in one transaction, whose commit must outlive this process
