@@ -48,6 +48,12 @@ def pool_timeout_from_env() -> float:
     return float(os.environ.get(POOL_TIMEOUT_ENV) or DEFAULT_POOL_TIMEOUT)
 
 
+def _written_table(stmt: Any) -> str | None:
+    """The table an INSERT, UPDATE or DELETE writes (None for a read or raw SQL)."""
+    table = getattr(stmt, "table", None)
+    return table.name if table is not None else None
+
+
 def _rows_changed(status: str) -> int:
     """The rows an asyncpg command status counts ("UPDATE 3", "INSERT 0 1")."""
     tail = status.rsplit(" ", 1)[-1]
@@ -71,9 +77,8 @@ class Tx:
         return self._conn.dialect.name
 
     async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
-        table = getattr(stmt, "table", None)  # INSERT, UPDATE and DELETE name theirs
-        if table is not None:
-            self.touched.add(table.name)
+        if (written := _written_table(stmt)) is not None:
+            self.touched.add(written)
         if isinstance(self._conn, AsyncConnection):
             return await self._conn.execute(stmt, params)
         if self._open is not None and not getattr(stmt, "is_select", False):
@@ -82,9 +87,8 @@ class Tx:
 
     async def run(self, prepared: Prepared, params: dict[str, Any]) -> int:
         """A prepared write in this transaction; the number of rows it changed."""
-        table = getattr(prepared.stmt, "table", None)
-        if table is not None:
-            self.touched.add(table.name)
+        if (written := _written_table(prepared.stmt)) is not None:
+            self.touched.add(written)
         sql, values = prepared.bind(self._conn.dialect, params)
         if self._pg is not None:  # straight to asyncpg
             return _rows_changed(await self._pg.execute(sql, *values))
@@ -178,8 +182,9 @@ class Database:
                 told()
 
     def on_commit_of(self, tables: frozenset[str], told: Callable[[], None]) -> None:
-        """``told()`` after each committed transaction of this handle that wrote one of
-        ``tables`` through ``Tx.execute`` (what a cache of them must forget)."""
+        """``told()`` after each committed write of this handle to one of ``tables``
+        (``begin``'s ``Tx.execute`` and ``Tx.run``, and ``run``): what a cache of them
+        must forget. Raw SQL text names no table and is not seen."""
         self._watchers.append((tables, told))
 
     def driver_dsn(self) -> str:
@@ -259,9 +264,8 @@ class Database:
         sql, values = prepared.bind(self._async.dialect, params)
         async with self._driver() as conn:
             changed = _rows_changed(await conn.execute(sql, *values))
-        table = getattr(prepared.stmt, "table", None)
-        if table is not None and self._watchers:
-            self._committed({table.name})
+        if (written := _written_table(prepared.stmt)) is not None:
+            self._committed({written})
         return changed
 
     async def run_lazy(self, statements: list[Prepared], params: dict[str, Any]) -> None:
